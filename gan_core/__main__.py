@@ -1,0 +1,176 @@
+"""Command line: python -m gan_core train | sample, on the same Trainer the studio drives.
+
+Bad arguments or files exit with status 2 and one line saying what is wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint, config, data, render, sampling
+from .checkpoint import CheckpointError
+from .config import ConfigError, LiveSettings, ModelSpec
+from .data import DataError
+from .trainer import DivergenceError, Trainer
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, instead of argparse's usage block
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m gan_core", description="Train and sample the studio's GAN headless.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train and write checkpoint.pt, samples.npy, grid.png, metrics.csv")
+    t.add_argument("--out", required=True, type=Path, help="output folder")
+    budget = t.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=float, help="train for this many seconds (default 60)")
+    budget.add_argument("--steps", type=int, help="train for this many steps")
+    t.add_argument("--arch", default=config.DEFAULT_ARCH, help=f"one of {', '.join(config.ARCHS)}")
+    t.add_argument("--batch-size", type=int, default=LiveSettings.batch_size)
+    t.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--latent-dim", type=int, default=ModelSpec.latent_dim)
+    t.add_argument("--loss", default=LiveSettings.loss, help=f"one of {', '.join(config.LOSSES)}")
+    t.add_argument("--lr-g", type=float, default=LiveSettings.lr_g)
+    t.add_argument("--lr-d", type=float, default=LiveSettings.lr_d)
+    t.add_argument("--d-steps", type=int, default=LiveSettings.d_steps)
+    t.add_argument("--ema-decay", type=float, default=LiveSettings.ema_decay)
+    t.add_argument("--conditional", action="store_true", help="label-embedded G and D")
+    t.add_argument("--data", default="bundled", help="bundled, mnist, fashion, or a folder/zip")
+    t.add_argument("--download", action="store_true", help="allow downloading mnist/fashion IDX files")
+    t.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    t.add_argument("--log-every", type=int, default=10, help="steps between rows of metrics.csv")
+    t.add_argument("--resume", type=Path, help="continue from this checkpoint")
+
+    s = sub.add_parser("sample", help="draw samples from a checkpoint into a .npy file")
+    s.add_argument("--checkpoint", required=True, type=Path)
+    s.add_argument("--n", type=int, required=True)
+    s.add_argument("--out", required=True, type=Path)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--digit", type=int, help="0-9, for a conditional checkpoint")
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--truncation", type=float, default=0.0)
+    return p
+
+
+def draw_samples(t: Trainer, n: int, seed: int = 0, digit: int | None = None,
+                 temperature: float = 1.0, truncation: float = 0.0) -> np.ndarray:
+    """n images as float32 (n, 28, 28) in [0, 1], with the default latent sampling."""
+    if digit is not None and not t.spec.conditional:
+        raise UsageError("--digit needs a conditional checkpoint (trained with --conditional)")
+    if digit is not None and not 0 <= digit <= 9:
+        raise UsageError(f"--digit must be between 0 and 9, got {digit}")
+    z = sampling.sample_latent(n, t.spec.latent_dim, sampling.SamplingSettings(
+        seed=seed, temperature=temperature, truncation=truncation, n=min(n, 1024)))
+    y = None
+    if t.spec.conditional:
+        y = torch.full((n,), digit) if digit is not None else torch.arange(n) % 10
+    out = [t.generate(z[i:i + 500], None if y is None else y[i:i + 500]) for i in range(0, n, 500)]
+    return torch.cat(out).squeeze(1).numpy().astype(np.float32)
+
+
+def _train(a: argparse.Namespace) -> None:
+    if a.threads is not None:
+        if not 1 <= a.threads <= 256:
+            raise UsageError(f"--threads must be between 1 and 256, got {a.threads}")
+        torch.set_num_threads(a.threads)
+    if a.steps is not None and a.steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {a.steps}")
+    seconds = a.seconds if a.seconds is not None or a.steps is not None else 60.0
+    if seconds is not None and not 0 < seconds <= 7 * 86400:
+        raise UsageError(f"--seconds must be positive, got {seconds}")
+    if a.log_every < 1:
+        raise UsageError(f"--log-every must be at least 1, got {a.log_every}")
+    spec = config.validate(ModelSpec, arch=a.arch, latent_dim=a.latent_dim, seed=a.seed,
+                           data=a.data, conditional=a.conditional, device=a.device)
+    settings = config.validate(LiveSettings, batch_size=a.batch_size, loss=a.loss, lr_g=a.lr_g,
+                               lr_d=a.lr_d, d_steps=a.d_steps, ema_decay=a.ema_decay)
+    digits, notice = data.load(spec.data, allow_download=a.download)
+    if notice:
+        print(notice, file=sys.stderr)
+    if a.resume:
+        t = checkpoint.load(a.resume, digits, device=a.device)
+        t.apply(**{k: getattr(settings, k) for k in ("batch_size", "loss", "lr_g", "lr_d", "d_steps", "ema_decay")})
+    else:
+        t = Trainer(spec, settings, digits=digits)
+    a.out.mkdir(parents=True, exist_ok=True)
+    print(f"training {t.spec.arch} on {digits.name}, device {t.device}, {torch.get_num_threads()} threads", file=sys.stderr)
+
+    rows, start, last_print = [], time.perf_counter(), 0.0
+    tty = sys.stderr.isatty()
+    first_step = t.step_count
+    while True:
+        elapsed = time.perf_counter() - start
+        done = t.step_count - first_step
+        if (a.steps is not None and done >= a.steps) or (seconds is not None and a.steps is None and elapsed >= seconds):
+            break
+        try:
+            m = t.step()
+        except DivergenceError as e:
+            print(f"stopped: {e}; try a lower learning rate", file=sys.stderr)
+            break
+        if t.step_count % a.log_every == 0:
+            rows.append({"step": t.step_count, "elapsed": round(elapsed, 3), **m})
+        if elapsed - last_print >= (0.25 if tty else 0.5):
+            last_print = elapsed
+            line = (f"step {t.step_count:6d}  {elapsed:6.1f}s  {done / max(elapsed, 1e-9):6.1f} steps/s  "
+                    f"L_D {m['loss_d']:.3f}  L_G {m['loss_g']:.3f}  D(x) {m['d_real']:.2f}  D(G(z)) {m['d_fake']:.2f}")
+            print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+    if tty:
+        print(file=sys.stderr)
+    elapsed = time.perf_counter() - start
+    print(f"{t.step_count - first_step} steps in {elapsed:.1f}s", file=sys.stderr)
+
+    checkpoint.save(t, a.out / "checkpoint.pt")
+    np.save(a.out / "samples.npy", draw_samples(t, 1000, seed=a.seed))
+    (a.out / "grid.png").write_bytes(render.png(t.grid()[:64], nrow=8, scale=2))
+    with open(a.out / "metrics.csv", "w", newline="") as f:
+        if rows:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    print(f"wrote {a.out}/checkpoint.pt, samples.npy, grid.png, metrics.csv", file=sys.stderr)
+
+
+def _sample(a: argparse.Namespace) -> None:
+    if not 1 <= a.n <= 100_000:
+        raise UsageError(f"--n must be between 1 and 100000, got {a.n}")
+    if a.out.suffix != ".npy":
+        raise UsageError(f"--out must name a .npy file, got {a.out}")
+    ckpt = checkpoint.read(a.checkpoint)
+    digits, _ = data.load("bundled")  # sampling needs no data; the trainer only wants some
+    t = checkpoint.restore(ckpt, digits, device="cpu", data="bundled")
+    samples = draw_samples(t, a.n, a.seed, a.digit, a.temperature, a.truncation)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(a.out, samples)
+    print(f"wrote {a.out}: {samples.shape[0]} samples of 28x28", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        a = _parser().parse_args(argv)
+        {"train": _train, "sample": _sample}[a.command](a)
+    except (UsageError, ConfigError, DataError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: {e.filename or ''} {e.strerror or e}".strip(), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

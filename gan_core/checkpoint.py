@@ -1,0 +1,170 @@
+"""A checkpoint is one plain dict: models, optimizers, step, config, RNG, format version.
+
+Loading never unpickles code: `torch.load(..., weights_only=True)` admits only tensors and plain
+containers, and everything it returns is validated (keys, config values, shapes, finiteness)
+before a model sees it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import pickle
+import re
+import zipfile
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import torch
+
+from . import config, models
+from .config import ConfigError, LiveSettings, ModelSpec
+from .data import Digits
+from .trainer import Trainer
+
+FORMAT = "gan-studio-checkpoint"
+VERSION = 1
+MAX_BYTES = 64 * 2**20  # the largest model here is ~10 MB with its optimizer state
+KEYS = {"format", "version", "step", "spec", "settings", "G", "D", "G_ema", "opt_g", "opt_d", "rng"}
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable checkpoint; the message says what is wrong."""
+
+
+def to_dict(t: Trainer) -> dict[str, Any]:
+    """The trainer's full state as a plain dict of tensors, numbers and strings."""
+    return {
+        "format": FORMAT, "version": VERSION, "step": t.step_count,
+        "spec": dataclasses.asdict(t.spec), "settings": dataclasses.asdict(t.settings),
+        "G": t.G.state_dict(), "D": t.D.state_dict(), "G_ema": t.G_ema.state_dict(),
+        "opt_g": t.opt_g.state_dict(), "opt_d": t.opt_d.state_dict(),
+        "rng": t.rng.get_state(),
+    }
+
+
+def save(t: Trainer, dest: str | Path | BinaryIO) -> None:
+    torch.save(to_dict(t), dest)
+
+
+def to_bytes(t: Trainer) -> bytes:
+    buf = io.BytesIO()
+    save(t, buf)
+    return buf.getvalue()
+
+
+def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+    """Load and validate a checkpoint from a path or bytes; raise CheckpointError if unusable."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise CheckpointError(f"{path}: no such file")
+        if path.stat().st_size > max_bytes:
+            raise CheckpointError(f"file is {path.stat().st_size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+        source = path.read_bytes()
+    if len(source) == 0:
+        raise CheckpointError("the file is empty")
+    if len(source) > max_bytes:
+        raise CheckpointError(f"file is {len(source) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+    try:
+        ckpt = torch.load(io.BytesIO(source), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        # torch's message is long; name the Python global it refused, or the unpickler's complaint
+        code = re.search(r"GLOBAL ([\w.]+)", str(e), re.IGNORECASE)
+        if code:
+            raise CheckpointError(f"refused: the file refers to Python code ({code.group(1)}), which a "
+                                  "checkpoint never holds; nothing in it was run") from None
+        detail = str(e).split("WeightsUnpickler error:")[-1].strip().splitlines()[0][:160]
+        raise CheckpointError(f"not a checkpoint: unreadable data ({detail})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
+            AttributeError, TypeError, IndexError, UnicodeDecodeError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"corrupt or truncated file ({type(e).__name__}: {msg[:120]})") from None
+    validate(ckpt)
+    return ckpt
+
+
+def validate(ckpt: Any) -> None:
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"not a checkpoint: the file holds a {type(ckpt).__name__}, not a dict")
+    if ckpt.get("format") != FORMAT:
+        raise CheckpointError("not a checkpoint of this studio (its 'format' field is missing or different)")
+    if ckpt.get("version") != VERSION:
+        raise CheckpointError(f"checkpoint version {ckpt.get('version')!r} is not supported (expected {VERSION})")
+    missing = KEYS - set(ckpt)
+    if missing:
+        raise CheckpointError(f"checkpoint lacks {', '.join(sorted(missing))}")
+    if not isinstance(ckpt["step"], int) or ckpt["step"] < 0:
+        raise CheckpointError(f"step must be a non-negative whole number, got {ckpt['step']!r}")
+    for key, cls in (("spec", ModelSpec), ("settings", LiveSettings)):
+        if not isinstance(ckpt[key], dict):
+            raise CheckpointError(f"{key} must be a dict of settings")
+        try:
+            config.validate(cls, **ckpt[key])
+        except (ConfigError, TypeError) as e:
+            raise CheckpointError(f"{key}: {e}") from None
+    spec = config.validate(ModelSpec, **ckpt["spec"])
+    with torch.device("meta"):  # shapes only: no memory, no init
+        g, d = models.build(spec)
+    for key, model in (("G", g), ("D", d), ("G_ema", g)):
+        _check_state(key, ckpt[key], model.state_dict())
+    for key, model in (("opt_g", g), ("opt_d", d)):
+        _check_optimizer(key, ckpt[key], list(model.parameters()))
+    if not isinstance(ckpt["rng"], torch.Tensor) or ckpt["rng"].dtype != torch.uint8:
+        raise CheckpointError("rng must be a uint8 tensor")
+
+
+def _check_state(key: str, state: Any, expected: dict[str, torch.Tensor]) -> None:
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{key}: weights must be a dict of tensors")
+    if set(state) != set(expected):
+        extra, lack = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
+        raise CheckpointError(f"{key}: weights do not fit the architecture "
+                              f"(unexpected {extra[:3]}, missing {lack[:3]})")
+    for name, ref in expected.items():
+        t = state[name]
+        if not isinstance(t, torch.Tensor):
+            raise CheckpointError(f"{key}.{name}: not a tensor")
+        if t.shape != ref.shape:
+            raise CheckpointError(f"{key}.{name}: shape {tuple(t.shape)}, expected {tuple(ref.shape)}")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"{key}.{name}: holds NaN or infinite values")
+
+
+def _check_optimizer(key: str, state: Any, params: list[torch.Tensor]) -> None:
+    if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
+        raise CheckpointError(f"{key}: not an optimizer state")
+    groups = state["param_groups"]
+    if not isinstance(groups, list) or sum(len(g.get("params", [])) for g in groups if isinstance(g, dict)) != len(params):
+        raise CheckpointError(f"{key}: optimizer state does not fit the model")
+    if not isinstance(state["state"], dict):
+        raise CheckpointError(f"{key}: optimizer state is malformed")
+    for idx, s in state["state"].items():
+        if not isinstance(idx, int) or not 0 <= idx < len(params) or not isinstance(s, dict):
+            raise CheckpointError(f"{key}: optimizer state refers to parameter {idx!r}")
+        for name in ("exp_avg", "exp_avg_sq"):
+            t = s.get(name)
+            if not isinstance(t, torch.Tensor) or t.shape != params[idx].shape:
+                raise CheckpointError(f"{key}: {name} of parameter {idx} has the wrong shape")
+            if not bool(torch.isfinite(t).all()):
+                raise CheckpointError(f"{key}: {name} of parameter {idx} holds NaN or infinite values")
+
+
+def restore(ckpt: dict[str, Any], digits: Digits, **spec_overrides: Any) -> Trainer:
+    """A Trainer resumed from a validated checkpoint dict (e.g. `device="cpu"` to override)."""
+    spec = config.validate(ModelSpec, **{**ckpt["spec"], **spec_overrides})
+    settings = config.validate(LiveSettings, **ckpt["settings"])
+    t = Trainer(spec, settings, digits=digits)
+    t.G.load_state_dict(ckpt["G"])
+    t.D.load_state_dict(ckpt["D"])
+    t.G_ema.load_state_dict(ckpt["G_ema"])
+    t.opt_g.load_state_dict(ckpt["opt_g"])
+    t.opt_d.load_state_dict(ckpt["opt_d"])
+    t.apply()  # the settings rule the optimizers, whatever their saved groups said
+    if t.device.type == "cpu":
+        t.rng.set_state(ckpt["rng"])
+    t.step_count = ckpt["step"]
+    return t
+
+
+def load(source: str | Path | bytes, digits: Digits, **spec_overrides: Any) -> Trainer:
+    return restore(read(source), digits, **spec_overrides)

@@ -1,0 +1,117 @@
+"""Typed settings, split by what may change while training runs and what needs a new model.
+
+Everything a visitor or a caller can send passes through `validate()` here; the trainer trusts
+what comes out.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")
+ARCHS = ("mlp", "mlp_wide", "conv")
+DEFAULT_ARCH = "mlp_wide"
+DATA_SOURCES = ("bundled", "mnist", "fashion")  # or a folder / zip of images (see data.py)
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A setting outside its allowed values; the message names the field and the range."""
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """Settings the trainer applies between two steps, without a new model."""
+    lr_g: float = 2e-4           # Adam step size of G
+    lr_d: float = 2e-4           # Adam step size of D
+    beta1: float = 0.5           # Adam β1; 0.5 (DCGAN) damps the oscillation of the game
+    beta2: float = 0.999         # Adam β2
+    batch_size: int = 64         # real and fake images per D update
+    d_steps: int = 1             # D updates per G update
+    loss: str = "bce"            # bce is the seed's objective; see losses.py
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - smoothing (bce only)
+    ema_decay: float = 0.999     # EMA of G's weights used for samples; 0 turns it off
+    gp_weight: float = 10.0      # λ of the WGAN-GP gradient penalty
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Settings that need a freshly built model."""
+    arch: str = DEFAULT_ARCH     # see models.py
+    latent_dim: int = 100        # size of z
+    seed: int = 0                # seeds weights, batches and z: same seed, same run (on CPU)
+    data: str = "bundled"        # bundled 5k MNIST, full "mnist" (IDX files), "fashion", or a path
+    conditional: bool = False    # G and D also see the digit label
+    device: str = "auto"         # auto picks cuda when present
+
+
+# field -> (low, high) for numbers, or the tuple of allowed values for strings
+_LIMITS: dict[str, Any] = {
+    "lr_g": (1e-6, 1e-1), "lr_d": (1e-6, 1e-1),
+    "beta1": (0.0, 0.999), "beta2": (0.0, 0.9999),
+    "batch_size": (8, 1024), "d_steps": (1, 10),
+    "loss": LOSSES, "label_smoothing": (0.0, 0.5),
+    "ema_decay": (0.0, 0.9999), "gp_weight": (0.0, 100.0),
+    "arch": ARCHS, "latent_dim": (2, 512), "seed": (0, 2**31 - 1),
+    "conditional": (False, True), "device": DEVICES,
+}
+
+
+def _check(name: str, value: Any, kind: type) -> Any:
+    limit = _LIMITS.get(name)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be text, got {value!r}")
+        if limit is not None and value not in limit:
+            raise ConfigError(f"{name} must be one of {', '.join(limit)}; got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    low, high = limit
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    return value
+
+
+def validate(cls, /, **values: Any):
+    """Build a `cls` (LiveSettings or ModelSpec) from `values`, every one checked.
+
+    Unknown names and out-of-range values raise ConfigError naming the field.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r}; known: {', '.join(fields)}")
+    checked = {}
+    for name, value in values.items():
+        kind = {"float": float, "int": int, "str": str, "bool": bool}[str(fields[name].type)]
+        if cls is ModelSpec and name == "data":
+            checked[name] = _check_data(value)
+        else:
+            checked[name] = _check(name, value, kind)
+    return cls(**checked)
+
+
+def replace(obj, /, **changes: Any):
+    """A validated copy of a settings object with `changes` applied."""
+    return validate(type(obj), **{**dataclasses.asdict(obj), **changes})
+
+
+def _check_data(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"data must be one of {', '.join(DATA_SOURCES)} or a path, got {value!r}")
+    return value

@@ -1,0 +1,191 @@
+"""The training step: one D update (or d_steps of them), then one G update, then G's EMA.
+
+The Trainer holds models, optimizers, settings and RNG; `step()` returns a dict of scalars. Settings
+change between steps through `apply()`. It does no I/O and encodes no image.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import threading
+
+import torch
+
+from . import config, losses, models, sampling
+from .config import LiveSettings, ModelSpec
+from .data import Digits
+
+_init_lock = threading.Lock()  # model init reads the global RNG; serialise it across sessions
+
+
+class DivergenceError(RuntimeError):
+    """A step produced a non-finite loss or weight; the step's update must not be kept."""
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise config.ConfigError("device cuda was asked for but no CUDA device is present")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
+                 digits: Digits, grid_size: int = 64):
+        self.spec, self.settings, self.digits = spec, settings, digits
+        self.device = pick_device(spec.device)
+        with _init_lock, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(spec.seed)
+            self.G, self.D = models.build(spec)
+        self.G.to(self.device), self.D.to(self.device)
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
+        self.rng = torch.Generator(self.device).manual_seed(spec.seed)
+        # the data set lives on the device once, as uint8; batches are cast as they are drawn
+        self.images = digits.images.to(self.device)            # (N, 28, 28) uint8
+        self.labels = digits.labels.clamp(min=0).to(self.device)
+        if spec.conditional and bool((digits.labels < 0).any()):
+            raise config.ConfigError("a conditional model needs labelled data; these images have no labels")
+        self.opt_g = self._adam(self.G, settings.lr_g)
+        self.opt_d = self._adam(self.D, settings.lr_d)
+        self.fixed_z = sampling.fixed_grid(grid_size, spec.latent_dim, spec.seed).to(self.device)
+        self.fixed_y = sampling.grid_labels(grid_size).to(self.device)
+        self.step_count = 0
+        self._layer_index = self._index_layers()
+
+    # -- settings -------------------------------------------------------------------------------
+    def _adam(self, model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+        s = self.settings
+        # foreach: one kernel per op across all tensors; fused only where that build offers it
+        return torch.optim.Adam(model.parameters(), lr=lr, betas=(s.beta1, s.beta2), foreach=True)
+
+    def apply(self, **changes) -> LiveSettings:
+        """Validate and apply live settings; the optimizers keep their moments."""
+        self.settings = config.replace(self.settings, **changes)
+        s = self.settings
+        for opt, lr in ((self.opt_g, s.lr_g), (self.opt_d, s.lr_d)):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr, (s.beta1, s.beta2)
+        return self.settings
+
+    # -- batches --------------------------------------------------------------------------------
+    def _real(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(self.images), (n,), generator=self.rng, device=self.device)
+        x = self.images[idx].unsqueeze(1).float().div_(255.0)   # (B, 1, 28, 28) in [0, 1]
+        return x, self.labels[idx]
+
+    def _latent(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.randn(n, self.spec.latent_dim, generator=self.rng, device=self.device)  # (B, latent_dim)
+        y = torch.randint(models.N_CLASSES, (n,), generator=self.rng, device=self.device)
+        return z, y
+
+    # -- the step -------------------------------------------------------------------------------
+    def step(self) -> dict[str, float]:
+        """One round of the game; returns losses, D's outputs, per-layer gradient norms, lrs."""
+        self.G.train(), self.D.train()
+        for _ in range(self.settings.d_steps):
+            loss_d, real_logit, fake_logit = self.update_d()
+        d_grads = self._grad_norms(self.D)
+        loss_g = self.update_g()
+        g_grads = self._grad_norms(self.G)
+        self._update_ema()
+        self.step_count += 1
+        return self._metrics(loss_d, loss_g, real_logit, fake_logit, d_grads, g_grads)
+
+    def update_d(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(1) D update: L_D = -E[log D(x)] - E[log(1 - D(G(z)))]  (or the chosen loss)."""
+        s = self.settings
+        x, y_real = self._real(s.batch_size)
+        z, y_fake = self._latent(s.batch_size)
+        with torch.no_grad():
+            fake = self.G(z, y_fake)                              # (B, 1, 28, 28), no graph into G
+        real_logit, fake_logit = self.D(x, y_real), self.D(fake, y_fake)   # (B,), (B,)
+        loss_d = losses.LOSSES[s.loss][0](real_logit, fake_logit, s.label_smoothing)
+        if s.loss == "wgan-gp":
+            eps = torch.rand(s.batch_size, 1, 1, 1, generator=self.rng, device=self.device)
+            loss_d = loss_d + s.gp_weight * losses.gradient_penalty(self.D, x, fake, eps, y_real)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        return loss_d, real_logit, fake_logit
+
+    def update_g(self) -> torch.Tensor:
+        """(2) G update on a fresh batch: non-saturating L_G = -E[log D(G(z))]  (or the chosen loss)."""
+        z, y_fake = self._latent(self.settings.batch_size)
+        self.D.requires_grad_(False)                              # D is a fixed judge here: no dL/dθ_D
+        try:
+            loss_g = losses.LOSSES[self.settings.loss][1](self.D(self.G(z, y_fake), y_fake))
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
+        finally:
+            self.D.requires_grad_(True)
+        return loss_g
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _index_layers(self) -> dict[str, tuple[list[str], torch.Tensor]]:
+        # per model: layer names and, for each parameter, the index of its layer
+        out = {}
+        for tag, model in (("G", self.G), ("D", self.D)):
+            names, owner = [], []
+            for i, (name, params) in enumerate(models.layers(model)):
+                names.append(f"{tag}.{name}")
+                owner += [i] * len(params)
+            out[tag] = (names, torch.tensor(owner, device=self.device))
+        return out
+
+    def _grad_norms(self, model: torch.nn.Module) -> torch.Tensor:
+        tag = "G" if model is self.G else "D"
+        names, owner = self._layer_index[tag]
+        grads = [p.grad for p in model.parameters()]
+        sq = torch.stack(torch._foreach_norm(grads)) ** 2         # (n_params,)
+        per_layer = torch.zeros(len(names), device=self.device).index_add_(0, owner, sq)
+        return per_layer.sqrt()                                   # (n_layers,)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = self.settings.ema_decay
+        ema, live = list(self.G_ema.parameters()), list(self.G.parameters())
+        if decay == 0 or self.step_count == 0:
+            torch._foreach_copy_(ema, live)
+        else:
+            # warm-up: early on the average would be dominated by the random init
+            d = min(decay, (1 + self.step_count) / (10 + self.step_count))
+            torch._foreach_lerp_(ema, live, 1.0 - d)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    def _metrics(self, loss_d, loss_g, real_logit, fake_logit, d_grads, g_grads) -> dict[str, float]:
+        scores = torch.stack([
+            loss_d.detach(), loss_g.detach(),
+            torch.sigmoid(real_logit.detach()).mean(), torch.sigmoid(fake_logit.detach()).mean(),
+        ])
+        values = torch.cat([scores, d_grads, g_grads]).tolist()   # the step's one host sync
+        names = ["loss_d", "loss_g", "d_real", "d_fake"]
+        names += [f"grad/{n}" for n in self._layer_index["D"][0] + self._layer_index["G"][0]]
+        out = dict(zip(names, values))
+        if not all(math.isfinite(v) for v in values[:2]):
+            raise DivergenceError(f"step {self.step_count}: loss is not finite "
+                                  f"(L_D={values[0]:.4g}, L_G={values[1]:.4g})")
+        out["lr_g"], out["lr_d"], out["step"] = self.settings.lr_g, self.settings.lr_d, self.step_count
+        return out
+
+    # -- sampling -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, ema: bool = True) -> torch.Tensor:
+        """Images (n, 1, 28, 28) on the CPU for latent vectors z, from G's EMA by default."""
+        g = self.G_ema if ema and self.settings.ema_decay > 0 else self.G
+        was_training = g.training
+        g.eval()
+        if y is None and self.spec.conditional:
+            y = sampling.grid_labels(len(z))
+        out = g(z.to(self.device), None if y is None else y.to(self.device)).float().cpu()
+        g.train(was_training)
+        return out
+
+    def grid(self) -> torch.Tensor:
+        return self.generate(self.fixed_z, self.fixed_y if self.spec.conditional else None)
+
+    def weights_finite(self) -> bool:
+        params = [p for m in (self.G, self.D) for p in m.parameters()]
+        return bool(torch.stack(torch._foreach_norm(params)).isfinite().all())

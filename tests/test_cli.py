@@ -1,0 +1,64 @@
+"""The CLI as other tools call it: files in the promised format, exit status 2 on bad input."""
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "gan_core", *args], capture_output=True, text=True,
+                          timeout=timeout, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    r = cli("train", "--out", str(out), "--steps", "30", "--arch", "mlp", "--threads", "1", "--log-every", "10")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_train_writes_the_four_files(run_dir):
+    samples = np.load(run_dir / "samples.npy")
+    assert samples.shape == (1000, 28, 28) and samples.dtype == np.float32
+    assert 0.0 <= samples.min() and samples.max() <= 1.0
+    assert (run_dir / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [10, 20, 30]
+    assert {"loss_d", "loss_g", "d_real", "d_fake", "lr_g", "lr_d"} <= set(rows[0])
+
+
+def test_sample_writes_the_same_format(run_dir, tmp_path):
+    out = tmp_path / "s.npy"
+    r = cli("sample", "--checkpoint", str(run_dir / "checkpoint.pt"), "--n", "37", "--out", str(out), "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    s = np.load(out)
+    assert s.shape == (37, 28, 28) and s.dtype == np.float32
+    again = tmp_path / "t.npy"
+    cli("sample", "--checkpoint", str(run_dir / "checkpoint.pt"), "--n", "37", "--out", str(again), "--seed", "3")
+    assert np.array_equal(s, np.load(again))   # the seed fixes the samples
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--out", "x", "--arch", "resnet"], "arch must be one of"),
+    (["train", "--out", "x", "--batch-size", "3"], "batch_size must be between 8 and 1024"),
+    (["train", "--out", "x", "--steps", "0"], "--steps must be at least 1"),
+    (["train", "--out", "x", "--seconds", "5", "--steps", "5"], "not allowed with argument"),
+    (["train"], "required: --out"),
+    (["sample", "--checkpoint", "/nonexistent.pt", "--n", "5", "--out", "a.npy"], "no such file"),
+    (["sample", "--checkpoint", "/etc/hostname", "--n", "5", "--out", "a.npy"], "corrupt|not a checkpoint"),
+    (["fly"], "invalid choice"),
+])
+def test_bad_input_exits_2_with_one_line(args, message, tmp_path):
+    r = cli(*[a if a != "x" else str(tmp_path / "x") for a in args])
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
+    assert __import__("re").search(message, lines[0]), lines[0]
+
+
+def test_digit_needs_a_conditional_checkpoint(run_dir, tmp_path):
+    r = cli("sample", "--checkpoint", str(run_dir / "checkpoint.pt"), "--n", "5", "--out", str(tmp_path / "a.npy"), "--digit", "3")
+    assert r.returncode == 2 and "conditional" in r.stderr

@@ -1,0 +1,157 @@
+"""The training step against invariants and formulas: who changes what, and by how much."""
+import copy
+
+import pytest
+import torch
+
+from gan_core import config
+from gan_core.config import LiveSettings, ModelSpec
+from gan_core.trainer import DivergenceError, Trainer
+
+
+def params(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.fixture(params=["mlp", "mlp_wide", "conv"])
+def trainer(request, digits):
+    return Trainer(ModelSpec(arch=request.param), LiveSettings(batch_size=16), digits=digits)
+
+
+def test_reference_mlp_is_the_seed_architecture(digits):
+    t = Trainer(ModelSpec(arch="mlp"), digits=digits)
+    shapes = [tuple(p.shape) for p in t.G.parameters()] + [tuple(p.shape) for p in t.D.parameters()]
+    assert shapes == [(128, 100), (128,), (784, 128), (784,), (128, 784), (128,), (1, 128), (1,)]
+    assert isinstance(t.G.net[-1], torch.nn.Sigmoid)
+    out = t.G(torch.randn(5, 100))
+    assert out.shape == (5, 1, 28, 28) and 0 <= out.min() and out.max() <= 1
+    assert t.D(out).shape == (5,)  # logits, one per image
+
+
+def test_d_update_leaves_g_unchanged_and_moves_d(trainer):
+    g0, d0 = params(trainer.G), params(trainer.D)
+    trainer.update_d()
+    assert same(g0, params(trainer.G))
+    assert not same(d0, params(trainer.D))
+
+
+def test_g_update_leaves_d_unchanged_and_moves_g(trainer):
+    trainer.update_d()
+    g0, d0 = params(trainer.G), params(trainer.D)
+    trainer.update_g()
+    assert same(d0, params(trainer.D))
+    assert not same(g0, params(trainer.G))
+    assert all(p.requires_grad for p in trainer.D.parameters())  # D is trainable again afterwards
+
+
+def test_step_returns_the_promised_scalars(digits):
+    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(lr_g=3e-4, lr_d=1e-4), digits=digits)
+    m = t.step()
+    for key in ("loss_d", "loss_g", "d_real", "d_fake", "lr_g", "lr_d", "step"):
+        assert isinstance(m[key], (int, float))
+    assert (m["lr_g"], m["lr_d"], m["step"]) == (3e-4, 1e-4, 1)
+    assert 0 < m["d_real"] < 1 and 0 < m["d_fake"] < 1
+    assert sorted(k for k in m if k.startswith("grad/")) == sorted(
+        ["grad/D.features.1", "grad/D.head", "grad/G.net.0", "grad/G.net.2"])
+
+
+def test_gradient_norm_per_layer_matches_the_gradients(digits):
+    t = Trainer(ModelSpec(arch="mlp"), digits=digits)
+    t.update_d()
+    expected = (t.D.head.weight.grad.pow(2).sum() + t.D.head.bias.grad.pow(2).sum()).sqrt().item()
+    names, _ = t._layer_index["D"]
+    got = dict(zip(names, t._grad_norms(t.D).tolist()))["D.head"]
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_learning_rate_change_reaches_adam_and_keeps_its_moments(digits):
+    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(ema_decay=0), digits=digits)
+    for _ in range(3):
+        t.step()
+    moments = copy.deepcopy(t.opt_d.state_dict()["state"])
+    t.apply(lr_d=1e-3, beta1=0.7)
+    assert all(g["lr"] == 1e-3 and g["betas"][0] == 0.7 for g in t.opt_d.param_groups)
+    after = t.opt_d.state_dict()["state"]
+    for i in moments:  # the change alone touches no moment
+        assert torch.equal(moments[i]["exp_avg"], after[i]["exp_avg"])
+        assert torch.equal(moments[i]["exp_avg_sq"], after[i]["exp_avg_sq"])
+
+    # the next D update moves each weight by Adam's formula with the new lr and β1
+    w0 = t.D.head.weight.detach().clone()
+    t.update_d()
+    st = t.opt_d.state[t.D.head.weight]
+    n = st["step"].item()
+    m_hat = st["exp_avg"] / (1 - 0.7 ** n)
+    v_hat = st["exp_avg_sq"] / (1 - 0.999 ** n)
+    expected = w0 - 1e-3 * m_hat / (v_hat.sqrt() + 1e-8)
+    assert n == 4
+    torch.testing.assert_close(t.D.head.weight.detach(), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_batch_size_and_d_steps_change_between_steps(digits):
+    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(batch_size=16), digits=digits)
+    seen = []
+    t.D.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape[0]))
+    t.step()
+    assert seen == [16, 16, 16]          # real, fake (D update), fake (G update)
+    seen.clear()
+    t.apply(batch_size=40, d_steps=2)
+    t.step()
+    assert seen == [40] * 5              # two D updates of two passes, then the G update
+
+
+def test_same_seed_same_run_and_other_seed_other_run(digits):
+    runs = []
+    for seed in (3, 3, 4):
+        t = Trainer(ModelSpec(arch="mlp", seed=seed), digits=digits)
+        metrics = [t.step() for _ in range(4)]
+        runs.append((metrics, params(t.G)))
+    assert runs[0][0] == runs[1][0] and same(runs[0][1], runs[1][1])
+    assert runs[0][0] != runs[2][0]
+
+
+def test_ema_follows_its_formula(digits):
+    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(ema_decay=0.9), digits=digits)
+    t.step()
+    assert same(params(t.G_ema), params(t.G))   # first step: a copy
+    ema = params(t.G_ema)
+    t.step()
+    d = min(0.9, 2 / 11)                          # warm-up caps the decay early on
+    for e0, e1, g in zip(ema, params(t.G_ema), params(t.G)):
+        torch.testing.assert_close(e1, d * e0 + (1 - d) * g)
+
+
+def test_every_loss_trains_without_error(digits):
+    for loss in config.LOSSES:
+        t = Trainer(ModelSpec(arch="mlp"), LiveSettings(loss=loss, batch_size=16), digits=digits)
+        m = t.step()
+        assert torch.isfinite(torch.tensor([m["loss_d"], m["loss_g"]])).all(), loss
+
+
+def test_conditional_model_sees_labels(digits):
+    t = Trainer(ModelSpec(arch="mlp", conditional=True), LiveSettings(batch_size=16), digits=digits)
+    t.step()
+    z = torch.randn(1, 100).repeat(2, 1)
+    a, b = t.generate(z, torch.tensor([1, 7]))
+    assert not torch.equal(a, b)   # same z, other digit label, other image
+
+
+def test_divergence_raises_instead_of_continuing(digits):
+    t = Trainer(ModelSpec(arch="mlp"), digits=digits)
+    with torch.no_grad():
+        t.D.head.weight.fill_(float("nan"))
+    with pytest.raises(DivergenceError, match="not finite"):
+        t.step()
+    assert not t.weights_finite()
+
+
+def test_invalid_setting_is_refused_and_nothing_changes(digits):
+    t = Trainer(ModelSpec(arch="mlp"), digits=digits)
+    with pytest.raises(config.ConfigError, match="lr_g"):
+        t.apply(lr_g=5.0)
+    assert t.settings.lr_g == LiveSettings().lr_g
+    assert t.opt_g.param_groups[0]["lr"] == LiveSettings().lr_g

@@ -26,7 +26,13 @@ def grid_array(images: torch.Tensor | np.ndarray, nrow: int | None = None, pad: 
 
 
 def png(images: torch.Tensor | np.ndarray, nrow: int | None = None, scale: int = 1) -> bytes:
-    im = Image.fromarray(grid_array(images, nrow))
+    """Images (N, 1, 28, 28) in [0, 1] as one PNG mosaic, `scale` times upsampled (nearest)."""
+    return mosaic_png(grid_array(images, nrow), scale)
+
+
+def mosaic_png(mosaic: np.ndarray, scale: int = 1) -> bytes:
+    """A uint8 (H, W) mosaic from grid_array() as PNG bytes."""
+    im = Image.fromarray(mosaic)
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
     buf = io.BytesIO()

@@ -16,3 +16,15 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_left():
+    """Every test ends with all sessions stopped and no trainer thread alive."""
+    yield
+    import threading
+
+    from gan_core import session
+    session.stop_all()
+    alive = [t.name for t in threading.enumerate() if t.name == "gan-trainer" and t.is_alive()]
+    assert not alive, f"worker threads left alive: {alive}"

@@ -1,0 +1,508 @@
+"""A TrainingSession owns one Trainer and one background thread, and publishes snapshots.
+
+Every command (apply settings, step once, reset, sample, export) runs on the worker thread between
+two steps, so the trainer is only ever touched by one thread; callers wait for the result. When no
+worker is alive the caller runs the command itself under the same lock. The page reads `snapshot()`,
+which copies what the worker published under a lock and never waits for a step.
+
+A process-wide Scheduler caps how many sessions train at once; the others wait in a FIFO queue.
+Sessions stop when their visitor leaves (after a grace period), after an idle limit, and at exit.
+"""
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import copy
+import csv
+import dataclasses
+import io
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from . import checkpoint, config, data, render, sampling
+from .config import LiveSettings, ModelSpec
+from .history import MetricHistory, Thinned
+from .trainer import DivergenceError, Trainer
+
+IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass
+class Limits:
+    """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
+    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", 2))       # trainers at once
+    threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = cores / max_running
+    idle_limit_s: float = _env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60)  # pause without interaction
+    leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
+    grid_every_s: float = 0.25                                            # fixed-noise grid refresh
+    rewind_every_s: float = 5.0                                           # last good state kept for NaN
+
+
+class Scheduler:
+    """At most `max_running` sessions train at once; the rest wait first come, first served."""
+
+    def __init__(self, max_running: int):
+        self.max_running = max(1, max_running)
+        self._lock = threading.Lock()
+        self._running: set[int] = set()
+        self._queue: deque[TrainingSession] = deque()
+
+    def acquire(self, s: "TrainingSession") -> bool:
+        with self._lock:
+            if id(s) in self._running:
+                return True
+            if len(self._running) < self.max_running and (not self._queue or self._queue[0] is s):
+                if self._queue and self._queue[0] is s:
+                    self._queue.popleft()
+                self._running.add(id(s))
+                return True
+            if s not in self._queue:
+                self._queue.append(s)
+            return False
+
+    def release(self, s: "TrainingSession") -> None:
+        with self._lock:
+            self._running.discard(id(s))
+            if s in self._queue:
+                self._queue.remove(s)
+            head = self._queue[0] if self._queue else None
+        if head is not None:
+            head._wake()
+
+    def position(self, s: "TrainingSession") -> int | None:
+        """1 for the next in line; None when not waiting."""
+        with self._lock:
+            return self._queue.index(s) + 1 if s in self._queue else None
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+
+_limits = Limits()
+_scheduler = Scheduler(_limits.max_running)
+_sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
+
+
+def configure(**limits: Any) -> None:
+    """Change the process-wide limits (e.g. from st.secrets) before sessions start."""
+    global _scheduler
+    for k, v in limits.items():
+        setattr(_limits, k, type(getattr(_limits, k))(v))
+    _scheduler = Scheduler(_limits.max_running)
+    _set_threads()
+
+
+def _set_threads() -> None:
+    # several trainers share the cores; oversubscribed torch threads are far slower than one each
+    n = _limits.threads or max(1, (os.cpu_count() or 1) // _limits.max_running)
+    torch.set_num_threads(n)
+
+
+def limits() -> Limits:
+    return _limits
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: str
+    step: int
+    elapsed: float                      # seconds spent training
+    steps_per_s: float
+    history: dict[str, list[float]]     # metric name -> values, thinned; "step" is the x axis
+    markers: list[tuple[int, str]]      # (step, what changed)
+    grid: np.ndarray | None             # (H, W) uint8 mosaic of the fixed-noise grid
+    grid_step: int
+    settings: LiveSettings              # as read back from the trainer
+    spec: ModelSpec
+    data_name: str
+    message: str | None                 # why it paused, failed or fell back
+    queue_position: int | None
+    version: int                        # grows with every publish
+
+
+@dataclass
+class _Job:
+    fn: Callable[[], Any]
+    future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+
+
+class TrainingSession:
+    def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
+                 scheduler: Scheduler | None = None, limits_: Limits | None = None, history_cap: int = 1000):
+        self.limits = limits_ or _limits
+        self._scheduler = scheduler
+        self._cv = threading.Condition()                # guards the fields below and the job queue
+        self._jobs: list[_Job] = []
+        self._thread: threading.Thread | None = None
+        self._worker_active = False                    # a worker runs commands; else callers do
+        self._stop = threading.Event()
+        self._state, self._version = IDLE, 0
+        self._history = MetricHistory(history_cap)
+        self._frames = Thinned(cap=60)                  # grid mosaics over time, for scrubbing
+        self._markers: list[tuple[int, str]] = []
+        self._elapsed, self._rate = 0.0, 0.0
+        self._last_touch, self._left_at = time.monotonic(), None
+        self._trainer, self._message = self._build(spec, settings)
+        self._last_good = _clone_state(self._trainer)
+        self._publish_grid()
+        _ensure_exit_hook()
+        _sessions.add(self)
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self._scheduler or _scheduler
+
+    # -- commands (any thread) --------------------------------------------------------------------
+    def start(self) -> None:
+        """Start or resume training."""
+        self._touch()
+        with self._cv:
+            if self._state == FAILED:
+                raise RuntimeError("this session failed; reset it first")
+            self._state, self._message = RUNNING, None
+            self._version += 1
+            self._ensure_thread()
+            self._cv.notify_all()
+
+    resume = start
+
+    def pause(self) -> None:
+        self._touch()
+        with self._cv:
+            if self._state in (RUNNING, WAITING):
+                self._state = PAUSED
+                self._version += 1
+            self._cv.notify_all()
+        self._call(lambda: None)  # returns once the step in flight, if any, has finished
+        self.scheduler.release(self)
+
+    def step_once(self) -> dict[str, float]:
+        """One step while paused or idle; returns its metrics."""
+        self._touch()
+        return self._call(self._train_step)
+
+    def apply(self, **changes: Any) -> LiveSettings:
+        """Validate live settings now (ConfigError at once), apply them before the next step."""
+        self._touch()
+        new = config.replace(self._trainer.settings, **changes)
+        return self._call(lambda: self._apply(new))
+
+    def reset(self, spec: ModelSpec | None = None, settings: LiveSettings | None = None) -> None:
+        """A new model (spec changes need one), history cleared; training pauses."""
+        self._touch()
+        spec = spec or self._trainer.spec
+        settings = settings or self._trainer.settings
+        self._call(lambda: self._swap(*self._build(spec, settings)))
+
+    def load_checkpoint(self, blob: bytes) -> None:
+        """Continue from a checkpoint file's bytes, validated by checkpoint.read (CheckpointError)."""
+        self._touch()
+        ckpt = checkpoint.read(blob)
+        source = ckpt["spec"]["data"] if ckpt["spec"]["data"] in config.DATA_SOURCES else "bundled"
+        digits, notice = data.load(source)
+        source = "bundled" if notice else source
+        self._call(lambda: self._swap(checkpoint.restore(ckpt, digits, data=source, device="auto"), notice))
+
+    def checkpoint_bytes(self) -> bytes:
+        return self._call(lambda: checkpoint.to_bytes(self._trainer))
+
+    def sample_png(self, s: sampling.SamplingSettings, scale: int = 2) -> bytes:
+        """A grid of s.n samples from the current G (EMA), drawn as the sampling settings say."""
+        def run():
+            t = self._trainer
+            z = sampling.sample_latent(s.n, t.spec.latent_dim, s)
+            return t.generate(z)
+        return render.png(self._call(run), scale=scale)
+
+    def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
+                          method: str = "slerp", scale: int = 2) -> tuple[bytes, bytes]:
+        """(the strip of `steps` images from seed_a to seed_b, the single image at position t)."""
+        def run():
+            tr = self._trainer
+            za = sampling.sample_latent(1, tr.spec.latent_dim, sampling.SamplingSettings(seed=seed_a))[0]
+            zb = sampling.sample_latent(1, tr.spec.latent_dim, sampling.SamplingSettings(seed=seed_b))[0]
+            path = sampling.interpolation_path(za, zb, steps, method)
+            f = sampling.slerp if method == "slerp" else sampling.lerp
+            return tr.generate(path), tr.generate(f(za, zb, t).unsqueeze(0))
+        strip, one = self._call(run)
+        return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
+
+    def metrics_csv(self) -> str:
+        with self._cv:
+            cols = self._history.columns()
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(cols)
+        w.writerows(zip(*cols.values()))
+        return buf.getvalue()
+
+    def snapshot(self) -> Snapshot:
+        """A consistent copy of what the worker published; never waits for a step."""
+        self._touch(visit=False)
+        with self._cv:
+            t = self._trainer
+            step_grid = self._frames.last
+            return Snapshot(
+                state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
+                history={k: list(v) for k, v in self._history.columns().items()},
+                markers=list(self._markers),
+                grid=None if step_grid is None else step_grid[1], grid_step=0 if step_grid is None else step_grid[0],
+                settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
+                queue_position=self.scheduler.position(self) if self._state == WAITING else None,
+                version=self._version,
+            )
+
+    def frames(self) -> list[tuple[int, np.ndarray]]:
+        """The stored fixed-noise grids over time (thinned), oldest first."""
+        with self._cv:
+            return list(zip(self._frames.steps, self._frames.items))
+
+    def release(self) -> None:
+        """The visitor's page went away: stop after the grace period unless they come back."""
+        with self._cv:
+            self._left_at = time.monotonic()
+            self._cv.notify_all()
+
+    def stop(self, join: bool = True, timeout: float = 10.0) -> None:
+        """End the worker thread for good (at exit, or when the visitor is gone)."""
+        self._stop.set()
+        with self._cv:
+            if self._state in (RUNNING, WAITING):
+                self._state = STOPPED
+            self._cv.notify_all()
+        self.scheduler.release(self)
+        if join and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- worker -----------------------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        # under the lock; a worker that has not retired yet simply carries on
+        if self._stop.is_set():
+            self._stop = threading.Event()
+        if not self._worker_active:
+            self._worker_active = True
+            self._thread = threading.Thread(target=self._run, name="gan-trainer", daemon=True)
+            self._thread.start()
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        with self._cv:
+            if not self._worker_active or self._thread is threading.current_thread():
+                return fn()          # no worker: the caller is the only one touching the trainer
+            job = _Job(fn)
+            self._jobs.append(job)
+            self._cv.notify_all()
+        return job.future.result(timeout=60)
+
+    def _run(self) -> None:
+        last_grid = last_good_at = last_end = time.monotonic()
+        try:
+            while True:
+                with self._cv:
+                    if self._stop.is_set() or self._should_end():
+                        return self._retire()
+                    jobs, self._jobs = self._jobs, []
+                    stepping = not jobs and self._state in (RUNNING, WAITING) and self._acquire()
+                    if not jobs and not stepping:
+                        self._cv.wait(timeout=0.5)
+                        last_end = time.monotonic()
+                        continue
+                for job in jobs:
+                    self._run_job(job)
+                if not stepping:
+                    continue
+                t0 = time.monotonic()
+                try:
+                    self._train_step()
+                except DivergenceError as e:
+                    self._rewind(str(e))
+                    continue
+                now = time.monotonic()
+                with self._cv:
+                    self._elapsed += now - t0
+                    dt, last_end = now - last_end, now
+                    a = min(1.0, dt)  # smoothed over about a second of steps
+                    self._rate = (1 - a) * self._rate + a / max(dt, 1e-9) if self._rate else 1 / max(dt, 1e-9)
+                if now - last_grid >= self.limits.grid_every_s:
+                    last_grid = now
+                    self._publish_grid()
+                if now - last_good_at >= self.limits.rewind_every_s and self._trainer.weights_finite():
+                    last_good_at = now
+                    self._last_good = _clone_state(self._trainer)
+        except Exception as e:  # a crash marks this session failed; other sessions go on
+            with self._cv:
+                self._state, self._message = FAILED, f"training failed: {type(e).__name__}: {e}"
+                self._version += 1
+                self._retire()
+        finally:
+            self.scheduler.release(self)
+
+    def _retire(self) -> None:
+        # under the lock: from here on callers run their commands themselves
+        self._worker_active = False
+        jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            self._run_job(job)
+
+    def _run_job(self, job: _Job) -> None:
+        try:
+            job.future.set_result(job.fn())
+        except BaseException as e:  # handed to the caller, who raises it
+            job.future.set_exception(e)
+
+    def _acquire(self) -> bool:
+        if self.scheduler.acquire(self):
+            if self._state == WAITING:
+                self._state = RUNNING
+                self._version += 1
+            return True
+        if self._state != WAITING:
+            self._state = WAITING
+            self._version += 1
+        return False
+
+    def _should_end(self) -> bool:
+        # called under the lock
+        now = time.monotonic()
+        if self._left_at is not None and now - self._left_at > self.limits.leave_grace_s:
+            self._stop_for("the page was closed")
+            return True
+        if now - self._last_touch > self.limits.idle_limit_s:
+            self._stop_for(f"no interaction for {self.limits.idle_limit_s / 60:.0f} min")
+            return True
+        return False
+
+    def _stop_for(self, reason: str) -> None:
+        if self._state in (RUNNING, WAITING):
+            self._state, self._message = PAUSED, f"paused: {reason}"
+            self._version += 1
+        self._stop.set()
+
+    def _wake(self) -> None:
+        with self._cv:
+            self._cv.notify_all()
+
+    def _touch(self, visit: bool = True) -> None:
+        # any call from the page shows the visitor is there; commands also count as interaction
+        now = time.monotonic()
+        self._left_at = None
+        if visit:
+            self._last_touch = now
+
+    # -- steps and state (worker thread, or the caller when no worker is alive) -------------------
+    def _train_step(self) -> dict[str, float]:
+        m = self._trainer.step()
+        with self._cv:
+            self._history.append(m)
+            self._version += 1
+        if self._state not in (RUNNING, WAITING):
+            self._publish_grid()
+        return m
+
+    def _apply(self, new: LiveSettings) -> LiveSettings:
+        old = self._trainer.settings
+        applied = self._trainer.apply(**dataclasses.asdict(new))
+        changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(v)}" for k, v in dataclasses.asdict(applied).items()
+                   if getattr(old, k) != v]
+        with self._cv:
+            if changed:
+                self._markers.append((self._trainer.step_count, ", ".join(changed)))
+                self._markers = self._markers[-50:]
+            self._version += 1
+        return applied
+
+    def _swap(self, trainer: Trainer, notice: str | None = None) -> None:
+        with self._cv:
+            self._trainer = trainer
+            self._history.clear()
+            self._frames.clear()
+            self._markers = []
+            self._elapsed, self._rate = 0.0, 0.0
+            if self._state in (RUNNING, WAITING, FAILED, STOPPED):
+                self._state = PAUSED if self._state != FAILED else IDLE
+            self._message = notice
+            self._version += 1
+        self._last_good = _clone_state(trainer)
+        self.scheduler.release(self)
+        self._publish_grid()
+
+    def _rewind(self, why: str) -> None:
+        good = self._last_good
+        trainer = checkpoint.restore(good, self._trainer.digits, data=self._trainer.spec.data)
+        with self._cv:
+            self._trainer = trainer
+            self._state = PAUSED
+            self._message = (f"Training diverged ({why}). Rewound to step {good['step']}, the last good "
+                             "state. Try lower learning rates, fewer D steps, or another loss.")
+            self._version += 1
+        self.scheduler.release(self)
+        self._publish_grid()
+
+    def _publish_grid(self) -> None:
+        mosaic = render.grid_array(self._trainer.grid(), nrow=8)   # (H, W) uint8
+        with self._cv:
+            self._frames.append(self._trainer.step_count, mosaic)
+            self._version += 1
+
+    @staticmethod
+    def _build(spec: ModelSpec, settings: LiveSettings) -> tuple[Trainer, str | None]:
+        digits, notice = data.load(spec.data)
+        if notice:
+            spec = dataclasses.replace(spec, data="bundled")
+        return Trainer(spec, settings, digits=digits), notice
+
+
+def _clone_state(t: Trainer) -> dict[str, Any]:
+    return copy.deepcopy(checkpoint.to_dict(t))
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.2g}" if isinstance(v, float) else str(v)
+
+
+# -- process exit -----------------------------------------------------------------------------------
+_exit_hook = threading.Lock()
+_exit_registered = False
+
+
+def _ensure_exit_hook() -> None:
+    # torch threads still alive at interpreter exit abort the process: stop and join them first
+    global _exit_registered
+    with _exit_hook:
+        if not _exit_registered:
+            atexit.register(stop_all)
+            _set_threads()
+            _exit_registered = True
+
+
+def stop_all(timeout: float = 10.0) -> None:
+    """Stop and join every session's worker (at exit, and in tests)."""
+    sessions = list(_sessions)
+    for s in sessions:
+        s.stop(join=False)
+    for s in sessions:
+        s.stop(join=True, timeout=timeout)
+
+
+def live_sessions() -> list[TrainingSession]:
+    return [s for s in _sessions if s.alive]

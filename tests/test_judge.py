@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from gan_core import data, judge
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    digits, _ = data.load("bundled")
+    _, test_idx = data.held_out_split(digits)
+    return digits.images[test_idx], digits.labels[test_idx]  # (1000, 28, 28) uint8, (1000,)
+
+
+def test_committed_judge_reads_held_out_digits(held_out):
+    images, labels = held_out
+    # the judge never saw these 1,000 digits (scripts/train_judge.py trains on train_idx only)
+    accuracy = (judge.predict(images).argmax(dim=1) == labels).double().mean().item()
+    assert accuracy >= 0.98
+
+
+def test_weights_file_is_small_and_loads_once():
+    assert judge.WEIGHTS_PATH.stat().st_size < 1_000_000
+    first = judge.load_judge()
+    assert judge.load_judge() is first
+    assert not first.training
+
+
+def test_features_and_probs_shapes_for_every_input_layout(held_out):
+    images = held_out[0][:7]                      # (7, 28, 28) uint8
+    unit = images.float() / 255                   # (7, 28, 28) in [0, 1]
+    j = judge.load_judge()
+    with torch.no_grad():
+        feats = j.features(unit.reshape(7, 1, 28, 28))
+        assert feats.shape == (7, judge.FEATURE_DIM) and 64 <= judge.FEATURE_DIM <= 128
+        torch.testing.assert_close(j.features(unit), feats)
+        torch.testing.assert_close(j.features(unit.reshape(7, 784)), feats)
+        assert j(unit).shape == (7, 10)
+    probs = judge.predict(images)
+    torch.testing.assert_close(judge.predict(unit), probs)  # uint8 0..255 and float [0, 1] agree
+    torch.testing.assert_close(judge.predict(unit.numpy()), probs)
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(7))
+
+
+def test_predict_batches_give_the_same_answer_as_one_pass(held_out):
+    images = held_out[0][: judge.BATCH + 3].float() / 255  # crosses a batch boundary
+    with torch.no_grad():
+        whole = judge.load_judge()(images).softmax(dim=1)
+    torch.testing.assert_close(judge.predict(images), whole, atol=1e-5, rtol=1e-4)
+
+
+def test_noise_is_not_read_as_a_confident_digit():
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.cat([torch.rand(200, 28, 28, generator=gen),                    # uniform
+                       (torch.rand(200, 28, 28, generator=gen) < 0.15).float(),   # salt
+                       torch.zeros(1, 28, 28), torch.ones(1, 28, 28)])            # blank, all ink
+    confident = (judge.predict(noise).max(dim=1).values > 0.9).double().mean().item()
+    assert confident < 0.05

@@ -1,0 +1,104 @@
+"""The page through streamlit's AppTest: widgets reach the running trainer."""
+import time
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = "../app.py"
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    # every AppTest has the same session id: session-scoped cache entries would leak between tests
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def wait_for(at, cond, timeout=20.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        at.run()
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    at.selectbox(key="model_arch").set_value("mlp")   # the seed model: fast enough for tests
+    at.button(key="reset").click().run()
+    return at
+
+
+def session_of(at):
+    return at.session_state["session"]
+
+
+def step_shown(at) -> int:
+    return int(at.metric[0].value.replace(",", ""))
+
+
+def images(at, alt_prefix: str) -> list[str]:
+    return [h.proto.body for h in at.get("html") if f'alt="{alt_prefix}' in h.proto.body]
+
+
+def test_page_loads_with_controls_and_grid(app):
+    assert {"start", "reset", "step_once"} <= {b.key for b in app.button}
+    assert {"lr_g", "lr_d"} <= {s.key for s in app.select_slider}
+    assert images(app, "generated digits")                 # the fixed-noise grid is drawn at step 0
+    assert session_of(app).snapshot().spec.arch == "mlp"
+
+
+def test_start_advances_and_pause_stops(app):
+    app.button(key="start").click().run()
+    assert wait_for(app, lambda: step_shown(app) > 10)
+    assert "pause" in {b.key for b in app.button}
+    app.button(key="pause").click().run()
+    frozen = session_of(app).snapshot().step
+    time.sleep(0.5)
+    app.run()
+    assert session_of(app).snapshot().step == frozen == step_shown(app)
+    assert session_of(app).snapshot().state == "paused"
+
+
+def test_step_button_takes_one_step(app):
+    app.button(key="step_once").click().run()
+    app.button(key="step_once").click().run()
+    assert step_shown(app) == 2
+
+
+def test_learning_rate_slider_reaches_the_running_optimizer(app):
+    app.button(key="start").click().run()
+    app.select_slider(key="lr_g").set_value(1e-3).run()
+    app.select_slider(key="lr_d").set_value(5e-5).run()
+    trainer = session_of(app)._trainer
+    assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-3]
+    assert [g["lr"] for g in trainer.opt_d.param_groups] == [5e-5]
+    assert any("lr G **1e-03**" in c.value for c in app.caption)   # the settings shown as in effect
+
+
+def test_reset_builds_a_new_model(app):
+    app.button(key="step_once").click().run()
+    before = session_of(app)._trainer
+    app.selectbox(key="model_arch").set_value("mlp_wide").run()
+    assert any("Reset" in w.value for w in app.warning)     # the change says it needs a reset
+    assert session_of(app)._trainer is before               # ...and waits for it
+    app.button(key="reset").click().run()
+    after = session_of(app)
+    assert after._trainer is not before and after.snapshot().spec.arch == "mlp_wide"
+    assert step_shown(app) == 0
+
+
+def test_latent_sliders_redraw_the_samples(app):
+    first = images(app, "samples")
+    app.slider(key="temperature").set_value(0.3).run()
+    cooler = images(app, "samples")
+    app.number_input(key="lat_seed").set_value(7).run()
+    reseeded = images(app, "samples")
+    assert first and cooler and reseeded
+    assert first != cooler != reseeded

@@ -47,6 +47,7 @@ class Limits:
     """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
     max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", 2))       # trainers at once
     threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = cores / max_running
+    slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 30)                 # turn length when others wait
     idle_limit_s: float = _env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60)  # pause without interaction
     leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
     grid_every_s: float = 0.25                                            # fixed-noise grid refresh
@@ -54,35 +55,51 @@ class Limits:
 
 
 class Scheduler:
-    """At most `max_running` sessions train at once; the rest wait first come, first served."""
+    """At most `max_running` sessions train at once; the rest wait in line, first come, first served.
 
-    def __init__(self, max_running: int):
-        self.max_running = max(1, max_running)
+    When others are waiting, a session that has trained for `slice_s` goes to the back of the line,
+    so every visitor makes progress on a crowded server.
+    """
+
+    def __init__(self, max_running: int, slice_s: float = 30.0):
+        self.max_running, self.slice_s = max(1, max_running), slice_s
         self._lock = threading.Lock()
-        self._running: set[int] = set()
+        self._running: dict[TrainingSession, float] = {}   # session -> when its turn began
         self._queue: deque[TrainingSession] = deque()
 
     def acquire(self, s: "TrainingSession") -> bool:
+        """Called by a session's worker before each step: may it step now?"""
         with self._lock:
-            if id(s) in self._running:
-                return True
-            if len(self._running) < self.max_running and (not self._queue or self._queue[0] is s):
-                if self._queue and self._queue[0] is s:
-                    self._queue.popleft()
-                self._running.add(id(s))
-                return True
-            if s not in self._queue:
+            now = time.monotonic()
+            if s in self._running:
+                if not self._queue or now - self._running[s] < self.slice_s:
+                    return True
+                del self._running[s]        # its turn is over and others wait: back of the line
                 self._queue.append(s)
-            return False
+            elif len(self._running) < self.max_running and (not self._queue or self._queue[0] is s):
+                if self._queue:
+                    self._queue.popleft()
+                self._running[s] = now
+                return True
+            elif s not in self._queue:
+                self._queue.append(s)
+            heads = self._heads()
+        for head in heads:
+            head._wake()
+        return False
 
     def release(self, s: "TrainingSession") -> None:
         with self._lock:
-            self._running.discard(id(s))
+            self._running.pop(s, None)
             if s in self._queue:
                 self._queue.remove(s)
-            head = self._queue[0] if self._queue else None
-        if head is not None:
+            heads = self._heads()
+        for head in heads:
             head._wake()
+
+    def _heads(self) -> list["TrainingSession"]:
+        # under the lock: those first in line who could start now
+        return list(self._queue)[:max(0, self.max_running - len(self._running))]
 
     def position(self, s: "TrainingSession") -> int | None:
         """1 for the next in line; None when not waiting."""
@@ -96,7 +113,7 @@ class Scheduler:
 
 
 _limits = Limits()
-_scheduler = Scheduler(_limits.max_running)
+_scheduler = Scheduler(_limits.max_running, _limits.slice_s)
 _sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
 
 
@@ -105,7 +122,7 @@ def configure(**limits: Any) -> None:
     global _scheduler
     for k, v in limits.items():
         setattr(_limits, k, type(getattr(_limits, k))(v))
-    _scheduler = Scheduler(_limits.max_running)
+    _scheduler = Scheduler(_limits.max_running, _limits.slice_s)
     _set_threads()
 
 
@@ -322,14 +339,24 @@ class TrainingSession:
                     if self._stop.is_set() or self._should_end():
                         return self._retire()
                     jobs, self._jobs = self._jobs, []
-                    stepping = not jobs and self._state in (RUNNING, WAITING) and self._acquire()
-                    if not jobs and not stepping:
-                        self._cv.wait(timeout=0.5)
-                        last_end = time.monotonic()
-                        continue
+                    want = self._state in (RUNNING, WAITING)
                 for job in jobs:
                     self._run_job(job)
-                if not stepping:
+                if jobs:
+                    continue
+                # ask for a turn outside our lock: the scheduler may wake other sessions
+                granted = want and self.scheduler.acquire(self)
+                with self._cv:
+                    paused_meanwhile = granted and self._state not in (RUNNING, WAITING)
+                    if want and not paused_meanwhile:
+                        self._mark_turn(granted)
+                    if not granted or paused_meanwhile:
+                        if not granted and not self._jobs and not self._stop.is_set():
+                            self._cv.wait(timeout=0.5)
+                        last_end = time.monotonic()
+                if paused_meanwhile:
+                    self.scheduler.release(self)
+                if not granted or paused_meanwhile:
                     continue
                 t0 = time.monotonic()
                 try:
@@ -370,16 +397,12 @@ class TrainingSession:
         except BaseException as e:  # handed to the caller, who raises it
             job.future.set_exception(e)
 
-    def _acquire(self) -> bool:
-        if self.scheduler.acquire(self):
-            if self._state == WAITING:
-                self._state = RUNNING
-                self._version += 1
-            return True
-        if self._state != WAITING:
-            self._state = WAITING
+    def _mark_turn(self, granted: bool) -> None:
+        # under the lock: running when granted a turn, else waiting in line
+        state = RUNNING if granted else WAITING
+        if self._state in (RUNNING, WAITING) and self._state != state:
+            self._state = state
             self._version += 1
-        return False
 
     def _should_end(self) -> bool:
         # called under the lock

@@ -235,3 +235,12 @@ def test_interpreter_exit_stops_and_joins_workers():
     r = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "terminate called" not in r.stderr
+
+
+def test_turns_rotate_so_every_waiting_visitor_progresses():
+    sched = Scheduler(1, slice_s=0.3)
+    sessions = [make(scheduler=sched) for _ in range(3)]
+    for s in sessions:
+        s.start()
+    assert wait_for(lambda: all(s.snapshot().step > 5 for s in sessions), timeout=15)
+    assert sched.running == 1

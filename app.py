@@ -9,7 +9,7 @@ import dataclasses
 
 import streamlit as st
 
-from gan_core import charts, config, render, session
+from gan_core import charts, config, query, render, session
 from gan_core.checkpoint import CheckpointError
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
 from gan_core.data import DataError
@@ -30,12 +30,38 @@ def _watch_leave(_s: TrainingSession) -> TrainingSession:
     return _s
 
 
+@st.cache_resource
+def _configure_server() -> None:
+    # once per process: [gan_studio] in st.secrets overrides the environment's limits
+    try:
+        overrides = dict(st.secrets.get("gan_studio", {}))
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        overrides = {}
+    if overrides:
+        session.configure(**overrides)
+
+
 def get_session() -> TrainingSession:
+    """This visitor's session, built on their first visit from the link's settings."""
     if "session" not in st.session_state:
-        st.session_state.session = TrainingSession()
+        live, spec, problems = query.decode(st.query_params.to_dict())
+        try:
+            st.session_state.session = TrainingSession(spec, live)
+        except (ConfigError, DataError) as e:
+            problems.append(str(e))
+            st.session_state.session = TrainingSession(settings=live)
+        if problems:
+            st.session_state["_error"] = "Some settings in the link were not used: " + "; ".join(problems)
     s = st.session_state.session
     _watch_leave(s)
     return s
+
+
+def share_ui(snap: session.Snapshot) -> None:
+    """Keep the address bar in step with the settings, so the link reproduces this setup."""
+    params = query.encode(snap.settings, snap.spec)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
 
 
 def _run(fn, *args, **kwargs):
@@ -235,8 +261,10 @@ def _sync_widgets(snap: session.Snapshot) -> None:
 # -- page ----------------------------------------------------------------------------------------------
 def main() -> None:
     st.set_page_config(page_title="GAN Studio", page_icon=":material/draw:", layout="wide")
+    _configure_server()
     s = get_session()
     snap = s.snapshot()
+    share_ui(snap)
     with st.sidebar:
         st.title("GAN Studio")
         live_settings_ui(s, snap.settings)

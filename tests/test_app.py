@@ -102,3 +102,24 @@ def test_latent_sliders_redraw_the_samples(app):
     reseeded = images(app, "samples")
     assert first and cooler and reseeded
     assert first != cooler != reseeded
+
+
+def test_a_link_opens_the_same_setup():
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params.update({"arch": "mlp", "lr_g": "0.001", "batch_size": "32", "seed": "3"})
+    at.run()
+    snap = session_of(at).snapshot()
+    assert (snap.spec.arch, snap.spec.seed, snap.settings.lr_g, snap.settings.batch_size) == ("mlp", 3, 1e-3, 32)
+    assert at.select_slider(key="lr_g").value == 1e-3      # the widgets show the link's values
+    assert not at.error
+
+
+def test_a_garbage_link_is_reported_and_the_page_still_works():
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params.update({"lr_g": "abc", "arch": "../../etc/passwd", "data": "/etc", "batch_size": "-5"})
+    at.run()
+    assert not at.exception
+    assert at.error and "were not used" in at.error[0].value and "lr_g" in at.error[0].value
+    assert session_of(at).snapshot().spec == __import__("gan_core").config.ModelSpec()
+    at.button(key="step_once").click().run()
+    assert session_of(at).snapshot().step == 1

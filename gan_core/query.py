@@ -1,0 +1,65 @@
+"""Settings in a URL query string, so that a link opens the same setup.
+
+A query string is visitor input: every value is parsed and validated on its own, and anything wrong
+is reported and left at its default. A link can name only the known data sets, never a path.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from . import config
+from .config import ConfigError, LiveSettings, ModelSpec
+
+MAX_VALUE_LEN = 64
+
+
+def _parse(text: str, kind: str) -> Any:
+    if kind == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        return text  # validation names it
+    if kind in ("float", "int"):
+        try:
+            return float(text) if kind == "float" or not text.lstrip("-").isdigit() else int(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _decode(cls, params: Mapping[str, str], problems: list[str]):
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in params:
+            continue
+        text = str(params[f.name])[:MAX_VALUE_LEN]
+        try:
+            value = _parse(text, str(f.type))
+            if cls is ModelSpec and f.name == "data" and value not in config.DATA_SOURCES:
+                raise ConfigError(f"data must be one of {', '.join(config.DATA_SOURCES)} in a link")
+            config.validate(cls, **{f.name: value})
+            values[f.name] = value
+        except ConfigError as e:
+            problems.append(f"ignored {f.name}={text!r}: {e}")
+    return config.validate(cls, **values)
+
+
+def decode(params: Mapping[str, str]) -> tuple[LiveSettings, ModelSpec, list[str]]:
+    """(live settings, model spec, problems) from a query string's parameters; unknown keys are ignored."""
+    problems: list[str] = []
+    live = _decode(LiveSettings, params, problems)
+    spec = _decode(ModelSpec, params, problems)
+    return live, spec, problems
+
+
+def encode(live: LiveSettings, spec: ModelSpec) -> dict[str, str]:
+    """The settings that differ from the defaults, as query parameters."""
+    out = {}
+    for obj, default in ((live, LiveSettings()), (spec, ModelSpec())):
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if value != getattr(default, f.name) and not (f.name == "data" and value not in config.DATA_SOURCES):
+                out[f.name] = str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) else str(value)
+    return out

@@ -1,0 +1,46 @@
+"""Shareable links: settings round-trip through a query string, and garbage is reported, not used."""
+import pytest
+
+from gan_core import query
+from gan_core.config import LiveSettings, ModelSpec
+
+
+def test_round_trip_of_non_defaults():
+    live = LiveSettings(lr_g=1e-3, batch_size=128, loss="hinge", label_smoothing=0.1)
+    spec = ModelSpec(arch="mlp", latent_dim=32, seed=7, conditional=True)
+    params = query.encode(live, spec)
+    assert params == {"lr_g": "0.001", "batch_size": "128", "loss": "hinge", "label_smoothing": "0.1",
+                      "arch": "mlp", "latent_dim": "32", "seed": "7", "conditional": "true"}
+    assert query.decode(params) == (live, spec, [])
+
+
+def test_defaults_make_an_empty_query():
+    assert query.encode(LiveSettings(), ModelSpec()) == {}
+
+
+GARBAGE = {
+    "lr_g": "abc", "lr_d": "1e9", "batch_size": "99999999999999999999", "d_steps": "-1",
+    "loss": "<script>alert(1)</script>", "arch": "../../etc/passwd", "data": "/etc",
+    "conditional": "maybe", "seed": "NaN", "latent_dim": "1" * 500, "beta1": "inf", "device": "tpu",
+    "utm_source": "newsletter",
+}
+
+
+def test_garbage_is_reported_and_left_at_defaults():
+    live, spec, problems = query.decode(GARBAGE)
+    assert live == LiveSettings() and spec == ModelSpec()
+    named = {p.split("=", 1)[0].removeprefix("ignored ") for p in problems}
+    assert named == set(GARBAGE) - {"utm_source"}      # unknown keys are simply not ours
+    assert all(len(p) < 300 for p in problems)          # long values are cut, not echoed whole
+
+
+def test_good_values_survive_beside_bad_ones():
+    live, spec, problems = query.decode({"lr_g": "0.001", "lr_d": "oops", "arch": "conv"})
+    assert live.lr_g == 1e-3 and live.lr_d == LiveSettings().lr_d and spec.arch == "conv"
+    assert len(problems) == 1 and problems[0].startswith("ignored lr_d='oops'")
+
+
+@pytest.mark.parametrize("path", ["/etc", "../data", "C:\\\\x", "bundled/../.."])
+def test_a_link_cannot_point_at_server_paths(path):
+    _, spec, problems = query.decode({"data": path})
+    assert spec.data == "bundled" and problems

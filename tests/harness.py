@@ -1,0 +1,104 @@
+"""Run the studio as a visitor would: `streamlit run app.py` on 127.0.0.1 and Debian's chromium.
+
+Shared by the browser test, the load test and benchmarks/memory.py. Traffic stays on loopback.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Studio:
+    """`streamlit run app.py` in a child process, healthy on entry, terminated on exit."""
+
+    def __init__(self, env: dict[str, str] | None = None, args: list[str] = (), log_name: str = "streamlit.log"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env, self.args, self.log_path = env or {}, list(args), ARTIFACTS / log_name
+
+    def __enter__(self) -> "Studio":
+        ARTIFACTS.mkdir(exist_ok=True)
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+             "--server.address=127.0.0.1", f"--server.port={self.port}", "--browser.gatherUsageStats=false",
+             *self.args],
+            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1).read() == b"ok":
+                    return self
+            except OSError:
+                time.sleep(0.25)
+        self.__exit__()
+        raise RuntimeError(f"streamlit did not become healthy; see {self.log_path}")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+    def _status(self, field: str) -> int:
+        text = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(rf"^{field}:\s+(\d+)", text, re.M).group(1))
+
+    def rss_mb(self) -> float:
+        return self._status("VmRSS") / 1024
+
+    def threads(self) -> int:
+        return self._status("Threads")
+
+
+def launch(playwright):
+    assert os.path.exists(CHROMIUM), "the browser tests need Debian's chromium: apt-get install -y chromium"
+    # launch() gives chromium a fresh, temporary profile of its own
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+
+
+def visit(browser, url: str, width: int = 1400, height: int = 1000):
+    """A new visitor (its own browser context, so its own Streamlit session) on the page."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector(".st-key-start button, .st-key-pause button", timeout=60_000)
+    return page
+
+
+def step_of(page) -> int:
+    text = page.inner_text(".st-key-step", timeout=5000)
+    return int(re.search(r"Step\s+([\d,]+)", text).group(1).replace(",", ""))
+
+
+def state_of(page) -> str:
+    return re.search(r"State\s+(\w+)", page.inner_text(".stMain", timeout=5000)).group(1).lower()
+
+
+def until(cond, timeout: float = 30.0, every: float = 0.2) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(every)
+    return False

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from . import checkpoint, config, data, render, sampling
 from .checkpoint import CheckpointError
@@ -82,6 +84,35 @@ def draw_samples(t: Trainer, n: int, seed: int = 0, digit: int | None = None,
     return torch.cat(out).squeeze(1).numpy().astype(np.float32)
 
 
+def _init_distributed() -> int:
+    """Join the process group when started by torchrun; returns this process's rank."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        cuda = torch.cuda.is_available()
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def _all_done(done: bool, t: Trainer) -> bool:
+    # every rank stops at the same step, or the next collective would wait forever
+    if t.world == 1:
+        return done
+    flag = torch.tensor([float(done)], device=t.device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
+def replica_difference(t: Trainer) -> float:
+    """The largest difference between this rank's weights and rank 0's, over all ranks."""
+    flat = torch.cat([p.detach().reshape(-1) for m in (t.G, t.D) for p in m.parameters()])
+    ref = flat.clone()
+    dist.broadcast(ref, src=0)
+    diff = (flat - ref).abs().max().reshape(1)
+    dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+    return diff.item()
+
+
 def _train(a: argparse.Namespace) -> None:
     if a.threads is not None:
         if not 1 <= a.threads <= 256:
@@ -98,16 +129,19 @@ def _train(a: argparse.Namespace) -> None:
                            data=a.data, conditional=a.conditional, device=a.device)
     settings = config.validate(LiveSettings, batch_size=a.batch_size, loss=a.loss, lr_g=a.lr_g,
                                lr_d=a.lr_d, d_steps=a.d_steps, ema_decay=a.ema_decay)
+    rank = _init_distributed()
+    say = (lambda *args, **kw: print(*args, **kw)) if rank == 0 else (lambda *args, **kw: None)
     digits, notice = data.load(spec.data, allow_download=a.download)
     if notice:
-        print(notice, file=sys.stderr)
+        say(notice, file=sys.stderr)
     if a.resume:
         t = checkpoint.load(a.resume, digits, device=a.device)
         t.apply(**{k: getattr(settings, k) for k in ("batch_size", "loss", "lr_g", "lr_d", "d_steps", "ema_decay")})
     else:
         t = Trainer(spec, settings, digits=digits)
     a.out.mkdir(parents=True, exist_ok=True)
-    print(f"training {t.spec.arch} on {digits.name}, device {t.device}, {torch.get_num_threads()} threads", file=sys.stderr)
+    say(f"training {t.spec.arch} on {digits.name}, device {t.device}, {torch.get_num_threads()} threads"
+        + (f", {t.world} data-parallel processes" if t.world > 1 else ""), file=sys.stderr)
 
     rows, start, last_print = [], time.perf_counter(), 0.0
     tty = sys.stderr.isatty()
@@ -115,7 +149,8 @@ def _train(a: argparse.Namespace) -> None:
     while True:
         elapsed = time.perf_counter() - start
         done = t.step_count - first_step
-        if (a.steps is not None and done >= a.steps) or (seconds is not None and a.steps is None and elapsed >= seconds):
+        finished = (a.steps is not None and done >= a.steps) or (a.steps is None and elapsed >= seconds)
+        if _all_done(finished, t):
             break
         try:
             m = t.step()
@@ -128,11 +163,16 @@ def _train(a: argparse.Namespace) -> None:
             last_print = elapsed
             line = (f"step {t.step_count:6d}  {elapsed:6.1f}s  {done / max(elapsed, 1e-9):6.1f} steps/s  "
                     f"L_D {m['loss_d']:.3f}  L_G {m['loss_g']:.3f}  D(x) {m['d_real']:.2f}  D(G(z)) {m['d_fake']:.2f}")
-            print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+            say(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
     if tty:
-        print(file=sys.stderr)
+        say(file=sys.stderr)
     elapsed = time.perf_counter() - start
-    print(f"{t.step_count - first_step} steps in {elapsed:.1f}s", file=sys.stderr)
+    say(f"{t.step_count - first_step} steps in {elapsed:.1f}s", file=sys.stderr)
+    if t.world > 1:
+        say(f"replicas: largest weight difference between ranks {replica_difference(t):.3g}", file=sys.stderr)
+        dist.destroy_process_group()
+        if rank != 0:
+            return
 
     checkpoint.save(t, a.out / "checkpoint.pt")
     np.save(a.out / "samples.npy", draw_samples(t, 1000, seed=a.seed))

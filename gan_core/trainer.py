@@ -10,6 +10,8 @@ import math
 import threading
 
 import torch
+import torch.distributed as dist
+from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from . import config, losses, models, sampling
 from .config import LiveSettings, ModelSpec
@@ -40,7 +42,10 @@ class Trainer:
             self.G, self.D = models.build(spec)
         self.G.to(self.device), self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
-        self.rng = torch.Generator(self.device).manual_seed(spec.seed)
+        # data-parallel (torchrun): same init everywhere, other batches on every rank
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+        self.rng = torch.Generator(self.device).manual_seed(spec.seed + 1_000_003 * self.rank)
+        self._broadcast_weights()
         # the data set lives on the device once, as uint8; batches are cast as they are drawn
         self.images = digits.images.to(self.device)            # (N, 28, 28) uint8
         self.labels = digits.labels.clamp(min=0).to(self.device)
@@ -56,8 +61,11 @@ class Trainer:
     # -- settings -------------------------------------------------------------------------------
     def _adam(self, model: torch.nn.Module, lr: float) -> torch.optim.Adam:
         s = self.settings
-        # foreach: one kernel per op across all tensors; fused only where that build offers it
-        return torch.optim.Adam(model.parameters(), lr=lr, betas=(s.beta1, s.beta2), foreach=True)
+        # fused: the whole update in one kernel per device (CPU and CUDA); foreach where unsupported
+        try:
+            return torch.optim.Adam(model.parameters(), lr=lr, betas=(s.beta1, s.beta2), fused=True)
+        except RuntimeError:
+            return torch.optim.Adam(model.parameters(), lr=lr, betas=(s.beta1, s.beta2), foreach=True)
 
     def apply(self, **changes) -> LiveSettings:
         """Validate and apply live settings; the optimizers keep their moments."""
@@ -88,6 +96,7 @@ class Trainer:
         d_grads = self._grad_norms(self.D)
         loss_g = self.update_g()
         g_grads = self._grad_norms(self.G)
+        self._average_buffers()
         self._update_ema()
         self.step_count += 1
         return self._metrics(loss_d, loss_g, real_logit, fake_logit, d_grads, g_grads)
@@ -106,6 +115,7 @@ class Trainer:
             loss_d = loss_d + s.gp_weight * losses.gradient_penalty(self.D, x, fake, eps, y_real)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
+        self._average_grads(self.D)
         self.opt_d.step()
         return loss_d, real_logit, fake_logit
 
@@ -117,10 +127,36 @@ class Trainer:
             loss_g = losses.LOSSES[self.settings.loss][1](self.D(self.G(z, y_fake), y_fake))
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
+            self._average_grads(self.G)
             self.opt_g.step()
         finally:
             self.D.requires_grad_(True)
         return loss_g
+
+    # -- data parallel ---------------------------------------------------------------------------
+    def _broadcast_weights(self) -> None:
+        if self.world > 1:
+            for t in [*self.G.state_dict().values(), *self.D.state_dict().values()]:
+                dist.broadcast(t, src=0)
+            self.G_ema.load_state_dict(self.G.state_dict())
+
+    def _average_grads(self, model: torch.nn.Module) -> None:
+        # the mean gradient over ranks, so every replica takes the same Adam step
+        if self.world > 1:
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            flat = _flatten_dense_tensors(grads)
+            dist.all_reduce(flat)
+            flat /= self.world
+            torch._foreach_copy_(grads, _unflatten_dense_tensors(flat, grads))
+
+    def _average_buffers(self) -> None:
+        # BatchNorm statistics drift apart on other batches: keep the replicas identical
+        bufs = [b for m in (self.G, self.D) for b in m.buffers() if b.is_floating_point()]
+        if self.world > 1 and bufs:
+            flat = _flatten_dense_tensors(bufs)
+            dist.all_reduce(flat)
+            flat /= self.world
+            torch._foreach_copy_(bufs, _unflatten_dense_tensors(flat, bufs))
 
     # -- helpers --------------------------------------------------------------------------------
     def _index_layers(self) -> dict[str, tuple[list[str], torch.Tensor]]:

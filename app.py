@@ -9,7 +9,7 @@ import dataclasses
 
 import streamlit as st
 
-from gan_core import charts, config, query, render, session
+from gan_core import charts, config, data, diagnosis, probe, query, render, session
 from gan_core.checkpoint import CheckpointError
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
 from gan_core.data import DataError
@@ -21,6 +21,9 @@ BATCH_OPTIONS = [16, 32, 64, 128, 256, 512]
 ARCH_NAMES = {"mlp": "MLP (the seed: 100→128→784)", "mlp_wide": "Wide MLP (default)", "conv": "Small DCGAN (conv)"}
 LOSS_NAMES = {"bce": "BCE (the seed's)", "hinge": "Hinge", "lsgan": "Least squares", "wgan-gp": "WGAN-GP"}
 LIVE_EVERY_S = 0.5
+TAB_EVERY_S = 1.0          # the tabs below the live panel refresh more slowly
+DATA_NAMES = {"bundled": "MNIST, 5,000 bundled digits", "mnist": "MNIST, 60,000 (IDX files)",
+              "fashion": "Fashion-MNIST (IDX files)", "own": "Own images (uploaded in Files)"}
 
 
 # -- the visitor's session ---------------------------------------------------------------------------
@@ -93,11 +96,13 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c2.metric("Steps / s", f"{snap.steps_per_s:,.0f}" if snap.state == RUNNING else "–")
     c3.metric("Training time", f"{snap.elapsed:,.1f} s")
     c4.metric("State", snap.state.capitalize())
-    if snap.state == WAITING:
-        st.info(f"All trainers on this server are busy. You are number {snap.queue_position} in the "
-                "queue; training starts by itself when a trainer frees up.", icon=":material/hourglass_top:")
-    if snap.message:
-        (st.error if snap.state == "failed" else st.warning)(snap.message)
+    # notices come and go inside one container, so the live panel keeps the same shape every run
+    with st.container(key="notices"):
+        if snap.state == WAITING:
+            st.info(f"All trainers on this server are busy. You are number {snap.queue_position} in the "
+                    "queue; training starts by itself when a trainer frees up.", icon=":material/hourglass_top:")
+        if snap.message:
+            (st.error if snap.state == "failed" else st.warning)(snap.message)
 
 
 def _apply_live(s: TrainingSession, name: str) -> None:
@@ -126,9 +131,8 @@ def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
     st.selectbox("Architecture", config.ARCHS, format_func=ARCH_NAMES.get, key="model_arch")
     st.select_slider("Latent size", [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim")
     st.number_input("Seed", 0, 2**31 - 1, step=1, key="model_seed")
-    st.selectbox("Data", ["bundled", "mnist", "fashion"], key="model_data",
-                 format_func={"bundled": "MNIST, 5,000 bundled digits", "mnist": "MNIST, 60,000 (IDX files)",
-                              "fashion": "Fashion-MNIST (IDX files)"}.get)
+    own = ["own"] if spec.data == "own" else []     # offered while the model trains on uploaded images
+    st.selectbox("Data", ["bundled", "mnist", "fashion", *own], key="model_data", format_func=DATA_NAMES.get)
     st.toggle("Conditional (G and D see the digit)", key="model_conditional")
     if _pending_spec(spec) != spec:
         st.warning("Model settings changed: **Reset** starts over with a new model. "
@@ -158,9 +162,6 @@ def grid_ui(snap: session.Snapshot) -> None:
 
 def curves_ui(snap: session.Snapshot) -> None:
     smoothing = st.session_state.get("smoothing", 0)
-    if not snap.history.get("step"):
-        st.caption("Curves appear once training starts.")
-        return
     st.vega_lite_chart(charts.losses(snap.history, snap.markers, smoothing), width="stretch")
     st.vega_lite_chart(charts.d_outputs(snap.history, snap.markers, smoothing), width="stretch")
 
@@ -172,6 +173,27 @@ def in_effect_ui(snap: session.Snapshot) -> None:
         f"batch **{s.batch_size}** · D steps **{s.d_steps}** · loss **{s.loss}** · "
         f"smoothing **{s.label_smoothing:g}**  —  model **{snap.spec.arch}**, z **{snap.spec.latent_dim}**, "
         f"seed **{snap.spec.seed}**{', conditional' if snap.spec.conditional else ''} · data: {snap.data_name}")
+
+
+def diagnosis_ui(snap: session.Snapshot) -> None:
+    """The diagnosis rules' findings in plain words; one container, so the panel keeps its shape."""
+    findings = diagnosis.diagnose(snap.history, snap.quality)
+    with st.container(key="findings"):
+        for f in findings:
+            box = {"error": st.error, "warning": st.warning, "info": st.info}[f.severity]
+            box(f"**{f.message}**  \nTry: {f.advice}", icon=":material/stethoscope:")
+        if not findings and len(snap.history.get("step", [])) >= diagnosis.MIN_POINTS:
+            st.caption(":material/stethoscope: Diagnosis: nothing wrong spotted in the recent steps.")
+
+
+def _running(s: TrainingSession) -> bool:
+    return s.snapshot().state in (RUNNING, WAITING)
+
+
+def _img(uri: str, alt: str, width: str = "100%", max_width: int = 460) -> None:
+    # an inline data URI: st.image's media URLs showed blank frames during live updates
+    st.html(f'<img src="{uri}" alt="{alt}" style="width:{width};max-width:{max_width}px;'
+            'image-rendering:pixelated;border-radius:6px">')
 
 
 def live_ui(s: TrainingSession) -> None:
@@ -190,8 +212,126 @@ def live_ui(s: TrainingSession) -> None:
             curves_ui(snap)
         with st.container(key="in_effect"):
             in_effect_ui(snap)
+        diagnosis_ui(snap)
 
     live_panel()
+
+
+# -- the game and backprop -----------------------------------------------------------------------------
+def _last(history: dict[str, list[float]], key: str) -> str:
+    # a value for st.latex; a dash before the first step
+    return f"{history[key][-1]:.3f}" if history.get(key) else r"\text{--}"
+
+
+def formulas_ui(snap: session.Snapshot) -> None:
+    """The seed's objectives, their values at the latest step, and what each update does."""
+    h = snap.history
+    d_real, d_fake = _last(h, "d_real"), _last(h, "d_fake")
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        st.markdown("**(1) D's update**: gradient descent on D's weights θ_D")
+        st.latex(r"L_D = -\mathbb{E}_x[\log D(x)] - \mathbb{E}_z[\log(1 - D(G(z)))]")
+        st.latex(rf"L_D = {_last(h, 'loss_d')},\quad D(x) = {d_real},\quad D(G(z)) = {d_fake}")
+        st.caption("D sees a real batch and a generated one and is pushed to say 1 to the real digits and "
+                   "0 to G's. G is held fixed: backprop stops at D's input.")
+    with c2:
+        st.markdown("**(2) G's update**: gradient descent on G's weights θ_G")
+        st.latex(r"L_G = -\mathbb{E}_z[\log D(G(z))]")
+        st.latex(rf"L_G = {_last(h, 'loss_g')},\quad D(G(z)) = {d_fake}")
+        st.caption("G draws a fresh batch and is pushed to make D say 1 to it. The gradient flows back "
+                   "through D, whose weights stay frozen, into G's layers: D's judgement is G's only teacher.")
+    with st.container(key="loss_note"):
+        if snap.settings.loss != "bce":
+            st.caption(f"The run now uses the **{LOSS_NAMES[snap.settings.loss]}** loss: the L values above "
+                       "are that loss's; the formulas are the seed's BCE objectives. D(x) and D(G(z)) are "
+                       "sigmoid(D's logit) whatever the loss.")
+
+
+def game_ui(s: TrainingSession) -> None:
+    @st.fragment(run_every=TAB_EVERY_S if _running(s) else None)
+    def panel():
+        snap = s.snapshot()
+        formulas_ui(snap)
+        st.caption(f"About once a second the worker shows D a batch of {probe.GAME_BATCH} real and "
+                   f"{probe.GAME_BATCH} generated digits and counts its answers in {probe.HIST_BINS} bins.")
+        c1, c2 = st.columns(2, gap="large")
+        c1.vega_lite_chart(charts.output_histograms(snap.game[-1] if snap.game else None), width="stretch")
+        with c2:
+            st.vega_lite_chart(charts.output_heatmap(snap.game, "fake"), width="stretch")
+            st.vega_lite_chart(charts.output_heatmap(snap.game, "real"), width="stretch")
+        st.markdown("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it")
+        g1, g2 = st.columns(2, gap="large")
+        g1.vega_lite_chart(charts.grad_norms(snap.history, "G", snap.markers), width="stretch")
+        g2.vega_lite_chart(charts.grad_norms(snap.history, "D", snap.markers), width="stretch")
+        st.vega_lite_chart(charts.update_ratios(snap.updates), width="stretch")
+        st.caption(f"Every {session.limits().update_every_steps} steps the weights are copied before the step and "
+                   "compared after it. A healthy ratio is around 1e-3 (a step moves a layer by 0.1% of its "
+                   "size); much higher means the learning rate is too large, much lower that the layer barely learns.")
+
+    panel()
+
+
+# -- quality -------------------------------------------------------------------------------------------
+def quality_ui(s: TrainingSession) -> None:
+    @st.fragment(run_every=TAB_EVERY_S if _running(s) else None)
+    def panel():
+        snap = s.snapshot()
+        last = snap.quality[-1] if snap.quality else None
+        lim = session.limits()
+        st.caption(f"About every {lim.quality_every_s:.0f} s of training (less often when judging would take "
+                   f"more than a tenth of the time), the digit judge (a classifier trained apart, never used to train G) reads "
+                   f"N = {probe.QUALITY_N} samples of G. The Fréchet distance grows as N shrinks, so it is "
+                   f"drawn next to what N real digits score.")
+        with st.container(key="quality_notes"):
+            if snap.spec.data not in ("bundled", "mnist"):
+                st.warning("The judge reads handwritten digits: on this data its numbers say little.",
+                           icon=":material/info:")
+            collapse = last and last["confident_share"] >= 0.3 and (
+                sum(v >= 0.05 for v in last["histogram"]) <= 4 or max(last["histogram"]) > 0.5)
+            if collapse:
+                top = sorted(range(10), key=lambda d: -last["histogram"][d])[:3]
+                st.error(f"Collapse alarm: G draws mostly {', '.join(map(str, top))}. "
+                         "See the diagnosis above for what to try.", icon=":material/warning:")
+        c = st.columns(5)
+        dash = "–"
+        c[0].metric("Measured at step", f"{last['step']:,}" if last else dash)
+        c[1].metric("Legible digits", f"{last['confident_share']:.0%}" if last else dash,
+                    help=f"share the judge reads with over {0.9:.0%} confidence")
+        c[2].metric("Fréchet distance", f"{last['fid']:.1f}" if last else dash,
+                    help="to 1,000 held-out real digits, in the judge's features; lower is better")
+        c[3].metric(f"Real digits, N = {probe.QUALITY_N}", f"{last['fid_real_n']:.2f}" if last else dash,
+                    help="what real digits score at the same N: the floor")
+        c[4].metric("Near copies", f"{last['near_copies']:.1%}" if last else dash,
+                    help="samples within pixel distance 1 of a training image (memorization)")
+        q1, q2 = st.columns(2, gap="large")
+        q1.vega_lite_chart(charts.digit_histogram(last), width="stretch")
+        q2.vega_lite_chart(charts.frechet(snap.quality), width="stretch")
+        st.vega_lite_chart(charts.quality_shares(snap.quality), width="stretch")
+        st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_run, args=(s.measure,),
+                  help="also while paused; takes about half a second")
+
+    panel()
+
+
+# -- history -------------------------------------------------------------------------------------------
+def history_ui(s: TrainingSession) -> None:
+    @st.fragment(run_every=TAB_EVERY_S if _running(s) else None)
+    def panel():
+        frames = s.frames()
+        c1, c2 = st.columns([5, 6], gap="large")
+        with c2:
+            # a position in the run, not a step: the frames' steps change as the history thins
+            pos = st.slider("Scrub back through the run", 0, 100, 100, format="%d%%", key="scrub")
+            st.caption(f"{len(frames)} frames of the fixed-noise grid are kept, spread evenly over the run "
+                       "(at most 60: older ones are thinned as training goes on).")
+            st.download_button("Timelapse (GIF)", lambda: s.timelapse_gif(), "timelapse.gif", "image/gif",
+                               key="timelapse", icon=":material/movie:")
+        with c1:
+            step, mosaic = frames[round(pos / 100 * (len(frames) - 1))]
+            st.markdown(f"**Fixed noise at step {step:,}**")
+            _img(render.data_uri(render.mosaic_png(mosaic)), f"grid at step {step}")
+
+    panel()
 
 
 # -- latent sampling ---------------------------------------------------------------------------------
@@ -226,12 +366,57 @@ def latent_ui(s: TrainingSession) -> None:
             e1, e2 = st.columns([1, 6])
             e1.html(f'<img src="{render.data_uri(one)}" style="width:84px;image-rendering:pixelated">')
             e2.html(f'<img src="{render.data_uri(strip)}" style="width:100%;image-rendering:pixelated">')
+        conditional_ui(s, s.snapshot(), SamplingSettings(dist, temperature, truncation, "resample", int(seed)))
 
     panel()
+    walk_ui(s)
+
+
+def conditional_ui(s: TrainingSession, snap: session.Snapshot, sampling: SamplingSettings) -> None:
+    """A conditional G draws any digit asked for (the label goes in next to z)."""
+    st.markdown("**Ask for a digit**")
+    with st.container(key="conditional"):
+        if not snap.spec.conditional:
+            st.caption("This model is not conditional. Turn on **Conditional** in the sidebar's Model "
+                       "section and press Reset: G and D then see the digit, and you can ask G for any one.")
+            return
+        digit = st.radio("Digit", list(range(10)), horizontal=True, key="cond_digit")
+        png = _run(s.sample_digit_png, digit, 16, sampling)
+        if png:
+            _img(render.data_uri(png), f"digit {digit} from G", max_width=420)
+
+
+@st.fragment
+def walk_ui(s: TrainingSession) -> None:
+    """The fixed grid animated along a path in z on the live G; drawn when asked, not on a timer."""
+    st.markdown("**Latent walk**: the fixed noise moves through z, and G draws every point of the path")
+    c1, c2, c3 = st.columns([3, 1, 2], vertical_alignment="bottom")
+    mode = c1.radio("Path", ["direction", "interpolation"], horizontal=True, key="walk_mode",
+                    format_func={"direction": "along one random direction", "interpolation": "to a random partner and back"}.get)
+    seed = c2.number_input("Walk seed", 0, 2**31 - 1, 0, key="walk_seed")
+    if c3.button("Animate on the current G", key="walk_go", icon=":material/animation:"):
+        gif = _run(s.latent_walk_gif, mode, int(seed))
+        if gif:
+            st.session_state["_walk"] = (render.data_uri(gif, "image/gif"), s.snapshot().step, mode)
+    with st.container(key="walk"):
+        if "_walk" in st.session_state:
+            uri, step, shown = st.session_state["_walk"]
+            _img(uri, "latent walk", max_width=420)
+            st.caption(f"G at step {step:,}, {shown}; press Animate again to see the G of now.")
 
 
 # -- exports and imports -------------------------------------------------------------------------------
 def files_ui(s: TrainingSession) -> None:
+    @st.fragment(run_every=5.0 if _running(s) else None)
+    def panel():
+        downloads_ui(s)
+        st.divider()
+        own_data_ui(s)
+
+    panel()
+
+
+def downloads_ui(s: TrainingSession) -> None:
     snap = s.snapshot()
     c1, c2, c3 = st.columns(3)
     if snap.grid is not None:
@@ -248,6 +433,33 @@ def files_ui(s: TrainingSession) -> None:
         if _run(s.load_checkpoint, up.getvalue()) is None and "_error" not in st.session_state:
             _sync_widgets(s.snapshot())
             st.toast(f"Loaded a checkpoint at step {s.snapshot().step:,}", icon=":material/check:")
+            st.rerun()
+
+
+def own_data_ui(s: TrainingSession) -> None:
+    """A zip of 28x28 grayscale images, validated by data.load_images; trained on after confirmation."""
+    up = st.file_uploader("Train on your own images: a .zip of 28x28 grayscale images (at least "
+                          f"{data.MIN_IMAGES})", type=["zip"], key="data_upload")
+    with st.container(key="own_data"):
+        if up is None:
+            return
+        if st.session_state.get("_upload_id") != up.file_id:
+            st.session_state["_upload_id"] = up.file_id
+            try:
+                st.session_state["_upload"] = data.load_images(up.getvalue())
+            except DataError as e:
+                st.session_state["_upload"] = str(e)
+        digits = st.session_state["_upload"]
+        if isinstance(digits, str):
+            st.error(f"These images cannot be used: {digits}", icon=":material/error:")
+            return
+        st.markdown(f"**{len(digits):,} images** in the zip; the first ones:")
+        _img(render.data_uri(render.preview_png(digits.images)), "uploaded images", max_width=900)
+        if st.button(f"Reset and train on these {len(digits):,} images", key="use_upload", type="primary",
+                     icon=":material/restart_alt:", help="a new model; the current one and its history are dropped"):
+            if _run(s.reset_onto, digits) is None and "_error" not in st.session_state:
+                _sync_widgets(s.snapshot())
+                st.toast("Training data: your images. Press Start.", icon=":material/check:")
             st.rerun()
 
 
@@ -278,12 +490,18 @@ def main() -> None:
         st.error(st.session_state.pop("_error"), icon=":material/error:")
     live_ui(s)
     st.slider("Curve smoothing (points)", 0, 50, 0, key="smoothing")
-    st.divider()
-    st.markdown("#### Latent space")
-    latent_ui(s)
-    st.divider()
-    st.markdown("#### Files")
-    files_ui(s)
+    game, quality, history, latent, files = st.tabs(
+        ["Game & gradients", "Quality", "History", "Latent space", "Files"])
+    with game:
+        game_ui(s)
+    with quality:
+        quality_ui(s)
+    with history:
+        history_ui(s)
+    with latent:
+        latent_ui(s)
+    with files:
+        files_ui(s)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+# "height" is the plot area's, as in plain Vega-Lite; only the width follows the page column (Streamlit's
+# default "fit" squeezed the plot into what the title, legend and axes left of the height)
+FIT_X = {"autosize": {"type": "fit-x", "contains": "padding"}}
 COLORS = {"L_D": "#e4572e", "L_G": "#2e86ab", "D(x)": "#e4572e", "D(G(z))": "#2e86ab"}
 
 
@@ -12,7 +15,7 @@ def _long(history: dict[str, list[float]], series: dict[str, str]) -> list[dict[
     rows = []
     for label, key in series.items():
         for s, v in zip(steps, history.get(key, [])):
-            if math.isfinite(v):
+            if v is not None and math.isfinite(v):
                 rows.append({"step": int(s), "series": label, "value": float(v)})
     return rows
 
@@ -23,20 +26,25 @@ def _markers(markers: list[tuple[int, str]]) -> list[dict[str, Any]]:
 
 def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *,
           markers: list[tuple[int, str]] = (), smoothing: int = 0,
-          y_domain: tuple[float, float] | None = None, height: int = 220) -> dict[str, Any]:
+          y_domain: tuple[float, float] | None = None, height: int = 220, log: bool = False,
+          legend: str = "top") -> dict[str, Any]:
     """A line per series (label -> history key) against step, optionally smoothed by a trailing
     mean over `smoothing` points, with a labelled vertical rule wherever a setting changed."""
-    y = {"field": "value", "type": "quantitative", "title": None}
+    y: dict[str, Any] = {"field": "value", "type": "quantitative", "title": None}
     if y_domain:
         y["scale"] = {"domain": list(y_domain)}
+    if log:
+        y["scale"] = {**y.get("scale", {}), "type": "log"}
+    # the project's colours where it has them, else a categorical scheme (one line per layer)
+    color_scale = ({"domain": list(series), "range": [COLORS[k] for k in series]}
+                   if all(k in COLORS for k in series) else {"domain": list(series), "scheme": "tableau10"})
     layer: dict[str, Any] = {
         "mark": {"type": "line", "strokeWidth": 2, "interpolate": "monotone"},
         "encoding": {
             "x": {"field": "step", "type": "quantitative", "title": "step"},
             "y": {**y, "field": "smoothed" if smoothing else "value"},
             "color": {"field": "series", "type": "nominal", "title": None,
-                      "scale": {"domain": list(series), "range": [COLORS.get(k, "#888") for k in series]},
-                      "legend": {"orient": "top", "direction": "horizontal"}},
+                      "scale": color_scale, "legend": {"orient": legend, "direction": "horizontal"}},
             "tooltip": [{"field": "series"}, {"field": "step"}, {"field": "value", "format": ".4f"}],
         },
     }
@@ -55,10 +63,9 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
                        "encoding": {"x": {"field": "step", "type": "quantitative"}, "y": {"value": 0},
                                     "text": {"field": "label"}}})
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": {"text": title, "anchor": "start", "fontSize": 13},
-        "height": height, "width": "container",
-        "data": {"values": _long(history, series)},
+        "height": height, "width": "container", **FIT_X,
+        "data": {"values": [r for r in _long(history, series) if not log or r["value"] > 0]},
         "layer": layers,
     }
 
@@ -75,3 +82,115 @@ def d_outputs(history: dict[str, list[float]], markers=(), smoothing: int = 0) -
                           "mark": {"type": "rule", "color": "#bbb", "strokeDash": [2, 2]},
                           "encoding": {"y": {"field": "y", "type": "quantitative"}}})
     return spec
+
+
+# -- backprop made visible -------------------------------------------------------------------------------
+def _layer_series(columns: dict[str, list[float]], prefix: str) -> dict[str, str]:
+    # "grad/G.net.0" -> "net.0"; the model's tag is in the title
+    return {k[len(prefix):]: k for k in columns if k.startswith(prefix)}
+
+
+def grad_norms(history: dict[str, list[float]], tag: str, markers=()) -> dict[str, Any]:
+    """||∂L/∂w|| of each layer of G or D (tag) against step, log scale."""
+    who = "G (from L_G)" if tag == "G" else "D (from L_D)"
+    return lines(history, _layer_series(history, f"grad/{tag}."), f"Gradient norm per layer of {who}",
+                 markers=markers, log=True, height=200)
+
+
+def update_ratios(updates: dict[str, list[float]]) -> dict[str, Any]:
+    """||Δw|| / ||w|| per layer of both models: how far one step moves each layer, log scale."""
+    series = {k: k for k in updates if k != "step"}
+    return lines(updates, series, "Weight-update ratio ||Δw|| / ||w|| per step", log=True, height=200)
+
+
+# -- the game: D's outputs as distributions ----------------------------------------------------------
+def _bin_rows(counts: list[int], series: str) -> list[dict[str, Any]]:
+    bins, total = len(counts), max(1, sum(counts))
+    return [{"lo": i / bins, "hi": (i + 1) / bins, "share": c / total, "series": series}
+            for i, c in enumerate(counts)]
+
+
+def output_histograms(game: dict | None) -> dict[str, Any]:
+    """The latest histograms of D's outputs on a real and a generated batch, overlaid."""
+    rows = [] if not game else _bin_rows(game["real"], "D(x), real") + _bin_rows(game["fake"], "D(G(z)), generated")
+    title = "What D says, latest batch" + (f" (step {game['step']:,})" if game else "")
+    return {
+        "title": {"text": title, "anchor": "start", "fontSize": 13},
+        "height": 200, "width": "container", **FIT_X, "data": {"values": rows},
+        "mark": {"type": "rect", "opacity": 0.55},
+        "encoding": {
+            "x": {"field": "lo", "type": "quantitative", "title": "D's output (sigmoid of its logit)",
+                  "scale": {"domain": [0, 1]}},
+            "x2": {"field": "hi"},
+            "y": {"field": "share", "type": "quantitative", "title": "share of batch", "stack": None},
+            "color": {"field": "series", "type": "nominal", "title": None,
+                      "scale": {"domain": ["D(x), real", "D(G(z)), generated"], "range": [COLORS["D(x)"], COLORS["D(G(z))"]]},
+                      "legend": {"orient": "top", "direction": "horizontal"}},
+            "tooltip": [{"field": "series"}, {"field": "lo", "format": ".2f"}, {"field": "share", "format": ".0%"}],
+        },
+    }
+
+
+def output_heatmap(game: list[dict], which: str) -> dict[str, Any]:
+    """D's output histogram on real ("real") or generated ("fake") batches over time: a column per
+    measurement, darker where more of the batch fell."""
+    rows = []
+    for g in game:
+        total = max(1, sum(g[which]))
+        bins = len(g[which])
+        rows += [{"step": g["step"], "lo": i / bins, "hi": (i + 1) / bins, "share": c / total}
+                 for i, c in enumerate(g[which])]
+    label = "D(x) on real digits" if which == "real" else "D(G(z)) on generated digits"
+    return {
+        "title": {"text": f"{label}, over time", "anchor": "start", "fontSize": 13},
+        "height": 160, "width": "container", **FIT_X, "data": {"values": rows},
+        "mark": {"type": "rect"},
+        "encoding": {
+            "x": {"field": "step", "type": "ordinal", "title": "step",
+                  "axis": {"labelOverlap": "greedy", "labelAngle": 0}},
+            "y": {"field": "lo", "type": "quantitative", "title": "D's output", "scale": {"domain": [0, 1]}},
+            "y2": {"field": "hi"},
+            "color": {"field": "share", "type": "quantitative", "title": "share",
+                      "scale": {"scheme": "reds" if which == "real" else "blues"}, "legend": None},
+            "tooltip": [{"field": "step"}, {"field": "lo", "format": ".2f"}, {"field": "share", "format": ".0%"}],
+        },
+    }
+
+
+# -- quality ------------------------------------------------------------------------------------------
+def digit_histogram(report: dict | None, floor: float = 0.02) -> dict[str, Any]:
+    """Which digits the judge reads in G's samples; a bar below `floor` is a digit G has dropped."""
+    shares = report["histogram"] if report else []
+    rows = [{"digit": str(d), "share": v, "dropped": v < floor} for d, v in enumerate(shares)]
+    return {
+        "title": {"text": "Digits the judge reads in G's samples", "anchor": "start", "fontSize": 13},
+        "height": 200, "width": "container", **FIT_X, "data": {"values": rows},
+        "layer": [
+            {"mark": {"type": "bar"},
+             "encoding": {"x": {"field": "digit", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
+                          "y": {"field": "share", "type": "quantitative", "title": "share", "axis": {"format": "%"}},
+                          "color": {"field": "dropped", "type": "nominal", "legend": None,
+                                    "scale": {"domain": [False, True], "range": ["#2e86ab", "#e4572e"]}},
+                          "tooltip": [{"field": "digit"}, {"field": "share", "format": ".1%"}]}},
+            {"data": {"values": [{"y": 0.1}]}, "mark": {"type": "rule", "color": "#999", "strokeDash": [4, 3]},
+             "encoding": {"y": {"field": "y", "type": "quantitative"}}},   # a fair share: 1 in 10
+        ],
+    }
+
+
+def _quality_columns(quality: list[dict], keys: list[str]) -> dict[str, list[float]]:
+    return {"step": [q["step"] for q in quality], **{k: [q.get(k, float("nan")) for q in quality] for k in keys}}
+
+
+def frechet(quality: list[dict]) -> dict[str, Any]:
+    """The Fréchet distance of G's samples to held-out digits over time, and what real digits score."""
+    cols = _quality_columns(quality, ["fid", "fid_real_n"])
+    n = quality[-1]["n"] if quality else 0
+    return lines(cols, {"G's samples": "fid", "real digits": "fid_real_n"},
+                 f"Fréchet distance in judge features (N = {n}), lower is better", log=True, height=200)
+
+
+def quality_shares(quality: list[dict]) -> dict[str, Any]:
+    cols = _quality_columns(quality, ["confident_share", "near_copies"])
+    return lines(cols, {"confident (legible) digits": "confident_share", "near copies of training images": "near_copies"},
+                 "Shares of G's samples", y_domain=(0, 1), height=200)

@@ -12,7 +12,7 @@ class Thinned:
     """
 
     def __init__(self, cap: int = 1000):
-        self.cap, self.stride = cap, 1
+        self.cap, self.stride, self.count = cap, 1, 0
         self.steps: list[int] = []
         self.items: list[Any] = []
         self.last: tuple[int, Any] | None = None
@@ -28,6 +28,12 @@ class Thinned:
             keep = [i for i, s in enumerate(self.steps) if s % self.stride == 0]
             self.steps = [self.steps[i] for i in keep]
             self.items = [self.items[i] for i in keep]
+
+    def push(self, item: Any) -> None:
+        """Append keyed by arrival order: for items that come at irregular steps (a grid every
+        0.25 s, a probe every few seconds), so thinning keeps every 2^k-th one, evenly spread."""
+        self.append(self.count, item)
+        self.count += 1
 
     def __len__(self) -> int:
         return len(self.steps)

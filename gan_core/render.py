@@ -50,3 +50,10 @@ def gif(frames: list[np.ndarray], ms_per_frame: int = 120, scale: int = 2) -> by
 
 def data_uri(blob: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
+
+
+def preview_png(images: torch.Tensor | np.ndarray, n: int = 32, nrow: int = 16, scale: int = 2) -> bytes:
+    """The first n images of a data set (N, 28, 28) uint8 or float, as one PNG strip."""
+    a = images[:n]
+    a = a.float() / 255.0 if isinstance(a, torch.Tensor) and a.dtype == torch.uint8 else a
+    return png(a, nrow=nrow, scale=scale)

@@ -27,8 +27,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import checkpoint, config, data, render, sampling
-from .config import LiveSettings, ModelSpec
+from . import checkpoint, config, data, probe, render, sampling
+from .config import ConfigError, LiveSettings, ModelSpec
+from .data import Digits
 from .history import MetricHistory, Thinned
 from .trainer import DivergenceError, Trainer
 
@@ -52,6 +53,9 @@ class Limits:
     leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
     grid_every_s: float = 0.25                                            # fixed-noise grid refresh
     rewind_every_s: float = 5.0                                           # last good state kept for NaN
+    game_every_s: float = 1.0                                             # D's output histograms
+    quality_every_s: float = 10.0                                         # judge report, at most this often
+    update_every_steps: int = 20                                          # weight-update ratios
 
 
 class Scheduler:
@@ -152,6 +156,9 @@ class Snapshot:
     message: str | None                 # why it paused, failed or fell back
     queue_position: int | None
     version: int                        # grows with every publish
+    quality: list[dict] = field(default_factory=list)   # probe.quality reports with "step", thinned
+    game: list[dict] = field(default_factory=list)      # {"step", "real", "fake"} histograms of D's outputs
+    updates: dict[str, list[float]] = field(default_factory=dict)  # "step" and ||Δw||/||w|| per layer
 
 
 @dataclass
@@ -172,7 +179,11 @@ class TrainingSession:
         self._stop = threading.Event()
         self._state, self._version = IDLE, 0
         self._history = MetricHistory(history_cap)
-        self._frames = Thinned(cap=60)                  # grid mosaics over time, for scrubbing
+        self._frames = Thinned(cap=60)                  # (step, grid mosaic) over time, for scrubbing
+        self._quality = Thinned(cap=120)                # probe.quality reports over time
+        self._game = Thinned(cap=120)                   # D's output histograms over time
+        self._updates = MetricHistory(cap=300)          # weight-update ratios every few steps
+        self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
         self._markers: list[tuple[int, str]] = []
         self._elapsed, self._rate = 0.0, 0.0
         self._last_touch, self._left_at = time.monotonic(), None
@@ -221,12 +232,28 @@ class TrainingSession:
         new = config.replace(self._trainer.settings, **changes)
         return self._call(lambda: self._apply(new))
 
-    def reset(self, spec: ModelSpec | None = None, settings: LiveSettings | None = None) -> None:
-        """A new model (spec changes need one), history cleared; training pauses."""
+    def reset(self, spec: ModelSpec | None = None, settings: LiveSettings | None = None, *,
+              digits: Digits | None = None) -> None:
+        """A new model (spec changes need one), history cleared; training pauses.
+
+        `digits` trains on a data set already in memory (own images from data.load_images); the
+        spec's data then only names it. Without it, a spec naming the current data keeps it.
+        """
         self._touch()
         spec = spec or self._trainer.spec
         settings = settings or self._trainer.settings
-        self._call(lambda: self._swap(*self._build(spec, settings)))
+        if digits is None and spec.data == self._trainer.spec.data:
+            digits = self._trainer.digits
+        if digits is None:
+            self._call(lambda: self._swap(*self._build(spec, settings)))
+        else:
+            self._call(lambda: self._swap(Trainer(spec, settings, digits=digits)))
+
+    def reset_onto(self, digits: Digits, name: str = "own") -> None:
+        """A new model, same settings, trained on `digits` (own images); not conditional, as they
+        have no labels."""
+        spec = dataclasses.replace(self._trainer.spec, data=name, conditional=False)
+        self.reset(spec, digits=digits)
 
     def load_checkpoint(self, blob: bytes) -> None:
         """Continue from a checkpoint file's bytes, validated by checkpoint.read (CheckpointError)."""
@@ -247,6 +274,58 @@ class TrainingSession:
             z = sampling.sample_latent(s.n, t.spec.latent_dim, s)
             return t.generate(z)
         return render.png(self._call(run), scale=scale)
+
+    def sample_digit(self, digit: int, n: int = 16, s: sampling.SamplingSettings | None = None):
+        """n images (n, 1, 28, 28) of the requested digit from a conditional G (EMA)."""
+        if not self._trainer.spec.conditional:
+            raise ConfigError("this model is not conditional: turn on Conditional and Reset")
+        if not 0 <= int(digit) <= 9:
+            raise ConfigError(f"digit must be 0..9, got {digit!r}")
+        s = dataclasses.replace(s or sampling.SamplingSettings(), n=n)
+
+        def run():
+            t = self._trainer
+            return t.generate(sampling.sample_latent(n, t.spec.latent_dim, s), torch.full((n,), int(digit)))
+        return self._call(run)
+
+    def sample_digit_png(self, digit: int, n: int = 16, s: sampling.SamplingSettings | None = None,
+                         scale: int = 2) -> bytes:
+        """The PNG grid of sample_digit()."""
+        return render.png(self.sample_digit(digit, n, s), scale=scale)
+
+    def latent_walk_gif(self, mode: str = "direction", seed: int = 0, frames: int = 24,
+                        radius: float = 3.0, ms_per_frame: int = 100, n: int = 36) -> bytes:
+        """The fixed grid's first n cells animated on the live G (EMA): each z moves along one shared
+        random direction and back ("direction"), or out to its own random partner and back along a
+        slerp ("interpolation"). A looping GIF."""
+        if mode not in ("direction", "interpolation"):
+            raise ConfigError(f"mode must be direction or interpolation, got {mode!r}")
+
+        def run():
+            t = self._trainer
+            z0 = sampling.fixed_grid(64, t.spec.latent_dim, t.spec.seed)[:n]        # (n, latent_dim)
+            y = sampling.grid_labels(64)[:n] if t.spec.conditional else None
+            gen = torch.Generator().manual_seed(seed)
+            phase = torch.linspace(0, 2 * torch.pi, frames + 1)[:-1]                # one loop
+            if mode == "direction":
+                d = torch.randn(t.spec.latent_dim, generator=gen)
+                d = d / d.norm() * radius                                           # (latent_dim,)
+                path = [z0 + torch.sin(p) * d for p in phase]
+            else:
+                z1 = torch.randn(z0.shape, generator=gen)
+                path = [sampling.slerp(z0, z1, float((1 - torch.cos(p)) / 2)) for p in phase]
+            return [render.grid_array(t.generate(z, y), nrow=6) for z in path]
+        return render.gif(self._call(run), ms_per_frame=ms_per_frame, scale=2)
+
+    def timelapse_gif(self, ms_per_frame: int = 150) -> bytes | None:
+        """The stored fixed-noise grids, oldest first, as a looping GIF; None before any frame."""
+        frames = [mosaic for _, mosaic in self.frames()]
+        return render.gif(frames, ms_per_frame=ms_per_frame) if frames else None
+
+    def measure(self) -> None:
+        """Measure D's output histograms and G's quality now (also while paused)."""
+        self._touch()
+        self._call(lambda: (self._publish_game(), self._publish_quality()))
 
     def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
                           method: str = "slerp", scale: int = 2) -> tuple[bytes, bytes]:
@@ -275,7 +354,7 @@ class TrainingSession:
         self._touch(visit=False)
         with self._cv:
             t = self._trainer
-            step_grid = self._frames.last
+            step_grid = None if self._frames.last is None else self._frames.last[1]
             return Snapshot(
                 state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
                 history={k: list(v) for k, v in self._history.columns().items()},
@@ -284,12 +363,17 @@ class TrainingSession:
                 settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
                 queue_position=self.scheduler.position(self) if self._state == WAITING else None,
                 version=self._version,
+                quality=list(self._quality.items), game=list(self._game.items),
+                updates={k: list(v) for k, v in self._updates.columns().items()},
             )
 
     def frames(self) -> list[tuple[int, np.ndarray]]:
         """The stored fixed-noise grids over time (thinned), oldest first."""
         with self._cv:
-            return list(zip(self._frames.steps, self._frames.items))
+            items, last = list(self._frames.items), self._frames.last
+            if last is not None and (not items or items[-1] is not last[1]):
+                items.append(last[1])   # the newest grid, even between strides
+            return items
 
     def release(self) -> None:
         """The visitor's page went away: stop after the grace period unless they come back."""
@@ -332,7 +416,10 @@ class TrainingSession:
         return job.future.result(timeout=60)
 
     def _run(self) -> None:
-        last_grid = last_good_at = last_end = time.monotonic()
+        last_grid = last_good_at = last_end = last_game = time.monotonic()
+        last_quality = last_end - self.limits.quality_every_s      # a first report right away
+        quality_cost = 0.0
+        probing = True
         try:
             while True:
                 with self._cv:
@@ -373,6 +460,14 @@ class TrainingSession:
                 if now - last_grid >= self.limits.grid_every_s:
                     last_grid = now
                     self._publish_grid()
+                if probing and now - last_game >= self.limits.game_every_s:
+                    last_game = now
+                    probing = self._probe(self._publish_game)
+                # the judge takes about a second: at most a tenth of the training time goes to it
+                if probing and now - last_quality >= max(self.limits.quality_every_s, 10 * quality_cost):
+                    probing = self._probe(self._publish_quality)
+                    last_quality = time.monotonic()
+                    quality_cost = last_quality - now
                 if now - last_good_at >= self.limits.rewind_every_s and self._trainer.weights_finite():
                     last_good_at = now
                     self._last_good = _clone_state(self._trainer)
@@ -434,9 +529,15 @@ class TrainingSession:
 
     # -- steps and state (worker thread, or the caller when no worker is alive) -------------------
     def _train_step(self) -> dict[str, float]:
-        m = self._trainer.step()
+        t = self._trainer
+        # every few steps, how far this step moves each layer: weights copied before, compared after
+        before = probe.copy_weights(t) if t.step_count % self.limits.update_every_steps == 0 else None
+        m = t.step()
+        ratios = probe.update_ratios(before, t) if before is not None else None
         with self._cv:
             self._history.append(m)
+            if ratios is not None:
+                self._updates.append({"step": m["step"], **ratios})
             self._version += 1
         if self._state not in (RUNNING, WAITING):
             self._publish_grid()
@@ -459,6 +560,9 @@ class TrainingSession:
             self._trainer = trainer
             self._history.clear()
             self._frames.clear()
+            self._quality.clear()
+            self._game.clear()
+            self._updates.clear()
             self._markers = []
             self._elapsed, self._rate = 0.0, 0.0
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
@@ -484,7 +588,31 @@ class TrainingSession:
     def _publish_grid(self) -> None:
         mosaic = render.grid_array(self._trainer.grid(), nrow=8)   # (H, W) uint8
         with self._cv:
-            self._frames.append(self._trainer.step_count, mosaic)
+            self._frames.push((self._trainer.step_count, mosaic))
+            self._version += 1
+
+    def _probe(self, publish: Callable[[], None]) -> bool:
+        # a probe that breaks (say, a missing judge file) turns probes off; training goes on
+        try:
+            publish()
+            return True
+        except Exception as e:
+            with self._cv:
+                self._message = f"live measurements are off: {type(e).__name__}: {e}"
+                self._version += 1
+            return False
+
+    def _publish_game(self) -> None:
+        hist = probe.game(self._trainer, self._probe_rng)
+        with self._cv:
+            self._game.push({"step": self._trainer.step_count, **hist})
+            self._version += 1
+
+    def _publish_quality(self) -> None:
+        step = self._trainer.step_count
+        report = probe.quality(self._trainer, self._probe_rng)
+        with self._cv:
+            self._quality.push({"step": step, **report})
             self._version += 1
 
     @staticmethod

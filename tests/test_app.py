@@ -123,3 +123,43 @@ def test_a_garbage_link_is_reported_and_the_page_still_works():
     assert session_of(at).snapshot().spec == __import__("gan_core").config.ModelSpec()
     at.button(key="step_once").click().run()
     assert session_of(at).snapshot().step == 1
+
+
+# -- insight tabs --------------------------------------------------------------------------------------
+def test_insight_tabs_render_with_measurements(app):
+    for _ in range(3):
+        app.button(key="step_once").click().run()
+    app.button(key="measure").click().run()
+    assert not app.exception
+    assert [t.label for t in app.tabs] == ["Game & gradients", "Quality", "History", "Latent space", "Files"]
+    latex = " ".join(e.value for e in app.get("latex"))
+    assert r"L_D = -\mathbb{E}_x[\log D(x)]" in latex and "D(x) = 0." in latex   # formula and live value
+    assert len(app.get("vega_lite_chart")) == 11       # 2 live, 6 game and gradients, 3 quality
+    snap = session_of(app).snapshot()
+    assert snap.quality and snap.game and snap.quality[-1]["step"] == 3
+    assert any(m.label == "Measured at step" and m.value == "3" for m in app.metric)
+
+
+def test_scrubber_goes_back_to_the_first_frame(app):
+    for _ in range(3):
+        app.button(key="step_once").click().run()
+    assert images(app, "grid at step 3")
+    app.slider(key="scrub").set_value(0).run()
+    assert images(app, "grid at step 0") and not app.exception
+
+
+def test_digit_selector_changes_the_drawn_digit(app):
+    assert not images(app, "digit ")                     # not conditional: a hint instead
+    app.toggle(key="model_conditional").set_value(True).run()
+    app.button(key="reset").click().run()
+    first = images(app, "digit 0 from G")
+    app.radio(key="cond_digit").set_value(7).run()
+    seven = images(app, "digit 7 from G")
+    assert first and seven and first != seven and not app.exception
+
+
+def test_latent_walk_is_drawn_on_demand(app):
+    assert not images(app, "latent walk")
+    app.button(key="walk_go").click().run()
+    [walk] = images(app, "latent walk")
+    assert "data:image/gif;base64," in walk

@@ -1,0 +1,139 @@
+"""What is going wrong, in plain words: pure rules over a run's history, each one testable.
+
+`diagnose(history, quality)` reads the step metrics (columns as in Snapshot.history: step, loss_d,
+loss_g, d_real, d_fake, grad/<layer>) and the live quality reports (probe.quality, oldest first) and
+returns a Finding per rule that fires. The rules look at the recent window only, so a finding clears
+once the run recovers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WINDOW = 50          # recent history points a rule looks at
+MIN_POINTS = 20      # fewer than this and no rule speaks
+SEVERITIES = ("info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str        # the rule: d_winning, mode_collapse, oscillation, divergence, d_collapsed
+    severity: str    # info, warning or error
+    message: str     # what the numbers show
+    advice: str      # what to try
+
+
+def _recent(history: dict[str, list[float]], key: str, window: int = WINDOW) -> np.ndarray:
+    return np.asarray(history.get(key, [])[-window:], dtype=float)
+
+
+def _grad_keys(history: dict[str, list[float]], tag: str) -> list[str]:
+    return [k for k in history if k.startswith(f"grad/{tag}.")]
+
+
+def _total_grad(history: dict[str, list[float]], tag: str) -> np.ndarray:
+    # the model's whole gradient norm per step, from its per-layer norms
+    cols = [np.asarray(history[k], dtype=float) for k in _grad_keys(history, tag)]
+    return np.sqrt(sum(c ** 2 for c in cols)) if cols else np.zeros(0)
+
+
+def divergence(history, quality=()) -> Finding | None:
+    """Non-finite or exploding losses or gradient norms."""
+    keys = ["loss_d", "loss_g"] + _grad_keys(history, "G") + _grad_keys(history, "D")
+    recent = {k: _recent(history, k) for k in keys}
+    if any(not np.isfinite(v).all() for v in recent.values()):
+        return Finding("divergence", "error", "Losses or gradient norms are no longer finite numbers.",
+                       "Lower both learning rates (10x), or switch to the hinge loss.")
+    for tag in ("G", "D"):
+        total = _total_grad(history, tag)
+        if len(total) >= 2 * MIN_POINTS:
+            before, now = np.median(total[:-WINDOW] if len(total) > WINDOW else total[:MIN_POINTS]), total[-10:].max()
+            if before > 0 and now > 100 * before:
+                return Finding("divergence", "error",
+                               f"{tag}'s gradient norm jumped to {now:.3g}, over 100x its usual {before:.3g}.",
+                               "Lower the learning rates; training is about to blow up.")
+    big = max((np.abs(v).max() for k, v in recent.items() if k.startswith("loss") and len(v)), default=0.0)
+    if big > 50:
+        return Finding("divergence", "error", f"A loss reached {big:.3g}: the game is running away.",
+                       "Lower the learning rates, or try the hinge loss.")
+    return None
+
+
+def d_winning(history, quality=()) -> Finding | None:
+    """D tells real from fake with ease: D(x) near 1, D(G(z)) near 0, and G learns little."""
+    real, fake = _recent(history, "d_real").mean(), _recent(history, "d_fake").mean()
+    if not (real > 0.9 and fake < 0.1):
+        return None
+    g = _total_grad(history, "G")
+    vanishing = len(g) > WINDOW and np.median(g[-WINDOW:]) < 0.1 * np.median(g[:-WINDOW])
+    return Finding("d_winning", "warning",
+                   f"D is winning: it says {real:.2f} to real digits and {fake:.2f} to generated ones"
+                   + (", and G's gradients have faded to a tenth of what they were." if vanishing else "."),
+                   "Lower D's learning rate, add label smoothing (0.1), or try the hinge loss.")
+
+
+def mode_collapse(history, quality=()) -> Finding | None:
+    """G draws only a few kinds of digit, or its samples look alike."""
+    if not quality:
+        return None
+    last = quality[-1]
+    shares = np.asarray(last.get("histogram", []), dtype=float)
+    kinds = int((shares >= 0.05).sum())
+    # the judge's histogram means something once it reads digits at all (early blobs are no digit)
+    legible = last.get("confident_share", 0.0) >= 0.3
+    # diversity relative to real digits; a drop from the run's own best, not the blurry start
+    best = max((q.get("diversity", 0.0) for q in quality[:-1]), default=0.0)
+    low_diversity = best >= 0.5 and last.get("diversity", 1.0) < 0.6 * best
+    if len(shares) and legible and (kinds <= 4 or shares.max() > 0.5):
+        top = ", ".join(f"{d}" for d in np.argsort(-shares)[:kinds or 1])
+        msg = f"Mode collapse: the judge reads {kinds} kind(s) of digit in G's samples (mostly {top})."
+    elif low_diversity:
+        msg = (f"Mode collapse: G's samples have grown alike (diversity {last['diversity']:.2f} of real "
+               f"digits', down from {best:.2f}).")
+    else:
+        return None
+    return Finding("mode_collapse", "error" if kinds <= 2 else "warning", msg,
+                   "Lower the learning rates, give D more steps per G step, or try another loss.")
+
+
+def oscillation(history, quality=()) -> Finding | None:
+    """The losses swing back and forth with a large amplitude instead of settling."""
+    for key, name in (("loss_g", "L_G"), ("loss_d", "L_D")):
+        v = _recent(history, key)
+        if len(v) < MIN_POINTS:
+            continue
+        smooth = np.convolve(v, np.ones(5) / 5, mode="valid")      # per-batch noise out, swings kept
+        centered = smooth - smooth.mean()
+        amplitude = np.percentile(smooth, 95) - np.percentile(smooth, 5)
+        crossings = int((np.diff(np.sign(centered)) != 0).sum())
+        if amplitude > max(1.0, 0.75 * abs(smooth.mean())) and crossings >= 3:
+            return Finding("oscillation", "warning",
+                           f"{name} swings by {amplitude:.2f} back and forth ({crossings // 2} swings lately).",
+                           "Lower the learning rates, or Adam's β1 (0.5 or less).")
+    return None
+
+
+def d_collapsed(history, quality=()) -> Finding | None:
+    """D says about 1/2 to everything, yet the digits are poor: D has stopped teaching G."""
+    real, fake = _recent(history, "d_real").mean(), _recent(history, "d_fake").mean()
+    if not quality or not (abs(real - 0.5) < 0.05 and abs(fake - 0.5) < 0.05):
+        return None
+    confident = quality[-1].get("confident_share", 1.0)
+    if confident >= 0.5:
+        return None
+    return Finding("d_collapsed", "info",
+                   f"D cannot tell real from generated (D(x) {real:.2f}, D(G(z)) {fake:.2f}), yet only "
+                   f"{confident:.0%} of the samples are legible digits: D has stopped teaching G.",
+                   "Raise D's learning rate, or give D more steps per G step.")
+
+
+RULES = (divergence, d_winning, mode_collapse, oscillation, d_collapsed)
+
+
+def diagnose(history: dict[str, list[float]], quality: list[dict] = ()) -> list[Finding]:
+    """Every rule that fires on the recent history, the most severe first; [] for a healthy run."""
+    if len(history.get("step", [])) < MIN_POINTS:
+        return []
+    found = [f for rule in RULES if (f := rule(history, quality)) is not None]
+    return sorted(found, key=lambda f: -SEVERITIES.index(f.severity))

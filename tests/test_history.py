@@ -1,0 +1,49 @@
+"""Histories stay within their memory bound however long training runs, spread over the whole run."""
+import numpy as np
+
+from gan_core.config import LiveSettings, ModelSpec
+from gan_core.history import MetricHistory, Thinned
+from gan_core.session import Limits, Scheduler, TrainingSession
+
+
+def test_thinned_keeps_at_most_cap_items_evenly_spread():
+    t = Thinned(cap=60)
+    for i in range(10_000):
+        t.push(("frame", i))
+    assert len(t) <= 60 and len(t.items) == len(t.steps)
+    kept = [i for _, i in t.items]
+    gaps = set(np.diff(kept))
+    assert len(gaps) == 1 and kept[0] == 0 and kept[-1] > 9_000   # one stride, start to end
+    assert t.last == (9_999, ("frame", 9_999))
+
+
+def test_push_thins_items_that_arrive_at_irregular_steps():
+    # grids come every ~0.25 s at whatever step: keyed by step, most would be refused
+    t = Thinned(cap=60)
+    for k, step in enumerate(range(0, 70_000, 7)):
+        t.push((step, k))
+    assert 30 <= len(t) <= 60
+
+
+def test_metric_history_is_bounded():
+    h = MetricHistory(cap=100)
+    for s in range(5_000):
+        h.append({"step": s, "loss_d": 1.0})
+    cols = h.columns()
+    assert len(cols["step"]) <= 101 and cols["step"][-1] == 4_999
+
+
+def test_session_frames_and_probes_stay_within_their_bounds():
+    s = TrainingSession(ModelSpec(arch="mlp"), LiveSettings(batch_size=16), scheduler=Scheduler(8),
+                        limits_=Limits(max_running=8, update_every_steps=1))
+    for _ in range(250):
+        s.step_once()                              # while paused, each step publishes a grid
+    for _ in range(300):
+        s._call(s._publish_game)
+    frames = s.frames()
+    snap = s.snapshot()
+    assert len(frames) <= 61 and frames[-1][0] == 250 and frames[0][0] == 0
+    one = frames[0][1].nbytes
+    assert sum(f.nbytes for _, f in frames) <= 61 * one          # about 3.5 MB at most
+    assert len(snap.game) <= 120 and snap.game[-1]["step"] == 250
+    assert len(snap.updates["step"]) <= 301 and snap.updates["step"][-1] == 250

@@ -1,0 +1,195 @@
+"""How fast does the studio train, against a bare PyTorch loop and the machine's matmul limit?
+
+    python benchmarks/speed.py [--threads 2] [--repeats 5] [--seconds 2] [--digits-budget 120]
+
+For the seed model (batch 128) and the default model it measures, as medians over repeats:
+  bare      a minimal PyTorch loop of the same GAN step, written here as the reference
+  trainer   gan_core's Trainer.step() on the same model, batch and threads
+  session   a TrainingSession in its thread while a poller reads snapshots at 4 Hz, as the page does
+and prints their ratios, the FLOPs of one step (counted by torch's FlopCounterMode), the matmul
+limit (the same matmuls timed back to back) and the fraction of it reached; then the wall time the
+default settings take to reach the quality bar, judged every few seconds; and peak RSS. One JSON
+document, then a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gan_core import config, data, metrics, session  # noqa: E402
+from gan_core.__main__ import draw_samples  # noqa: E402
+from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
+from gan_core.trainer import Trainer  # noqa: E402
+
+
+def rate(step, seconds: float, repeats: int) -> list[float]:
+    """Steps per second of `step()` in `repeats` windows of `seconds`, after a warm-up."""
+    for _ in range(20):
+        step()
+    out = []
+    for _ in range(repeats):
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            step()
+            n += 1
+        out.append(n / (time.perf_counter() - t0))
+    return out
+
+
+def bare_loop(spec: ModelSpec, s: LiveSettings, digits: data.Digits):
+    """The GAN step with nothing else: no metrics, no EMA, no settings. The reference."""
+    from gan_core import models
+    torch.manual_seed(0)
+    G, D = models.build(spec)
+    opt_g = torch.optim.Adam(G.parameters(), lr=s.lr_g, betas=(s.beta1, s.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=s.lr_d, betas=(s.beta1, s.beta2))
+    images, B = digits.images, s.batch_size
+
+    def step():
+        x = images[torch.randint(len(images), (B,))].unsqueeze(1).float().div_(255)
+        with torch.no_grad():
+            fake = G(torch.randn(B, spec.latent_dim))
+        real_logit, fake_logit = D(x), D(fake)
+        loss_d = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
+                  + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        out = D(G(torch.randn(B, spec.latent_dim)))
+        loss_g = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+    return step
+
+
+def session_rates(spec: ModelSpec, s: LiveSettings, seconds: float, repeats: int) -> list[float]:
+    """Steps/s of a live session while another thread polls snapshot() at 4 Hz."""
+    sess = session.TrainingSession(spec, s, scheduler=session.Scheduler(1),
+                                   limits_=session.Limits(max_running=1, threads=torch.get_num_threads()))
+    stop = threading.Event()
+
+    def poll():
+        while not stop.wait(0.25):
+            sess.snapshot()
+    poller = threading.Thread(target=poll)
+    poller.start()
+    sess.start()
+    time.sleep(1.0)  # warm-up
+    out = []
+    for _ in range(repeats):
+        a, t0 = sess.snapshot().step, time.perf_counter()
+        time.sleep(seconds)
+        out.append((sess.snapshot().step - a) / (time.perf_counter() - t0))
+    stop.set()
+    poller.join()
+    sess.stop()
+    return out
+
+
+def flops_per_step(t: Trainer) -> int:
+    with FlopCounterMode(display=False) as counter:
+        t.step()
+    return counter.get_total_flops()
+
+
+def matmul_limit(t: Trainer, seconds: float) -> float:
+    """FLOP/s of this step's own matmuls, run back to back: what this CPU gives at these shapes."""
+    shapes = []
+
+    def record(mod, inp, out):
+        if isinstance(mod, torch.nn.Linear):
+            shapes.append((inp[0].reshape(-1, mod.in_features).shape[0], mod.in_features, mod.out_features))
+    hooks = [m.register_forward_hook(record) for net in (t.G, t.D) for m in net.modules()]
+    t.step()
+    for h in hooks:
+        h.remove()
+    if not shapes:
+        return float("nan")
+    mats = [(torch.randn(b, i), torch.randn(i, o)) for b, i, o in shapes]
+    flop = sum(2 * b * i * o for b, i, o in shapes)
+    for a, b in mats:
+        a @ b
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for a, b in mats:
+            a @ b
+        n += 1
+    return n * flop / (time.perf_counter() - t0)
+
+
+def time_to_digits(budget: float, every: float = 10.0) -> dict:
+    """Wall time of training (judging excluded) until the default settings pass the quality bar."""
+    digits, _ = data.load()
+    t = Trainer(ModelSpec(), LiveSettings(), digits=digits)
+    trained, best = 0.0, None
+    while trained < budget:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < every:
+            t.step()
+        trained += time.perf_counter() - t0
+        r = metrics.quality_report(draw_samples(t, 1000))
+        best = {k: round(r[k], 3) for k in ("confident_share", "min_digit_share", "fid_ratio", "near_copies")}
+        if all(metrics.passes(r).values()):
+            return {"reached": True, "seconds": round(trained, 1), "steps": t.step_count, **best}
+    return {"reached": False, "seconds": None, "budget_s": budget, "steps": t.step_count, "last": best}
+
+
+def measure(name: str, spec: ModelSpec, s: LiveSettings, a: argparse.Namespace) -> dict:
+    digits, _ = data.load()
+    trainer = Trainer(spec, s, digits=digits)
+    bare = statistics.median(rate(bare_loop(spec, s, digits), a.seconds, a.repeats))
+    trained = statistics.median(rate(trainer.step, a.seconds, a.repeats))
+    live = statistics.median(session_rates(spec, s, a.seconds, a.repeats))
+    flop = flops_per_step(trainer)
+    limit = matmul_limit(trainer, a.seconds)
+    return {
+        "model": name, "arch": spec.arch, "batch_size": s.batch_size, "threads": torch.get_num_threads(),
+        "bare_steps_per_s": round(bare, 1), "trainer_steps_per_s": round(trained, 1),
+        "session_steps_per_s": round(live, 1),
+        "trainer_vs_bare": round(trained / bare, 3), "session_vs_bare": round(live / bare, 3),
+        "gflop_per_step": round(flop / 1e9, 4), "matmul_limit_gflops": round(limit / 1e9, 1),
+        "fraction_of_matmul_limit": round(trained * flop / limit, 3) if limit == limit else None,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--seconds", type=float, default=2.0, help="length of one timed window")
+    p.add_argument("--digits-budget", type=float, default=120.0, help="0 skips the time-to-digits run")
+    a = p.parse_args()
+    session.configure(max_running=1, threads=a.threads)   # sets torch's threads for everything here
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = [measure("seed", ModelSpec(arch="mlp"), LiveSettings(batch_size=128), a),
+            measure("default", ModelSpec(), LiveSettings(), a)]
+    report = {"models": rows, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+              "rss_before_mb": round(rss0, 1)}
+    if a.digits_budget > 0:
+        report["time_to_digits"] = time_to_digits(a.digits_budget)
+    print(json.dumps(report, indent=2))
+    print()
+    cols = ["model", "bare_steps_per_s", "trainer_steps_per_s", "session_steps_per_s", "trainer_vs_bare",
+            "session_vs_bare", "gflop_per_step", "matmul_limit_gflops", "fraction_of_matmul_limit"]
+    print(" | ".join(cols))
+    for r in rows:
+        print(" | ".join(str(r[c]) for c in cols))
+    print(f"peak RSS {report['peak_rss_mb']} MB")
+    if "time_to_digits" in report:
+        print(f"time to digits: {report['time_to_digits']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,8 +20,8 @@ LR_OPTIONS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 
 BATCH_OPTIONS = [16, 32, 64, 128, 256, 512]
 ARCH_NAMES = {"mlp": "MLP (the seed: 100→128→784)", "mlp_wide": "Wide MLP (default)", "conv": "Small DCGAN (conv)"}
 LOSS_NAMES = {"bce": "BCE (the seed's)", "hinge": "Hinge", "lsgan": "Least squares", "wgan-gp": "WGAN-GP"}
-LIVE_EVERY_S = 0.5
-TAB_EVERY_S = 1.0          # the tabs below the live panel refresh more slowly
+LIVE_EVERY_S = 1.0
+WAITING_EVERY_S = 2.0
 DATA_NAMES = {"bundled": "MNIST, 5,000 bundled digits", "mnist": "MNIST, 60,000 (IDX files)",
               "fashion": "Fashion-MNIST (IDX files)", "own": "Own images (uploaded in Files)"}
 
@@ -187,7 +187,8 @@ def diagnosis_ui(snap: session.Snapshot) -> None:
 
 
 def _running(s: TrainingSession) -> bool:
-    return s.snapshot().state in (RUNNING, WAITING)
+    # only a training session refreshes the tabs; one waiting in line has nothing new to show there
+    return s.snapshot().state == RUNNING
 
 
 def _img(uri: str, alt: str, width: str = "100%", max_width: int = 460) -> None:
@@ -197,13 +198,15 @@ def _img(uri: str, alt: str, width: str = "100%", max_width: int = 460) -> None:
 
 
 def live_ui(s: TrainingSession) -> None:
-    running = s.snapshot().state in (RUNNING, WAITING)
+    state = s.snapshot().state
+    # while waiting in line the page only needs to notice its turn: a slow timer
+    every = {RUNNING: LIVE_EVERY_S, WAITING: WAITING_EVERY_S}.get(state)
 
-    @st.fragment(run_every=LIVE_EVERY_S if running else None)
+    @st.fragment(run_every=every)
     def live_panel():
         snap = s.snapshot()
-        if running != (snap.state in (RUNNING, WAITING)):
-            st.rerun()  # started, paused or stopped by itself: rerun the page once to set the timer
+        if snap.state != state and RUNNING in (snap.state, state) or (snap.state == WAITING) != (state == WAITING):
+            st.rerun()  # started, paused, queued or stopped by itself: rerun the page once to set timers
         controls_ui(s, snap)
         left, right = st.columns([5, 6], gap="large")
         with left:
@@ -213,6 +216,17 @@ def live_ui(s: TrainingSession) -> None:
         with st.container(key="in_effect"):
             in_effect_ui(snap)
         diagnosis_ui(snap)
+        # one timer for the whole live page: several timed fragments raced under load and the
+        # browser dropped its connection
+        game, quality, history, latent = st.tabs(["Game & gradients", "Quality", "History", "Latent space"])
+        with game:
+            game_ui(s)
+        with quality:
+            quality_ui(s)
+        with history:
+            history_ui(s)
+        with latent:
+            latent_ui(s)
 
     live_panel()
 
@@ -248,7 +262,6 @@ def formulas_ui(snap: session.Snapshot) -> None:
 
 
 def game_ui(s: TrainingSession) -> None:
-    @st.fragment(run_every=TAB_EVERY_S if _running(s) else None)
     def panel():
         snap = s.snapshot()
         formulas_ui(snap)
@@ -273,7 +286,6 @@ def game_ui(s: TrainingSession) -> None:
 
 # -- quality -------------------------------------------------------------------------------------------
 def quality_ui(s: TrainingSession) -> None:
-    @st.fragment(run_every=TAB_EVERY_S if _running(s) else None)
     def panel():
         snap = s.snapshot()
         last = snap.quality[-1] if snap.quality else None
@@ -315,7 +327,6 @@ def quality_ui(s: TrainingSession) -> None:
 
 # -- history -------------------------------------------------------------------------------------------
 def history_ui(s: TrainingSession) -> None:
-    @st.fragment(run_every=TAB_EVERY_S if _running(s) else None)
     def panel():
         frames = s.frames()
         c1, c2 = st.columns([5, 6], gap="large")
@@ -336,9 +347,6 @@ def history_ui(s: TrainingSession) -> None:
 
 # -- latent sampling ---------------------------------------------------------------------------------
 def latent_ui(s: TrainingSession) -> None:
-    running = s.snapshot().state in (RUNNING, WAITING)
-
-    @st.fragment(run_every=2.0 if running else None)
     def panel():
         c1, c2 = st.columns([2, 3], gap="large")
         with c1:
@@ -369,7 +377,6 @@ def latent_ui(s: TrainingSession) -> None:
         conditional_ui(s, s.snapshot(), SamplingSettings(dist, temperature, truncation, "resample", int(seed)))
 
     panel()
-    walk_ui(s)
 
 
 def conditional_ui(s: TrainingSession, snap: session.Snapshot, sampling: SamplingSettings) -> None:
@@ -407,7 +414,7 @@ def walk_ui(s: TrainingSession) -> None:
 
 # -- exports and imports -------------------------------------------------------------------------------
 def files_ui(s: TrainingSession) -> None:
-    @st.fragment(run_every=5.0 if _running(s) else None)
+    @st.fragment  # no timer: downloads are built when clicked
     def panel():
         downloads_ui(s)
         st.divider()
@@ -488,20 +495,13 @@ def main() -> None:
                "which learns from D's gradients how to look more real.")
     if "_error" in st.session_state:
         st.error(st.session_state.pop("_error"), icon=":material/error:")
-    live_ui(s)
     st.slider("Curve smoothing (points)", 0, 50, 0, key="smoothing")
-    game, quality, history, latent, files = st.tabs(
-        ["Game & gradients", "Quality", "History", "Latent space", "Files"])
-    with game:
-        game_ui(s)
-    with quality:
-        quality_ui(s)
-    with history:
-        history_ui(s)
-    with latent:
-        latent_ui(s)
-    with files:
-        files_ui(s)
+    live_ui(s)
+    st.divider()
+    walk_ui(s)       # outside the timer: its GIF is large and drawn only when asked
+    st.divider()
+    st.markdown("#### Files")
+    files_ui(s)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,12 @@ class Studio:
         text = Path(f"/proc/{self.proc.pid}/status").read_text()
         return int(re.search(rf"^{field}:\s+(\d+)", text, re.M).group(1))
 
+    def python_threads(self) -> list[str]:
+        """Names of the server's Python threads, read from outside by py-spy (no code in the app)."""
+        out = subprocess.run(["py-spy", "dump", "--pid", str(self.proc.pid)], capture_output=True,
+                             text=True, timeout=30).stdout
+        return re.findall(r'^Thread \S+ \([^)]*\): "([^"]*)"', out, re.M)
+
     def rss_mb(self) -> float:
         return self._status("VmRSS") / 1024
 

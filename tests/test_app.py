@@ -131,7 +131,7 @@ def test_insight_tabs_render_with_measurements(app):
         app.button(key="step_once").click().run()
     app.button(key="measure").click().run()
     assert not app.exception
-    assert [t.label for t in app.tabs] == ["Game & gradients", "Quality", "History", "Latent space", "Files"]
+    assert [t.label for t in app.tabs] == ["Game & gradients", "Quality", "History", "Latent space"]
     latex = " ".join(e.value for e in app.get("latex"))
     assert r"L_D = -\mathbb{E}_x[\log D(x)]" in latex and "D(x) = 0." in latex   # formula and live value
     assert len(app.get("vega_lite_chart")) == 11       # 2 live, 6 game and gradients, 3 quality

@@ -489,13 +489,15 @@ def main() -> None:
         live_settings_ui(s, snap.settings)
         st.divider()
         model_settings_ui(s, snap.spec)
+        st.divider()
+        st.slider("Curve smoothing (points)", 0, 50, 0, key="smoothing",
+                  help="a trailing mean over this many points of the curves")
     st.markdown("### Watch a GAN learn to draw digits")
     st.caption("G turns random noise z into images; D learns to tell them from real handwritten digits. "
                "Each step: one backprop update of D on a real and a generated batch, then one of G, "
                "which learns from D's gradients how to look more real.")
     if "_error" in st.session_state:
         st.error(st.session_state.pop("_error"), icon=":material/error:")
-    st.slider("Curve smoothing (points)", 0, 50, 0, key="smoothing")
     live_ui(s)
     st.divider()
     walk_ui(s)       # outside the timer: its GIF is large and drawn only when asked

@@ -122,10 +122,17 @@ def d_collapsed(history, quality=()) -> Finding | None:
     confident = quality[-1].get("confident_share", 1.0)
     if confident >= 0.5:
         return None
-    return Finding("d_collapsed", "info",
+    lr_d = _recent(history, "lr_d")
+    # Adam steps far too large wreck D the same way as too little training: tell them apart
+    too_fast = len(lr_d) and lr_d[-1] > D_LR_TOO_HIGH
+    return Finding("d_collapsed", "warning" if too_fast else "info",
                    f"D cannot tell real from generated (D(x) {real:.2f}, D(G(z)) {fake:.2f}), yet only "
                    f"{confident:.0%} of the samples are legible digits: D has stopped teaching G.",
-                   "Raise D's learning rate, or give D more steps per G step.")
+                   f"Lower D's learning rate: at {lr_d[-1]:.0e} its steps are too large to learn anything."
+                   if too_fast else "Raise D's learning rate, or give D more steps per G step.")
+
+
+D_LR_TOO_HIGH = 1e-2   # ten times the default's 2e-3 and beyond: Adam's steps overshoot
 
 
 RULES = (divergence, d_winning, mode_collapse, oscillation, d_collapsed)

@@ -107,3 +107,15 @@ def test_d_collapsed_when_d_says_one_half_yet_digits_are_poor():
     poor = healthy_quality()[:-1] + [report(N, confident=0.1)]
     assert names(h, poor) == {"d_collapsed"}
     assert names(h, healthy_quality()) == set()   # at 1/2 with good digits: the equilibrium, not a fault
+
+
+def test_d_collapsed_under_a_huge_d_learning_rate_says_lower_it():
+    h = healthy_history()
+    h["d_real"] = [0.5] * N
+    h["d_fake"] = [0.5] * N
+    poor = healthy_quality()[:-1] + [report(N, confident=0.1)]
+    [calm] = diagnosis.diagnose(h, poor)
+    assert calm.advice.startswith("Raise D's learning rate")
+    h["lr_d"] = [1e-1] * N                       # the forced collapse of the studio: lr_d at its top
+    [wrecked] = diagnosis.diagnose(h, poor)
+    assert wrecked.name == "d_collapsed" and wrecked.advice.startswith("Lower D's learning rate")

@@ -29,7 +29,9 @@ DATA_NAMES = {"bundled": "MNIST, 5,000 bundled digits", "mnist": "MNIST, 60,000 
 # -- the visitor's session ---------------------------------------------------------------------------
 @st.cache_resource(scope="session", on_release=lambda s: s.release())
 def _watch_leave(_s: TrainingSession) -> TrainingSession:
-    # a session-scoped entry is released when this visitor's websocket goes away
+    # a session-scoped entry is released when this visitor's websocket goes away; it is built
+    # again when they reconnect, which cancels the pending stop
+    _s.returned()
     return _s
 
 

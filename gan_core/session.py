@@ -352,7 +352,6 @@ class TrainingSession:
 
     def snapshot(self) -> Snapshot:
         """A consistent copy of what the worker published; never waits for a step."""
-        self._touch(visit=False)
         with self._cv:
             t = self._trainer
             step_grid = None if self._frames.last is None else self._frames.last[1]
@@ -381,6 +380,11 @@ class TrainingSession:
         with self._cv:
             self._left_at = time.monotonic()
             self._cv.notify_all()
+
+    def returned(self) -> None:
+        """The visitor's page is connected again (a reconnect within the grace period)."""
+        with self._cv:
+            self._left_at = None
 
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:
         """End the worker thread for good (at exit, or when the visitor is gone)."""
@@ -523,11 +527,10 @@ class TrainingSession:
             self._cv.notify_all()
 
     def _touch(self, visit: bool = True) -> None:
-        # any call from the page shows the visitor is there; commands also count as interaction
-        now = time.monotonic()
-        self._left_at = None
+        # a command is the visitor at work. A snapshot proves nothing: a rerun already under way
+        # when the tab closed still reads one, and must not cancel the leave
         if visit:
-            self._last_touch = now
+            self._last_touch, self._left_at = time.monotonic(), None
 
     # -- steps and state (worker thread, or the caller when no worker is alive) -------------------
     def _train_step(self) -> dict[str, float]:

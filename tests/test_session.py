@@ -9,7 +9,6 @@ import time
 import pytest
 import torch
 
-from gan_core import session
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
 from gan_core.session import Limits, Scheduler, TrainingSession
 
@@ -120,10 +119,21 @@ def test_a_returning_visitor_cancels_the_leave():
     s = make(limits=Limits(max_running=8, leave_grace_s=0.5))
     s.start()
     s.release()
-    for _ in range(10):          # the page keeps polling: they came back
+    for _ in range(3):           # a rerun already under way when the tab closed still polls...
         s.snapshot()
-        time.sleep(0.1)
+    s.returned()                 # ...but only a reconnect brings the visitor back
+    time.sleep(1.0)
     assert s.alive and s.snapshot().state == "running"
+
+
+def test_polling_alone_does_not_cancel_the_leave():
+    s = make(limits=Limits(max_running=8, leave_grace_s=0.3))
+    s.start()
+    s.release()
+    for _ in range(10):
+        s.snapshot()
+        time.sleep(0.05)
+    assert wait_for(lambda: not s.alive, timeout=5)
 
 
 def test_stops_after_the_idle_limit():

@@ -64,11 +64,20 @@ class Studio:
         text = Path(f"/proc/{self.proc.pid}/status").read_text()
         return int(re.search(rf"^{field}:\s+(\d+)", text, re.M).group(1))
 
-    def python_threads(self) -> list[str]:
-        """Names of the server's Python threads, read from outside by py-spy (no code in the app)."""
+    def python_stacks(self) -> list[tuple[str, str]]:
+        """(name, stack text) of each of the server's Python threads, read from outside by py-spy."""
         out = subprocess.run(["py-spy", "dump", "--pid", str(self.proc.pid)], capture_output=True,
                              text=True, timeout=30).stdout
-        return re.findall(r'^Thread \S+ \([^)]*\): "([^"]*)"', out, re.M)
+        parts = re.split(r'^Thread \S+ \([^)]*\): "([^"]*)"\n', out, flags=re.M)
+        return list(zip(parts[1::2], parts[2::2]))
+
+    def python_threads(self) -> list[str]:
+        """Names of the server's Python threads."""
+        return [name for name, _ in self.python_stacks()]
+
+    def trainers_stepping(self) -> int:
+        """How many trainer threads are inside a training step right now."""
+        return sum(name == "gan-trainer" and "_train_step" in stack for name, stack in self.python_stacks())
 
     def rss_mb(self) -> float:
         return self._status("VmRSS") / 1024

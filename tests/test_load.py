@@ -43,23 +43,18 @@ def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
         pages[0].keyboard.press("ArrowRight")
         assert until(lambda: "lr G 5e-03" in pages[0].inner_text(".st-key-in_effect"))  # 2e-3 -> next option
 
-        running_seen, peak_threads, peak_rss = 0, 0, 0.0
+        peak_threads, peak_rss = 0, 0.0
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            states = [state_of(pg) for pg in pages]
-            if states.count("running") > 2:
-                # a page may still show its turn for a refresh after the turn passed: look again
-                time.sleep(2.5)
-                states = [state_of(pg) for pg in pages]
-            assert states.count("running") <= 2, states           # the cap holds
-            running_seen = max(running_seen, states.count("running"))
+            # the cap, read in the server itself: pages may show a passed turn for a refresh or two
+            stepping = studio.trainers_stepping()
+            assert stepping <= 2, stepping
             peak_threads, peak_rss = max(peak_threads, studio.threads()), max(peak_rss, studio.rss_mb())
             if all(step_of(pg) > 0 for pg in pages):
                 break
             time.sleep(1)
         steps = [step_of(pg) for pg in pages]
         assert all(s > 0 for s in steps), f"not every visitor progressed: {steps}"   # turns rotate
-        assert running_seen >= 1
         assert all("lr G 2e-03" in pg.inner_text(".st-key-in_effect") for pg in pages[1:])
         waiting = [pg for pg in pages if state_of(pg) == "waiting"]
         assert waiting and "in the queue" in waiting[0].inner_text(".st-key-notices")

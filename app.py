@@ -188,11 +188,6 @@ def diagnosis_ui(snap: session.Snapshot) -> None:
             st.caption(":material/stethoscope: Diagnosis: nothing wrong spotted in the recent steps.")
 
 
-def _running(s: TrainingSession) -> bool:
-    # only a training session refreshes the tabs; one waiting in line has nothing new to show there
-    return s.snapshot().state == RUNNING
-
-
 def _img(uri: str, alt: str, width: str = "100%", max_width: int = 460) -> None:
     # an inline data URI: st.image's media URLs showed blank frames during live updates
     st.html(f'<img src="{uri}" alt="{alt}" style="width:{width};max-width:{max_width}px;'
@@ -222,13 +217,13 @@ def live_ui(s: TrainingSession) -> None:
         # browser dropped its connection
         game, quality, history, latent = st.tabs(["Game & gradients", "Quality", "History", "Latent space"])
         with game:
-            game_ui(s)
+            game_ui(s, snap)
         with quality:
-            quality_ui(s)
+            quality_ui(s, snap)
         with history:
-            history_ui(s)
+            history_ui(s, snap)
         with latent:
-            latent_ui(s)
+            latent_ui(s, snap)
 
     live_panel()
 
@@ -263,122 +258,112 @@ def formulas_ui(snap: session.Snapshot) -> None:
                        "sigmoid(D's logit) whatever the loss.")
 
 
-def game_ui(s: TrainingSession) -> None:
-    def panel():
-        snap = s.snapshot()
-        formulas_ui(snap)
-        st.caption(f"About once a second the worker shows D a batch of {probe.GAME_BATCH} real and "
-                   f"{probe.GAME_BATCH} generated digits and counts its answers in {probe.HIST_BINS} bins.")
-        c1, c2 = st.columns(2, gap="large")
-        c1.vega_lite_chart(charts.output_histograms(snap.game[-1] if snap.game else None), width="stretch")
-        with c2:
-            st.vega_lite_chart(charts.output_heatmap(snap.game, "fake"), width="stretch")
-            st.vega_lite_chart(charts.output_heatmap(snap.game, "real"), width="stretch")
-        st.markdown("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it")
-        g1, g2 = st.columns(2, gap="large")
-        g1.vega_lite_chart(charts.grad_norms(snap.history, "G", snap.markers), width="stretch")
-        g2.vega_lite_chart(charts.grad_norms(snap.history, "D", snap.markers), width="stretch")
-        st.vega_lite_chart(charts.update_ratios(snap.updates), width="stretch")
-        st.caption(f"Every {session.limits().update_every_steps} steps the weights are copied before the step and "
-                   "compared after it. A healthy ratio is around 1e-3 (a step moves a layer by 0.1% of its "
-                   "size); much higher means the learning rate is too large, much lower that the layer barely learns.")
+def game_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    formulas_ui(snap)
+    st.caption(f"About once a second the worker shows D a batch of {probe.GAME_BATCH} real and "
+               f"{probe.GAME_BATCH} generated digits and counts its answers in {probe.HIST_BINS} bins.")
+    c1, c2 = st.columns(2, gap="large")
+    c1.vega_lite_chart(charts.output_histograms(snap.game[-1] if snap.game else None), width="stretch")
+    with c2:
+        st.vega_lite_chart(charts.output_heatmap(snap.game, "fake"), width="stretch")
+        st.vega_lite_chart(charts.output_heatmap(snap.game, "real"), width="stretch")
+    st.markdown("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it")
+    g1, g2 = st.columns(2, gap="large")
+    g1.vega_lite_chart(charts.grad_norms(snap.history, "G", snap.markers), width="stretch")
+    g2.vega_lite_chart(charts.grad_norms(snap.history, "D", snap.markers), width="stretch")
+    st.vega_lite_chart(charts.update_ratios(snap.updates), width="stretch")
+    st.caption(f"Every {session.limits().update_every_steps} steps the weights are copied before the step and "
+               "compared after it. A healthy ratio is around 1e-3 (a step moves a layer by 0.1% of its "
+               "size); much higher means the learning rate is too large, much lower that the layer barely learns.")
 
-    panel()
 
 
 # -- quality -------------------------------------------------------------------------------------------
-def quality_ui(s: TrainingSession) -> None:
-    def panel():
-        snap = s.snapshot()
-        last = snap.quality[-1] if snap.quality else None
-        lim = session.limits()
-        st.caption(f"About every {lim.quality_every_s:.0f} s of training (less often when judging would take "
-                   f"more than a tenth of the time), the digit judge (a classifier trained apart, never used to train G) reads "
-                   f"N = {probe.QUALITY_N} samples of G. The Fréchet distance grows as N shrinks, so it is "
-                   f"drawn next to what N real digits score.")
-        with st.container(key="quality_notes"):
-            if snap.spec.data not in ("bundled", "mnist"):
-                st.warning("The judge reads handwritten digits: on this data its numbers say little.",
-                           icon=":material/info:")
-            collapse = last and last["confident_share"] >= 0.3 and (
-                sum(v >= 0.05 for v in last["histogram"]) <= 4 or max(last["histogram"]) > 0.5)
-            if collapse:
-                top = sorted(range(10), key=lambda d: -last["histogram"][d])[:3]
-                st.error(f"Collapse alarm: G draws mostly {', '.join(map(str, top))}. "
-                         "See the diagnosis above for what to try.", icon=":material/warning:")
-        c = st.columns(5)
-        dash = "–"
-        c[0].metric("Measured at step", f"{last['step']:,}" if last else dash)
-        c[1].metric("Legible digits", f"{last['confident_share']:.0%}" if last else dash,
-                    help=f"share the judge reads with over {0.9:.0%} confidence")
-        c[2].metric("Fréchet distance", f"{last['fid']:.1f}" if last else dash,
-                    help="to 1,000 held-out real digits, in the judge's features; lower is better")
-        c[3].metric(f"Real digits, N = {probe.QUALITY_N}", f"{last['fid_real_n']:.2f}" if last else dash,
-                    help="what real digits score at the same N: the floor")
-        c[4].metric("Near copies", f"{last['near_copies']:.1%}" if last else dash,
-                    help="samples within pixel distance 1 of a training image (memorization)")
-        q1, q2 = st.columns(2, gap="large")
-        q1.vega_lite_chart(charts.digit_histogram(last), width="stretch")
-        q2.vega_lite_chart(charts.frechet(snap.quality), width="stretch")
-        st.vega_lite_chart(charts.quality_shares(snap.quality), width="stretch")
-        st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_run, args=(s.measure,),
-                  help="also while paused; takes about half a second")
+def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    last = snap.quality[-1] if snap.quality else None
+    lim = session.limits()
+    st.caption(f"About every {lim.quality_every_s:.0f} s of training (less often when judging would take "
+               f"more than a tenth of the time), the digit judge (a classifier trained apart, never used to train G) reads "
+               f"N = {probe.QUALITY_N} samples of G. The Fréchet distance grows as N shrinks, so it is "
+               f"drawn next to what N real digits score.")
+    with st.container(key="quality_notes"):
+        if snap.spec.data not in ("bundled", "mnist"):
+            st.warning("The judge reads handwritten digits: on this data its numbers say little.",
+                       icon=":material/info:")
+        collapse = last and last["confident_share"] >= 0.3 and (
+            sum(v >= 0.05 for v in last["histogram"]) <= 4 or max(last["histogram"]) > 0.5)
+        if collapse:
+            top = sorted(range(10), key=lambda d: -last["histogram"][d])[:3]
+            st.error(f"Collapse alarm: G draws mostly {', '.join(map(str, top))}. "
+                     "See the diagnosis above for what to try.", icon=":material/warning:")
+    c = st.columns(5)
+    dash = "–"
+    c[0].metric("Measured at step", f"{last['step']:,}" if last else dash)
+    c[1].metric("Legible digits", f"{last['confident_share']:.0%}" if last else dash,
+                help=f"share the judge reads with over {0.9:.0%} confidence")
+    c[2].metric("Fréchet distance", f"{last['fid']:.1f}" if last else dash,
+                help="to 1,000 held-out real digits, in the judge's features; lower is better")
+    c[3].metric(f"Real digits, N = {probe.QUALITY_N}", f"{last['fid_real_n']:.2f}" if last else dash,
+                help="what real digits score at the same N: the floor")
+    c[4].metric("Near copies", f"{last['near_copies']:.1%}" if last else dash,
+                help="samples within pixel distance 1 of a training image (memorization)")
+    q1, q2 = st.columns(2, gap="large")
+    q1.vega_lite_chart(charts.digit_histogram(last), width="stretch")
+    q2.vega_lite_chart(charts.frechet(snap.quality), width="stretch")
+    st.vega_lite_chart(charts.quality_shares(snap.quality), width="stretch")
+    st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_run, args=(s.measure,),
+              help="also while paused; takes about half a second")
 
-    panel()
 
 
 # -- history -------------------------------------------------------------------------------------------
-def history_ui(s: TrainingSession) -> None:
-    def panel():
-        frames = s.frames()
-        c1, c2 = st.columns([5, 6], gap="large")
-        with c2:
-            # a position in the run, not a step: the frames' steps change as the history thins
-            pos = st.slider("Scrub back through the run", 0, 100, 100, format="%d%%", key="scrub")
-            st.caption(f"{len(frames)} frames of the fixed-noise grid are kept, spread evenly over the run "
-                       "(at most 60: older ones are thinned as training goes on).")
-            st.download_button("Timelapse (GIF)", lambda: s.timelapse_gif(), "timelapse.gif", "image/gif",
-                               key="timelapse", icon=":material/movie:")
-        with c1:
-            step, mosaic = frames[round(pos / 100 * (len(frames) - 1))]
-            st.markdown(f"**Fixed noise at step {step:,}**")
-            _img(render.data_uri(render.mosaic_png(mosaic)), f"grid at step {step}")
+def history_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    frames = s.frames()
+    c1, c2 = st.columns([5, 6], gap="large")
+    with c2:
+        # a position in the run, not a step: the frames' steps change as the history thins
+        pos = st.slider("Scrub back through the run", 0, 100, 100, format="%d%%", key="scrub")
+        st.caption(f"{len(frames)} frames of the fixed-noise grid are kept, spread evenly over the run "
+                   "(at most 60: older ones are thinned as training goes on).")
+        st.download_button("Timelapse (GIF)", lambda: s.timelapse_gif(), "timelapse.gif", "image/gif",
+                           key="timelapse", icon=":material/movie:")
+    with c1:
+        step, mosaic = frames[round(pos / 100 * (len(frames) - 1))]
+        st.markdown(f"**Fixed noise at step {step:,}**")
+        _img(render.data_uri(render.mosaic_png(mosaic)), f"grid at step {step}")
 
-    panel()
 
 
 # -- latent sampling ---------------------------------------------------------------------------------
-def latent_ui(s: TrainingSession) -> None:
-    def panel():
-        c1, c2 = st.columns([2, 3], gap="large")
-        with c1:
-            dist = st.radio("Distribution", DISTRIBUTIONS, horizontal=True, key="lat_dist")
-            temperature = st.slider("Temperature", 0.0, 2.0, 1.0, 0.05, key="temperature",
-                                    help="scales z; low = typical digits, high = wild ones")
-            truncation = st.slider("Truncation (0 = off)", 0.0, 3.0, 0.0, 0.1, key="truncation",
-                                   help="entries of z beyond this are redrawn")
-            seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="lat_seed")
-            n = st.select_slider("Samples", [16, 36, 64, 100], 36, key="lat_n")
-        with c2:
-            png = _run(s.sample_png, SamplingSettings(dist, temperature, truncation, "resample", int(seed), n))
-            if png:
-                with st.container(key="latent_samples"):
-                    st.html(f'<img src="{render.data_uri(png)}" alt="samples" '
-                            'style="width:100%;max-width:420px;image-rendering:pixelated;border-radius:6px">')
-        st.markdown("**Interpolation** between two seeds")
-        d1, d2, d3 = st.columns([1, 1, 4])
-        a = d1.number_input("From seed", 0, 2**31 - 1, 1, key="interp_a")
-        b = d2.number_input("To seed", 0, 2**31 - 1, 2, key="interp_b")
-        t = d3.slider("Position", 0.0, 1.0, 0.5, 0.05, key="interp_t")
-        result = _run(s.interpolation_png, int(a), int(b), t)
-        if result:
-            strip, one = result
-            e1, e2 = st.columns([1, 6])
-            e1.html(f'<img src="{render.data_uri(one)}" style="width:84px;image-rendering:pixelated">')
-            e2.html(f'<img src="{render.data_uri(strip)}" style="width:100%;image-rendering:pixelated">')
-        conditional_ui(s, s.snapshot(), SamplingSettings(dist, temperature, truncation, "resample", int(seed)))
+def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    c1, c2 = st.columns([2, 3], gap="large")
+    with c1:
+        dist = st.radio("Distribution", DISTRIBUTIONS, horizontal=True, key="lat_dist")
+        temperature = st.slider("Temperature", 0.0, 2.0, 1.0, 0.05, key="temperature",
+                                help="scales z; low = typical digits, high = wild ones")
+        truncation = st.slider("Truncation (0 = off)", 0.0, 3.0, 0.0, 0.1, key="truncation",
+                               help="entries of z beyond this are redrawn")
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="lat_seed")
+        n = st.select_slider("Samples", [16, 36, 64, 100], 36, key="lat_n")
+    with c2:
+        png = _run(s.sample_png, SamplingSettings(dist, temperature, truncation, "resample", int(seed), n))
+        if png:
+            with st.container(key="latent_samples"):
+                st.html(f'<img src="{render.data_uri(png)}" alt="samples" '
+                        'style="width:100%;max-width:420px;image-rendering:pixelated;border-radius:6px">')
+    st.markdown("**Interpolation** between two seeds")
+    d1, d2, d3 = st.columns([1, 1, 4])
+    a = d1.number_input("From seed", 0, 2**31 - 1, 1, key="interp_a")
+    b = d2.number_input("To seed", 0, 2**31 - 1, 2, key="interp_b")
+    t = d3.slider("Position", 0.0, 1.0, 0.5, 0.05, key="interp_t")
+    result = _run(s.interpolation_png, int(a), int(b), t)
+    if result:
+        strip, one = result
+        e1, e2 = st.columns([1, 6])
+        e1.html(f'<img src="{render.data_uri(one)}" style="width:84px;image-rendering:pixelated">')
+        e2.html(f'<img src="{render.data_uri(strip)}" style="width:100%;image-rendering:pixelated">')
+    conditional_ui(s, snap, SamplingSettings(dist, temperature, truncation, "resample", int(seed)))
 
-    panel()
 
 
 def conditional_ui(s: TrainingSession, snap: session.Snapshot, sampling: SamplingSettings) -> None:

@@ -422,7 +422,7 @@ class TrainingSession:
 
     def _run(self) -> None:
         last_grid = last_good_at = last_end = last_game = time.monotonic()
-        last_quality = last_end - self.limits.quality_every_s      # a first report right away
+        last_quality = last_end      # the first report after some training: at step 0 G draws noise
         quality_cost = 0.0
         probing = True
         try:

@@ -163,7 +163,7 @@ def grid_ui(snap: session.Snapshot) -> None:
 
 
 def curves_ui(snap: session.Snapshot) -> None:
-    smoothing = st.session_state.get("smoothing", 0)
+    smoothing = st.session_state.get("smoothing", 10)
     st.vega_lite_chart(charts.losses(snap.history, snap.markers, smoothing), width="stretch")
     st.vega_lite_chart(charts.d_outputs(snap.history, snap.markers, smoothing), width="stretch")
 
@@ -477,7 +477,7 @@ def main() -> None:
         st.divider()
         model_settings_ui(s, snap.spec)
         st.divider()
-        st.slider("Curve smoothing (points)", 0, 50, 0, key="smoothing",
+        st.slider("Curve smoothing (points)", 0, 50, 10, key="smoothing",
                   help="a trailing mean over this many points of the curves")
     st.markdown("### Watch a GAN learn to draw digits")
     st.caption("G turns random noise z into images; D learns to tell them from real handwritten digits. "

@@ -16,9 +16,10 @@ from gan_core.data import DataError
 from gan_core.sampling import DISTRIBUTIONS, SamplingSettings
 from gan_core.session import PAUSED, RUNNING, WAITING, TrainingSession
 
-LR_OPTIONS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1]
+LR_OPTIONS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 1.5e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1]
 BATCH_OPTIONS = [16, 32, 64, 128, 256, 512]
-ARCH_NAMES = {"mlp": "MLP (the seed: 100→128→784)", "mlp_wide": "Wide MLP (default)", "conv": "Small DCGAN (conv)"}
+ARCH_NAMES = {"mlp": "MLP (the seed: 100→128→784)", "mlp_wide": "Wide MLP", "conv": "Small DCGAN (conv)"}
+ARCH_NAMES[config.DEFAULT_ARCH] += " (default)"
 LOSS_NAMES = {"bce": "BCE (the seed's)", "hinge": "Hinge", "lsgan": "Least squares", "wgan-gp": "WGAN-GP"}
 LIVE_EVERY_S = 1.0
 WAITING_EVERY_S = 2.0
@@ -111,15 +112,28 @@ def _apply_live(s: TrainingSession, name: str) -> None:
     _run(s.apply, **{name: st.session_state[name]})
 
 
+def _with(options: list, *values) -> list:
+    return sorted({*options, *values})
+
+
+def _short(v: float) -> str:
+    """1.5e-3, 1e-5: a learning rate in as few characters as it needs."""
+    mantissa, exponent = f"{v:.1e}".split("e")
+    return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
+
+
 def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
     st.subheader("Live settings", help="Applied between two steps; training goes on.")
     for key, value in dataclasses.asdict(current).items():
         st.session_state.setdefault(key, value)
     kw = lambda name: dict(key=name, on_change=_apply_live, args=(s, name))  # noqa: E731
-    st.select_slider("Learning rate of G", LR_OPTIONS, format_func=lambda v: f"{v:.0e}", **kw("lr_g"))
-    st.select_slider("Learning rate of D", LR_OPTIONS, format_func=lambda v: f"{v:.0e}", **kw("lr_d"))
+    # a value from a link or a checkpoint joins the options, so any valid setting can be shown
+    lr_options = _with(LR_OPTIONS, current.lr_g, current.lr_d, st.session_state.lr_g, st.session_state.lr_d)
+    st.select_slider("Learning rate of G", lr_options, format_func=_short, **kw("lr_g"))
+    st.select_slider("Learning rate of D", lr_options, format_func=_short, **kw("lr_d"))
     st.slider("Adam β1", 0.0, 0.95, step=0.05, **kw("beta1"), help="momentum; 0.5 calms the game")
-    st.select_slider("Batch size", BATCH_OPTIONS, **kw("batch_size"))
+    st.select_slider("Batch size", _with(BATCH_OPTIONS, current.batch_size, st.session_state.batch_size),
+                     **kw("batch_size"))
     st.slider("D steps per G step", 1, 5, **kw("d_steps"))
     st.selectbox("Loss", config.LOSSES, format_func=LOSS_NAMES.get, **kw("loss"))
     st.slider("Label smoothing (real target 1 − s)", 0.0, 0.3, step=0.05, **kw("label_smoothing"),
@@ -171,7 +185,7 @@ def curves_ui(snap: session.Snapshot) -> None:
 def in_effect_ui(snap: session.Snapshot) -> None:
     s = snap.settings
     st.caption(
-        f"In effect: lr G **{s.lr_g:.0e}** · lr D **{s.lr_d:.0e}** · β1 **{s.beta1:g}** · "
+        f"In effect: lr G **{_short(s.lr_g)}** · lr D **{_short(s.lr_d)}** · β1 **{s.beta1:g}** · "
         f"batch **{s.batch_size}** · D steps **{s.d_steps}** · loss **{s.loss}** · "
         f"smoothing **{s.label_smoothing:g}**  —  model **{snap.spec.arch}**, z **{snap.spec.latent_dim}**, "
         f"seed **{snap.spec.seed}**{', conditional' if snap.spec.conditional else ''} · data: {snap.data_name}")

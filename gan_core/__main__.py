@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-d", type=float, default=LiveSettings.lr_d)
     t.add_argument("--d-steps", type=int, default=LiveSettings.d_steps)
     t.add_argument("--ema-decay", type=float, default=LiveSettings.ema_decay)
-    t.add_argument("--conditional", action="store_true", help="label-embedded G and D")
+    t.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=ModelSpec.conditional,
+                   help=f"G and D see the digit label (default: {'on' if ModelSpec.conditional else 'off'}); "
+                        "--no-conditional plays the seed's unconditional game")
     t.add_argument("--data", default="bundled", help="bundled, mnist, fashion, or a folder/zip")
     t.add_argument("--download", action="store_true", help="allow downloading mnist/fashion IDX files")
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")

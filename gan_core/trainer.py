@@ -57,6 +57,9 @@ class Trainer:
         self.fixed_y = sampling.grid_labels(grid_size).to(self.device)
         self.step_count = 0
         self._layer_index = self._index_layers()
+        # a D without batch statistics gives the same logits to real and fake in one pass as in two,
+        # and one pass of 2B rows costs less than two of B (fewer kernels, fuller matmuls)
+        self._joint_d = not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
 
     # -- settings -------------------------------------------------------------------------------
     def _adam(self, model: torch.nn.Module, lr: float) -> torch.optim.Adam:
@@ -108,7 +111,11 @@ class Trainer:
         z, y_fake = self._latent(s.batch_size)
         with torch.no_grad():
             fake = self.G(z, y_fake)                              # (B, 1, 28, 28), no graph into G
-        real_logit, fake_logit = self.D(x, y_real), self.D(fake, y_fake)   # (B,), (B,)
+        if self._joint_d:
+            logits = self.D(torch.cat([x, fake]), torch.cat([y_real, y_fake]))   # (2B,)
+            real_logit, fake_logit = logits.split(s.batch_size)                 # (B,), (B,)
+        else:  # BatchNorm: real and fake batches must not share statistics
+            real_logit, fake_logit = self.D(x, y_real), self.D(fake, y_fake)   # (B,), (B,)
         loss_d = losses.LOSSES[s.loss][0](real_logit, fake_logit, s.label_smoothing)
         if s.loss == "wgan-gp":
             eps = torch.rand(s.batch_size, 1, 1, 1, generator=self.rng, device=self.device)

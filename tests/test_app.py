@@ -79,7 +79,7 @@ def test_learning_rate_slider_reaches_the_running_optimizer(app):
     trainer = session_of(app)._trainer
     assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-3]
     assert [g["lr"] for g in trainer.opt_d.param_groups] == [5e-5]
-    assert any("lr G **1e-03**" in c.value for c in app.caption)   # the settings shown as in effect
+    assert any("lr G **1e-3**" in c.value for c in app.caption)   # the settings shown as in effect
 
 
 def test_reset_builds_a_new_model(app):
@@ -149,6 +149,8 @@ def test_scrubber_goes_back_to_the_first_frame(app):
 
 
 def test_digit_selector_changes_the_drawn_digit(app):
+    app.toggle(key="model_conditional").set_value(False).run()
+    app.button(key="reset").click().run()
     assert not images(app, "digit ")                     # not conditional: a hint instead
     app.toggle(key="model_conditional").set_value(True).run()
     app.button(key="reset").click().run()

@@ -44,12 +44,12 @@ def test_live_training_in_a_real_browser(page):
     assert until(lambda: grid_src(page) != grid0), "the digit grid did not change"
 
     # a slider reaches the settings in effect
-    assert "lr G 2e-03" in page.inner_text(".st-key-in_effect")     # the default
+    assert "lr G 1.5e-3" in page.inner_text(".st-key-in_effect")    # the default
     page.focus(".st-key-lr_g input[type=range]")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    # two options up the log-scale slider: 2e-3 -> 5e-3 -> 1e-2
-    assert until(lambda: "lr G 1e-02" in page.inner_text(".st-key-in_effect")), page.inner_text(".st-key-in_effect")
+    # two options up the log-scale slider: 1.5e-3 -> 2e-3 -> 5e-3
+    assert until(lambda: "lr G 5e-3" in page.inner_text(".st-key-in_effect")), page.inner_text(".st-key-in_effect")
 
     # Pause freezes the step
     page.click(".st-key-pause button")

@@ -15,7 +15,8 @@ def cli(*args, timeout=120):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    r = cli("train", "--out", str(out), "--steps", "30", "--arch", "mlp", "--threads", "1", "--log-every", "10")
+    r = cli("train", "--out", str(out), "--steps", "30", "--arch", "mlp", "--no-conditional", "--threads", "1",
+            "--log-every", "10")
     assert r.returncode == 0, r.stderr
     return out
 
@@ -62,3 +63,12 @@ def test_bad_input_exits_2_with_one_line(args, message, tmp_path):
 def test_digit_needs_a_conditional_checkpoint(run_dir, tmp_path):
     r = cli("sample", "--checkpoint", str(run_dir / "checkpoint.pt"), "--n", "5", "--out", str(tmp_path / "a.npy"), "--digit", "3")
     assert r.returncode == 2 and "conditional" in r.stderr
+
+
+def test_the_default_model_is_conditional_and_draws_a_chosen_digit(tmp_path):
+    r = cli("train", "--out", str(tmp_path), "--steps", "3", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "threes.npy"
+    r = cli("sample", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--n", "4", "--out", str(out), "--digit", "3")
+    assert r.returncode == 0, r.stderr
+    assert np.load(out).shape == (4, 28, 28)

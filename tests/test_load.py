@@ -41,7 +41,7 @@ def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
         # one visitor's learning rate stays theirs
         pages[0].focus(".st-key-lr_g input[type=range]")
         pages[0].keyboard.press("ArrowRight")
-        assert until(lambda: "lr G 5e-03" in pages[0].inner_text(".st-key-in_effect"))  # 2e-3 -> next option
+        assert until(lambda: "lr G 2e-3" in pages[0].inner_text(".st-key-in_effect"))  # 1.5e-3 -> next option
 
         peak_threads, peak_rss = 0, 0.0
         deadline = time.monotonic() + 90
@@ -55,7 +55,7 @@ def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
             time.sleep(1)
         steps = [step_of(pg) for pg in pages]
         assert all(s > 0 for s in steps), f"not every visitor progressed: {steps}"   # turns rotate
-        assert all("lr G 2e-03" in pg.inner_text(".st-key-in_effect") for pg in pages[1:])
+        assert all("lr G 1.5e-3" in pg.inner_text(".st-key-in_effect") for pg in pages[1:])
         waiting = [pg for pg in pages if state_of(pg) == "waiting"]
         assert waiting and "in the queue" in waiting[0].inner_text(".st-key-notices")
 

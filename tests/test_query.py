@@ -6,11 +6,11 @@ from gan_core.config import LiveSettings, ModelSpec
 
 
 def test_round_trip_of_non_defaults():
-    live = LiveSettings(lr_g=1e-3, batch_size=128, loss="hinge", label_smoothing=0.1)
-    spec = ModelSpec(arch="mlp", latent_dim=32, seed=7, conditional=True)
+    live = LiveSettings(lr_g=1e-3, batch_size=64, loss="hinge", label_smoothing=0.1)
+    spec = ModelSpec(arch="mlp", latent_dim=32, seed=7, conditional=False)
     params = query.encode(live, spec)
-    assert params == {"lr_g": "0.001", "batch_size": "128", "loss": "hinge", "label_smoothing": "0.1",
-                      "arch": "mlp", "latent_dim": "32", "seed": "7", "conditional": "true"}
+    assert params == {"lr_g": "0.001", "batch_size": "64", "loss": "hinge", "label_smoothing": "0.1",
+                      "arch": "mlp", "latent_dim": "32", "seed": "7", "conditional": "false"}
     assert query.decode(params) == (live, spec, [])
 
 

@@ -12,7 +12,7 @@ import torch
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
 from gan_core.session import Limits, Scheduler, TrainingSession
 
-SPEC = ModelSpec(arch="mlp")
+SPEC = ModelSpec(arch="mlp", conditional=False)   # the seed's model
 
 
 def make(**kw):

@@ -8,6 +8,8 @@ from gan_core import config
 from gan_core.config import LiveSettings, ModelSpec
 from gan_core.trainer import DivergenceError, Trainer
 
+SEED = ModelSpec(arch="mlp", conditional=False)   # exactly the seed's model
+
 
 def params(model):
     return [p.detach().clone() for p in model.parameters()]
@@ -23,7 +25,7 @@ def trainer(request, digits):
 
 
 def test_reference_mlp_is_the_seed_architecture(digits):
-    t = Trainer(ModelSpec(arch="mlp"), digits=digits)
+    t = Trainer(SEED, digits=digits)
     shapes = [tuple(p.shape) for p in t.G.parameters()] + [tuple(p.shape) for p in t.D.parameters()]
     assert shapes == [(128, 100), (128,), (784, 128), (784,), (128, 784), (128,), (1, 128), (1,)]
     assert isinstance(t.G.net[-1], torch.nn.Sigmoid)
@@ -49,7 +51,7 @@ def test_g_update_leaves_d_unchanged_and_moves_g(trainer):
 
 
 def test_step_returns_the_promised_scalars(digits):
-    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(lr_g=3e-4, lr_d=1e-4), digits=digits)
+    t = Trainer(SEED, LiveSettings(lr_g=3e-4, lr_d=1e-4), digits=digits)
     m = t.step()
     for key in ("loss_d", "loss_g", "d_real", "d_fake", "lr_g", "lr_d", "step"):
         assert isinstance(m[key], (int, float))
@@ -60,7 +62,7 @@ def test_step_returns_the_promised_scalars(digits):
 
 
 def test_gradient_norm_per_layer_matches_the_gradients(digits):
-    t = Trainer(ModelSpec(arch="mlp"), digits=digits)
+    t = Trainer(SEED, digits=digits)
     t.update_d()
     expected = (t.D.head.weight.grad.pow(2).sum() + t.D.head.bias.grad.pow(2).sum()).sqrt().item()
     names, _ = t._layer_index["D"]
@@ -69,7 +71,7 @@ def test_gradient_norm_per_layer_matches_the_gradients(digits):
 
 
 def test_learning_rate_change_reaches_adam_and_keeps_its_moments(digits):
-    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(ema_decay=0), digits=digits)
+    t = Trainer(SEED, LiveSettings(ema_decay=0), digits=digits)
     for _ in range(3):
         t.step()
     moments = copy.deepcopy(t.opt_d.state_dict()["state"])
@@ -93,15 +95,35 @@ def test_learning_rate_change_reaches_adam_and_keeps_its_moments(digits):
 
 
 def test_batch_size_and_d_steps_change_between_steps(digits):
-    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(batch_size=16), digits=digits)
+    t = Trainer(SEED, LiveSettings(batch_size=16), digits=digits)
     seen = []
     t.D.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape[0]))
     t.step()
-    assert seen == [16, 16, 16]          # real, fake (D update), fake (G update)
+    assert seen == [32, 16]              # real and fake in one pass (D update), fake (G update)
     seen.clear()
     t.apply(batch_size=40, d_steps=2)
     t.step()
-    assert seen == [40] * 5              # two D updates of two passes, then the G update
+    assert seen == [80, 80, 40]          # two D updates, then the G update
+
+
+@pytest.mark.parametrize("arch", ["mlp", "mlp_wide"])
+def test_one_joint_pass_of_d_is_the_update_of_two_passes(digits, arch):
+    # D without BatchNorm sees real and fake in one batch: the same losses and the same update
+    a, b = (Trainer(ModelSpec(arch=arch), LiveSettings(batch_size=16), digits=digits) for _ in range(2))
+    b._joint_d = False
+    assert a._joint_d
+    for _ in range(3):
+        (loss_a, real_a, fake_a), (loss_b, real_b, fake_b) = a.update_d(), b.update_d()
+        torch.testing.assert_close((loss_a, real_a, fake_a), (loss_b, real_b, fake_b))
+    torch.testing.assert_close(params(a.D), params(b.D))
+
+
+def test_d_with_batchnorm_keeps_real_and_fake_apart(digits):
+    t = Trainer(ModelSpec(arch="conv"), LiveSettings(batch_size=16), digits=digits)
+    seen = []
+    t.D.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape[0]))
+    t.update_d()
+    assert not t._joint_d and seen == [16, 16]
 
 
 def test_same_seed_same_run_and_other_seed_other_run(digits):
@@ -115,7 +137,7 @@ def test_same_seed_same_run_and_other_seed_other_run(digits):
 
 
 def test_ema_follows_its_formula(digits):
-    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(ema_decay=0.9), digits=digits)
+    t = Trainer(SEED, LiveSettings(ema_decay=0.9), digits=digits)
     t.step()
     assert same(params(t.G_ema), params(t.G))   # first step: a copy
     ema = params(t.G_ema)
@@ -127,7 +149,7 @@ def test_ema_follows_its_formula(digits):
 
 def test_every_loss_trains_without_error(digits):
     for loss in config.LOSSES:
-        t = Trainer(ModelSpec(arch="mlp"), LiveSettings(loss=loss, batch_size=16), digits=digits)
+        t = Trainer(SEED, LiveSettings(loss=loss, batch_size=16), digits=digits)
         m = t.step()
         assert torch.isfinite(torch.tensor([m["loss_d"], m["loss_g"]])).all(), loss
 
@@ -141,7 +163,7 @@ def test_conditional_model_sees_labels(digits):
 
 
 def test_divergence_raises_instead_of_continuing(digits):
-    t = Trainer(ModelSpec(arch="mlp"), digits=digits)
+    t = Trainer(SEED, digits=digits)
     with torch.no_grad():
         t.D.head.weight.fill_(float("nan"))
     with pytest.raises(DivergenceError, match="not finite"):
@@ -150,7 +172,7 @@ def test_divergence_raises_instead_of_continuing(digits):
 
 
 def test_invalid_setting_is_refused_and_nothing_changes(digits):
-    t = Trainer(ModelSpec(arch="mlp"), digits=digits)
+    t = Trainer(SEED, digits=digits)
     with pytest.raises(config.ConfigError, match="lr_g"):
         t.apply(lr_g=5.0)
     assert t.settings.lr_g == LiveSettings().lr_g

@@ -7,9 +7,9 @@ For the seed model (batch 128) and the default model it measures, as medians ove
   trainer   gan_core's Trainer.step() on the same model, batch and threads
   session   a TrainingSession in its thread while a poller reads snapshots at 4 Hz, as the page does
 and prints their ratios, the FLOPs of one step (counted by torch's FlopCounterMode), the matmul
-limit (the same matmuls timed back to back) and the fraction of it reached; then the wall time the
-default settings take to reach the quality bar, judged every few seconds; and peak RSS. One JSON
-document, then a table.
+limit (the step's own matrix products, backward included, timed back to back) and the fraction of
+it reached; then the wall time the default settings take to reach the quality bar, judged every
+few seconds; and peak RSS. One JSON document, then a table.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -54,19 +55,25 @@ def bare_loop(spec: ModelSpec, s: LiveSettings, digits: data.Digits):
     G, D = models.build(spec)
     opt_g = torch.optim.Adam(G.parameters(), lr=s.lr_g, betas=(s.beta1, s.beta2))
     opt_d = torch.optim.Adam(D.parameters(), lr=s.lr_d, betas=(s.beta1, s.beta2))
-    images, B = digits.images, s.batch_size
+    images, labels, B = digits.images, digits.labels.clamp(min=0), s.batch_size
+
+    def fake_labels():  # a conditional G and D also see the digit; the seed's model ignores them
+        return torch.randint(10, (B,)) if spec.conditional else None
 
     def step():
-        x = images[torch.randint(len(images), (B,))].unsqueeze(1).float().div_(255)
+        idx = torch.randint(len(images), (B,))
+        x, y = images[idx].unsqueeze(1).float().div_(255), labels[idx] if spec.conditional else None
+        y_fake = fake_labels()
         with torch.no_grad():
-            fake = G(torch.randn(B, spec.latent_dim))
-        real_logit, fake_logit = D(x), D(fake)
+            fake = G(torch.randn(B, spec.latent_dim), y_fake)
+        real_logit, fake_logit = D(x, y), D(fake, y_fake)
         loss_d = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
                   + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        out = D(G(torch.randn(B, spec.latent_dim)))
+        y_fake = fake_labels()
+        out = D(G(torch.randn(B, spec.latent_dim), y_fake), y_fake)
         loss_g = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
         opt_g.zero_grad()
         loss_g.backward()
@@ -74,10 +81,32 @@ def bare_loop(spec: ModelSpec, s: LiveSettings, digits: data.Digits):
     return step
 
 
-def session_rates(spec: ModelSpec, s: LiveSettings, seconds: float, repeats: int) -> list[float]:
+def alone(fn):
+    """fn() run in a fresh thread; its result. OpenMP gives every thread that runs parallel torch
+    ops a team of its own, alive as long as the thread. With more team threads than cores, every
+    parallel op pays a slow wake-up (measured here: an elementwise add took 20 us alone, 40 us
+    beside an idle team). So each contender runs in a thread that ends with it and the main
+    thread runs no torch, as on the studio's server, where only trainer threads do."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # re-raised in the caller
+            box["error"] = e
+    th = threading.Thread(target=run, name="bench")
+    th.start()
+    th.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def session_rate(spec: ModelSpec, s: LiveSettings, seconds: float) -> float:
     """Steps/s of a live session while another thread polls snapshot() at 4 Hz."""
-    sess = session.TrainingSession(spec, s, scheduler=session.Scheduler(1),
-                                   limits_=session.Limits(max_running=1, threads=torch.get_num_threads()))
+    sess = alone(lambda: session.TrainingSession(
+        spec, s, scheduler=session.Scheduler(1),
+        limits_=session.Limits(max_running=1, threads=torch.get_num_threads())))
     stop = threading.Event()
 
     def poll():
@@ -87,11 +116,9 @@ def session_rates(spec: ModelSpec, s: LiveSettings, seconds: float, repeats: int
     poller.start()
     sess.start()
     time.sleep(1.0)  # warm-up
-    out = []
-    for _ in range(repeats):
-        a, t0 = sess.snapshot().step, time.perf_counter()
-        time.sleep(seconds)
-        out.append((sess.snapshot().step - a) / (time.perf_counter() - t0))
+    a, t0 = sess.snapshot().step, time.perf_counter()
+    time.sleep(seconds)
+    out = (sess.snapshot().step - a) / (time.perf_counter() - t0)
     stop.set()
     poller.join()
     sess.stop()
@@ -104,21 +131,32 @@ def flops_per_step(t: Trainer) -> int:
     return counter.get_total_flops()
 
 
-def matmul_limit(t: Trainer, seconds: float) -> float:
-    """FLOP/s of this step's own matmuls, run back to back: what this CPU gives at these shapes."""
-    shapes = []
+class _MatmulShapes(TorchDispatchMode):
+    """Records (m, k, n) of every matrix product run under it, backward ones included."""
 
-    def record(mod, inp, out):
-        if isinstance(mod, torch.nn.Linear):
-            shapes.append((inp[0].reshape(-1, mod.in_features).shape[0], mod.in_features, mod.out_features))
-    hooks = [m.register_forward_hook(record) for net in (t.G, t.D) for m in net.modules()]
-    t.step()
-    for h in hooks:
-        h.remove()
-    if not shapes:
+    def __init__(self):
+        super().__init__()
+        self.shapes: list[tuple[int, int, int]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten.mm.default:
+            a, b = args[0], args[1]
+            self.shapes.append((a.shape[0], a.shape[1], b.shape[1]))
+        elif func is torch.ops.aten.addmm.default:
+            a, b = args[1], args[2]
+            self.shapes.append((a.shape[0], a.shape[1], b.shape[1]))
+        return func(*args, **(kwargs or {}))
+
+
+def matmul_limit(t: Trainer, seconds: float) -> float:
+    """FLOP/s of this step's own matrix products (forward and backward, as recorded from one step),
+    run back to back on ready operands: what this CPU gives at these shapes, with no overhead."""
+    with _MatmulShapes() as rec:
+        t.step()
+    if not rec.shapes:
         return float("nan")
-    mats = [(torch.randn(b, i), torch.randn(i, o)) for b, i, o in shapes]
-    flop = sum(2 * b * i * o for b, i, o in shapes)
+    mats = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in rec.shapes]
+    flop = sum(2 * m * k * n for m, k, n in rec.shapes)
     for a, b in mats:
         a @ b
     n, t0 = 0, time.perf_counter()
@@ -147,13 +185,17 @@ def time_to_digits(budget: float, every: float = 10.0) -> dict:
 
 
 def measure(name: str, spec: ModelSpec, s: LiveSettings, a: argparse.Namespace) -> dict:
-    digits, _ = data.load()
-    trainer = Trainer(spec, s, digits=digits)
-    bare = statistics.median(rate(bare_loop(spec, s, digits), a.seconds, a.repeats))
-    trained = statistics.median(rate(trainer.step, a.seconds, a.repeats))
-    live = statistics.median(session_rates(spec, s, a.seconds, a.repeats))
-    flop = flops_per_step(trainer)
-    limit = matmul_limit(trainer, a.seconds)
+    digits = alone(lambda: data.load()[0])
+    trainer = alone(lambda: Trainer(spec, s, digits=digits))
+    bare_step = alone(lambda: bare_loop(spec, s, digits))
+    bares, trains, lives = [], [], []
+    for _ in range(a.repeats):  # interleaved, so a slow spell of a shared machine hits all three
+        bares += alone(lambda: rate(bare_step, a.seconds, 1))
+        trains += alone(lambda: rate(trainer.step, a.seconds, 1))
+        lives.append(session_rate(spec, s, a.seconds))
+    bare, trained, live = (statistics.median(r) for r in (bares, trains, lives))
+    flop = alone(lambda: flops_per_step(trainer))
+    limit = alone(lambda: matmul_limit(trainer, a.seconds))
     return {
         "model": name, "arch": spec.arch, "batch_size": s.batch_size, "threads": torch.get_num_threads(),
         "bare_steps_per_s": round(bare, 1), "trainer_steps_per_s": round(trained, 1),
@@ -173,12 +215,12 @@ def main() -> None:
     a = p.parse_args()
     session.configure(max_running=1, threads=a.threads)   # sets torch's threads for everything here
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows = [measure("seed", ModelSpec(arch="mlp"), LiveSettings(batch_size=128), a),
+    rows = [measure("seed", ModelSpec(arch="mlp", conditional=False), LiveSettings(batch_size=128), a),
             measure("default", ModelSpec(), LiveSettings(), a)]
     report = {"models": rows, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
               "rss_before_mb": round(rss0, 1)}
     if a.digits_budget > 0:
-        report["time_to_digits"] = time_to_digits(a.digits_budget)
+        report["time_to_digits"] = alone(lambda: time_to_digits(a.digits_budget))
     print(json.dumps(report, indent=2))
     print()
     cols = ["model", "bare_steps_per_s", "trainer_steps_per_s", "session_steps_per_s", "trainer_vs_bare",

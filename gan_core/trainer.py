@@ -96,13 +96,12 @@ class Trainer:
         self.G.train(), self.D.train()
         for _ in range(self.settings.d_steps):
             loss_d, real_logit, fake_logit = self.update_d()
-        d_grads = self._grad_norms(self.D)
         loss_g = self.update_g()
-        g_grads = self._grad_norms(self.G)
+        grads = self._grad_norms()
         self._average_buffers()
         self._update_ema()
         self.step_count += 1
-        return self._metrics(loss_d, loss_g, real_logit, fake_logit, d_grads, g_grads)
+        return self._metrics(loss_d, loss_g, real_logit, fake_logit, grads)
 
     def update_d(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(1) D update: L_D = -E[log D(x)] - E[log(1 - D(G(z)))]  (or the chosen loss)."""
@@ -166,21 +165,21 @@ class Trainer:
             torch._foreach_copy_(bufs, _unflatten_dense_tensors(flat, bufs))
 
     # -- helpers --------------------------------------------------------------------------------
-    def _index_layers(self) -> dict[str, tuple[list[str], torch.Tensor]]:
-        # per model: layer names and, for each parameter, the index of its layer
-        out = {}
-        for tag, model in (("G", self.G), ("D", self.D)):
-            names, owner = [], []
-            for i, (name, params) in enumerate(models.layers(model)):
+    def _index_layers(self) -> tuple[list[str], torch.Tensor]:
+        # the layer names of D then G, and for each of their parameters the index of its layer
+        names, owner = [], []
+        for tag, model in (("D", self.D), ("G", self.G)):
+            for name, params in models.layers(model):
+                owner += [len(names)] * len(params)
                 names.append(f"{tag}.{name}")
-                owner += [i] * len(params)
-            out[tag] = (names, torch.tensor(owner, device=self.device))
-        return out
+        return names, torch.tensor(owner, device=self.device)
 
-    def _grad_norms(self, model: torch.nn.Module) -> torch.Tensor:
-        tag = "G" if model is self.G else "D"
-        names, owner = self._layer_index[tag]
-        grads = [p.grad for p in model.parameters()]
+    def _grad_norms(self) -> torch.Tensor:
+        """||grad|| of every layer (n_layers,), D's from its last update and G's, in one pass.
+
+        D's gradients outlive the G update: D is frozen there, and only the next D update clears them."""
+        names, owner = self._layer_index
+        grads = [p.grad for m in (self.D, self.G) for p in m.parameters()]
         sq = torch.stack(torch._foreach_norm(grads)) ** 2         # (n_params,)
         per_layer = torch.zeros(len(names), device=self.device).index_add_(0, owner, sq)
         return per_layer.sqrt()                                   # (n_layers,)
@@ -198,14 +197,14 @@ class Trainer:
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
             b_ema.copy_(b)
 
-    def _metrics(self, loss_d, loss_g, real_logit, fake_logit, d_grads, g_grads) -> dict[str, float]:
+    def _metrics(self, loss_d, loss_g, real_logit, fake_logit, grads) -> dict[str, float]:
         scores = torch.stack([
             loss_d.detach(), loss_g.detach(),
             torch.sigmoid(real_logit.detach()).mean(), torch.sigmoid(fake_logit.detach()).mean(),
         ])
-        values = torch.cat([scores, d_grads, g_grads]).tolist()   # the step's one host sync
+        values = torch.cat([scores, grads]).tolist()   # the step's one host sync
         names = ["loss_d", "loss_g", "d_real", "d_fake"]
-        names += [f"grad/{n}" for n in self._layer_index["D"][0] + self._layer_index["G"][0]]
+        names += [f"grad/{n}" for n in self._layer_index[0]]
         out = dict(zip(names, values))
         if not all(math.isfinite(v) for v in values[:2]):
             raise DivergenceError(f"step {self.step_count}: loss is not finite "

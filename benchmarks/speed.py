@@ -148,15 +148,20 @@ class _MatmulShapes(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def matmul_limit(t: Trainer, seconds: float) -> float:
-    """FLOP/s of this step's own matrix products (forward and backward, as recorded from one step),
-    run back to back on ready operands: what this CPU gives at these shapes, with no overhead."""
+def step_matmuls(t: Trainer) -> list[tuple[int, int, int]]:
+    """(m, k, n) of every matrix product of one step, forward and backward."""
     with _MatmulShapes() as rec:
         t.step()
-    if not rec.shapes:
+    return rec.shapes
+
+
+def matmul_limit(shapes: list[tuple[int, int, int]], seconds: float) -> float:
+    """FLOP/s of these matrix products run back to back on ready operands: what this CPU gives at
+    the step's own shapes, with no overhead between them."""
+    if not shapes:
         return float("nan")
-    mats = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in rec.shapes]
-    flop = sum(2 * m * k * n for m, k, n in rec.shapes)
+    mats = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in shapes]
+    flop = sum(2 * m * k * n for m, k, n in shapes)
     for a, b in mats:
         a @ b
     n, t0 = 0, time.perf_counter()
@@ -188,21 +193,25 @@ def measure(name: str, spec: ModelSpec, s: LiveSettings, a: argparse.Namespace) 
     digits = alone(lambda: data.load()[0])
     trainer = alone(lambda: Trainer(spec, s, digits=digits))
     bare_step = alone(lambda: bare_loop(spec, s, digits))
-    bares, trains, lives = [], [], []
-    for _ in range(a.repeats):  # interleaved, so a slow spell of a shared machine hits all three
+    flop = alone(lambda: flops_per_step(trainer))
+    shapes = alone(lambda: step_matmuls(trainer))
+    bares, trains, lives, limits = [], [], [], []
+    for _ in range(a.repeats):  # interleaved, so a slow spell of a shared machine hits all of them
         bares += alone(lambda: rate(bare_step, a.seconds, 1))
         trains += alone(lambda: rate(trainer.step, a.seconds, 1))
+        limits.append(alone(lambda: matmul_limit(shapes, a.seconds)))
         lives.append(session_rate(spec, s, a.seconds))
-    bare, trained, live = (statistics.median(r) for r in (bares, trains, lives))
-    flop = alone(lambda: flops_per_step(trainer))
-    limit = alone(lambda: matmul_limit(trainer, a.seconds))
+    bare, trained, live, limit = (statistics.median(r) for r in (bares, trains, lives, limits))
+    # the share of the limit per repeat, each against the limit measured right after it
+    share = statistics.median(r * flop / lim for r, lim in zip(trains, limits)) if limit == limit else None
     return {
-        "model": name, "arch": spec.arch, "batch_size": s.batch_size, "threads": torch.get_num_threads(),
+        "model": name, "arch": spec.arch, "conditional": spec.conditional, "batch_size": s.batch_size,
+        "threads": torch.get_num_threads(),
         "bare_steps_per_s": round(bare, 1), "trainer_steps_per_s": round(trained, 1),
         "session_steps_per_s": round(live, 1),
         "trainer_vs_bare": round(trained / bare, 3), "session_vs_bare": round(live / bare, 3),
         "gflop_per_step": round(flop / 1e9, 4), "matmul_limit_gflops": round(limit / 1e9, 1),
-        "fraction_of_matmul_limit": round(trained * flop / limit, 3) if limit == limit else None,
+        "fraction_of_matmul_limit": None if share is None else round(share, 3),
     }
 
 

@@ -70,6 +70,25 @@ class Trainer:
         except RuntimeError:
             return torch.optim.Adam(model.parameters(), lr=lr, betas=(s.beta1, s.beta2), foreach=True)
 
+    @staticmethod
+    def _adam_step(opt: torch.optim.Adam) -> None:
+        """opt.step(), as one fused kernel without the Optimizer's Python around it (half the time of
+        the seed model's update went there). The same arithmetic: a test holds them bit-identical."""
+        group = opt.param_groups[0]
+        params = [p for p in group["params"] if p.grad is not None]
+        if (len(opt.param_groups) != 1 or not group["fused"] or group["amsgrad"]
+                or group["decoupled_weight_decay"] or any(p not in opt.state for p in params)):
+            opt.step()   # the first step makes the state; anything else this path does not cover
+            return
+        states = [opt.state[p] for p in params]
+        steps = [st["step"] for st in states]
+        torch._foreach_add_(steps, 1)
+        beta1, beta2 = group["betas"]
+        torch._fused_adam_(params, [p.grad for p in params], [st["exp_avg"] for st in states],
+                           [st["exp_avg_sq"] for st in states], [], steps, amsgrad=False, lr=group["lr"],
+                           beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
+                           maximize=group["maximize"], grad_scale=None, found_inf=None)
+
     def apply(self, **changes) -> LiveSettings:
         """Validate and apply live settings; the optimizers keep their moments."""
         self.settings = config.replace(self.settings, **changes)
@@ -122,7 +141,7 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self._average_grads(self.D)
-        self.opt_d.step()
+        self._adam_step(self.opt_d)
         return loss_d, real_logit, fake_logit
 
     def update_g(self) -> torch.Tensor:
@@ -134,7 +153,7 @@ class Trainer:
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             self._average_grads(self.G)
-            self.opt_g.step()
+            self._adam_step(self.opt_g)
         finally:
             self.D.requires_grad_(True)
         return loss_g

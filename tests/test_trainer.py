@@ -117,6 +117,23 @@ def test_one_joint_pass_of_d_is_the_update_of_two_passes(digits, arch):
     torch.testing.assert_close(params(a.D), params(b.D))
 
 
+def test_the_direct_adam_step_is_the_optimizers_step(digits, monkeypatch):
+    a, b = (Trainer(ModelSpec(arch="mlp_wide"), LiveSettings(batch_size=16), digits=digits) for _ in range(2))
+    monkeypatch.setattr(b, "_adam_step", lambda opt: opt.step())   # torch's own Optimizer.step
+    calls = []
+    for opt in (a.opt_g, a.opt_d):
+        monkeypatch.setattr(opt, "step", lambda f=opt.step: calls.append(1) or f())
+    for i in range(4):
+        if i == 2:   # a live change of lr and betas reaches both paths
+            a.apply(lr_g=3e-4, beta1=0.8), b.apply(lr_g=3e-4, beta1=0.8)
+        assert a.step() == b.step()
+    assert len(calls) == 2      # only the first step of each went through Optimizer.step
+    assert same(params(a.G), params(b.G)) and same(params(a.D), params(b.D))
+    for opt_a, opt_b in ((a.opt_g, b.opt_g), (a.opt_d, b.opt_d)):
+        sa, sb = opt_a.state_dict()["state"], opt_b.state_dict()["state"]
+        assert all(torch.equal(sa[k][n], sb[k][n]) for k in sa for n in ("step", "exp_avg", "exp_avg_sq"))
+
+
 def test_d_with_batchnorm_keeps_real_and_fake_apart(digits):
     t = Trainer(ModelSpec(arch="conv"), LiveSettings(batch_size=16), digits=digits)
     seen = []

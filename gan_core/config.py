@@ -27,7 +27,7 @@ class LiveSettings:
     lr_g: float = 1.5e-3         # Adam step size of G; 7.5x DCGAN's 2e-4: a 60 s CPU run has ~3k steps
     lr_d: float = 1.5e-3         # Adam step size of D
     beta1: float = 0.5           # Adam β1; 0.5 (DCGAN) damps the oscillation of the game
-    beta2: float = 0.999         # Adam β2
+    beta2: float = 0.99          # Adam β2; 0.99 (not 0.999): Fréchet ratio 5.3 vs 5.8 over 4 seeds of 60 s
     batch_size: int = 128        # real and fake images per D update; 64 and 256 drew worse digits in 60 s
     d_steps: int = 1             # D updates per G update
     loss: str = "bce"            # bce is the seed's objective; see losses.py

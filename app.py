@@ -9,7 +9,7 @@ import dataclasses
 
 import streamlit as st
 
-from gan_core import charts, config, data, diagnosis, probe, query, render, session
+from gan_core import charts, config, data, diagnosis, metrics, probe, query, render, session
 from gan_core.checkpoint import CheckpointError
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
 from gan_core.data import DataError
@@ -171,9 +171,7 @@ def grid_ui(snap: session.Snapshot) -> None:
     st.markdown(f"**Fixed noise, step {snap.grid_step:,}**  ·  the same 64 latent vectors every frame")
     with st.container(key="samples"):
         if snap.grid is not None:
-            uri = render.data_uri(render.mosaic_png(snap.grid))
-            st.html(f'<img src="{uri}" alt="generated digits at step {snap.grid_step}" '
-                    'style="width:100%;max-width:460px;image-rendering:pixelated;border-radius:6px">')
+            _img(render.data_uri(render.mosaic_png(snap.grid)), f"generated digits at step {snap.grid_step}")
 
 
 def curves_ui(snap: session.Snapshot) -> None:
@@ -208,16 +206,19 @@ def _img(uri: str, alt: str, width: str = "100%", max_width: int = 460) -> None:
             'image-rendering:pixelated;border-radius:6px">')
 
 
+def _refresh_every(state: str) -> float | None:
+    # live while training; while waiting in line the page only needs to notice its turn
+    return {RUNNING: LIVE_EVERY_S, WAITING: WAITING_EVERY_S}.get(state)
+
+
 def live_ui(s: TrainingSession) -> None:
-    state = s.snapshot().state
-    # while waiting in line the page only needs to notice its turn: a slow timer
-    every = {RUNNING: LIVE_EVERY_S, WAITING: WAITING_EVERY_S}.get(state)
+    every = _refresh_every(s.snapshot().state)
 
     @st.fragment(run_every=every)
     def live_panel():
         snap = s.snapshot()
-        if snap.state != state and RUNNING in (snap.state, state) or (snap.state == WAITING) != (state == WAITING):
-            st.rerun()  # started, paused, queued or stopped by itself: rerun the page once to set timers
+        if _refresh_every(snap.state) != every:
+            st.rerun()  # started, paused, queued or stopped by itself: rerun the page to reset the timer
         controls_ui(s, snap)
         left, right = st.columns([5, 6], gap="large")
         with left:
@@ -291,7 +292,6 @@ def game_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                "size); much higher means the learning rate is too large, much lower that the layer barely learns.")
 
 
-
 # -- quality -------------------------------------------------------------------------------------------
 def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     last = snap.quality[-1] if snap.quality else None
@@ -304,17 +304,14 @@ def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
         if snap.spec.data not in ("bundled", "mnist"):
             st.warning("The judge reads handwritten digits: on this data its numbers say little.",
                        icon=":material/info:")
-        collapse = last and last["confident_share"] >= 0.3 and (
-            sum(v >= 0.05 for v in last["histogram"]) <= 4 or max(last["histogram"]) > 0.5)
+        collapse = diagnosis.mode_collapse(snap.history, snap.quality)
         if collapse:
-            top = sorted(range(10), key=lambda d: -last["histogram"][d])[:3]
-            st.error(f"Collapse alarm: G draws mostly {', '.join(map(str, top))}. "
-                     "See the diagnosis above for what to try.", icon=":material/warning:")
+            st.error(f"Collapse alarm. {collapse.message} Try: {collapse.advice}", icon=":material/warning:")
     c = st.columns(5)
     dash = "–"
     c[0].metric("Measured at step", f"{last['step']:,}" if last else dash)
     c[1].metric("Legible digits", f"{last['confident_share']:.0%}" if last else dash,
-                help=f"share the judge reads with over {0.9:.0%} confidence")
+                help=f"share the judge reads with over {metrics.CONFIDENT:.0%} confidence")
     c[2].metric("Fréchet distance", f"{last['fid']:.1f}" if last else dash,
                 help="to 1,000 held-out real digits, in the judge's features; lower is better")
     c[3].metric(f"Real digits, N = {probe.QUALITY_N}", f"{last['fid_real_n']:.2f}" if last else dash,
@@ -327,7 +324,6 @@ def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     st.vega_lite_chart(charts.quality_shares(snap.quality), width="stretch")
     st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_run, args=(s.measure,),
               help="also while paused; takes about half a second")
-
 
 
 # -- history -------------------------------------------------------------------------------------------
@@ -347,7 +343,6 @@ def history_ui(s: TrainingSession, snap: session.Snapshot) -> None:
         _img(render.data_uri(render.mosaic_png(mosaic)), f"grid at step {step}")
 
 
-
 # -- latent sampling ---------------------------------------------------------------------------------
 def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c1, c2 = st.columns([2, 3], gap="large")
@@ -363,8 +358,7 @@ def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
         png = _run(s.sample_png, SamplingSettings(dist, temperature, truncation, "resample", int(seed), n))
         if png:
             with st.container(key="latent_samples"):
-                st.html(f'<img src="{render.data_uri(png)}" alt="samples" '
-                        'style="width:100%;max-width:420px;image-rendering:pixelated;border-radius:6px">')
+                _img(render.data_uri(png), "samples", max_width=420)
     st.markdown("**Interpolation** between two seeds")
     d1, d2, d3 = st.columns([1, 1, 4])
     a = d1.number_input("From seed", 0, 2**31 - 1, 1, key="interp_a")
@@ -374,10 +368,11 @@ def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     if result:
         strip, one = result
         e1, e2 = st.columns([1, 6])
-        e1.html(f'<img src="{render.data_uri(one)}" style="width:84px;image-rendering:pixelated">')
-        e2.html(f'<img src="{render.data_uri(strip)}" style="width:100%;image-rendering:pixelated">')
+        with e1:
+            _img(render.data_uri(one), f"the image at {t:.2f}", width="84px")
+        with e2:
+            _img(render.data_uri(strip), f"seed {a} to seed {b}", max_width=900)
     conditional_ui(s, snap, SamplingSettings(dist, temperature, truncation, "resample", int(seed)))
-
 
 
 def conditional_ui(s: TrainingSession, snap: session.Snapshot, sampling: SamplingSettings) -> None:

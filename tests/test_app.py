@@ -165,3 +165,18 @@ def test_latent_walk_is_drawn_on_demand(app):
     app.button(key="walk_go").click().run()
     [walk] = images(app, "latent walk")
     assert "data:image/gif;base64," in walk
+
+
+def test_quality_tab_raises_the_collapse_alarm_of_the_diagnosis(app):
+    s = session_of(app)
+    report = {"n": 256, "confident_share": 0.9, "fid": 50.0, "fid_real_n": 5.0, "near_copies": 0.0,
+              "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
+    alarms = lambda: [e.value for e in app.error if "Collapse alarm" in e.value]  # noqa: E731
+    s._quality.push({"step": 0, **report, "histogram": [0.1] * 10})
+    app.run()
+    assert not alarms()                                   # every digit drawn: no alarm
+    s._quality.push({"step": 1, **report})
+    app.run()
+    [alarm] = alarms()
+    assert "mostly 1" in alarm and "Try:" in alarm
+

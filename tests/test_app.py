@@ -180,3 +180,22 @@ def test_quality_tab_raises_the_collapse_alarm_of_the_diagnosis(app):
     [alarm] = alarms()
     assert "mostly 1" in alarm and "Try:" in alarm
 
+
+def test_latent_drawings_are_redrawn_when_g_or_their_settings_change_not_on_every_rerun(app):
+    import functools
+    s, calls = session_of(app), []
+    original = s.sample_png
+
+    @functools.wraps(original)
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+    s.sample_png = counted
+    app.run()
+    app.run()
+    assert len(calls) == 0                      # paused, nothing changed: the fixture's drawing stays
+    app.button(key="step_once").click().run()
+    assert len(calls) == 1                      # G took a step
+    app.slider(key="temperature").set_value(0.5).run()
+    assert len(calls) == 2                      # the setting changed
+    assert images(app, "samples")

@@ -34,18 +34,15 @@ from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 
 
-def rate(step, seconds: float, repeats: int) -> list[float]:
-    """Steps per second of `step()` in `repeats` windows of `seconds`, after a warm-up."""
+def rate(step, seconds: float) -> float:
+    """Steps per second of `step()` over a window of `seconds`, after a warm-up."""
     for _ in range(20):
         step()
-    out = []
-    for _ in range(repeats):
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            step()
-            n += 1
-        out.append(n / (time.perf_counter() - t0))
-    return out
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        step()
+        n += 1
+    return n / (time.perf_counter() - t0)
 
 
 def bare_loop(spec: ModelSpec, s: LiveSettings, digits: data.Digits):
@@ -125,12 +122,6 @@ def session_rate(spec: ModelSpec, s: LiveSettings, seconds: float) -> float:
     return out
 
 
-def flops_per_step(t: Trainer) -> int:
-    with FlopCounterMode(display=False) as counter:
-        t.step()
-    return counter.get_total_flops()
-
-
 class _MatmulShapes(TorchDispatchMode):
     """Records (m, k, n) of every matrix product run under it, backward ones included."""
 
@@ -148,11 +139,12 @@ class _MatmulShapes(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def step_matmuls(t: Trainer) -> list[tuple[int, int, int]]:
-    """(m, k, n) of every matrix product of one step, forward and backward."""
-    with _MatmulShapes() as rec:
+def count_step(t: Trainer) -> tuple[int, list[tuple[int, int, int]]]:
+    """One step's FLOPs (torch's FlopCounterMode) and the (m, k, n) of every matrix product in it,
+    forward and backward."""
+    with FlopCounterMode(display=False) as counter, _MatmulShapes() as rec:
         t.step()
-    return rec.shapes
+    return counter.get_total_flops(), rec.shapes
 
 
 def matmul_limit(shapes: list[tuple[int, int, int]], seconds: float) -> float:
@@ -193,12 +185,11 @@ def measure(name: str, spec: ModelSpec, s: LiveSettings, a: argparse.Namespace) 
     digits = alone(lambda: data.load()[0])
     trainer = alone(lambda: Trainer(spec, s, digits=digits))
     bare_step = alone(lambda: bare_loop(spec, s, digits))
-    flop = alone(lambda: flops_per_step(trainer))
-    shapes = alone(lambda: step_matmuls(trainer))
+    flop, shapes = alone(lambda: count_step(trainer))
     bares, trains, lives, limits = [], [], [], []
     for _ in range(a.repeats):  # interleaved, so a slow spell of a shared machine hits all of them
-        bares += alone(lambda: rate(bare_step, a.seconds, 1))
-        trains += alone(lambda: rate(trainer.step, a.seconds, 1))
+        bares.append(alone(lambda: rate(bare_step, a.seconds)))
+        trains.append(alone(lambda: rate(trainer.step, a.seconds)))
         limits.append(alone(lambda: matmul_limit(shapes, a.seconds)))
         lives.append(session_rate(spec, s, a.seconds))
     bare, trained, live, limit = (statistics.median(r) for r in (bares, trains, lives, limits))

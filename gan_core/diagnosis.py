@@ -14,6 +14,7 @@ import numpy as np
 WINDOW = 50          # recent history points a rule looks at
 MIN_POINTS = 20      # fewer than this and no rule speaks
 SEVERITIES = ("info", "warning", "error")
+D_LR_TOO_HIGH = 1e-2  # D's learning rate beyond which Adam's steps overshoot (the default is 1.5e-3)
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,6 @@ def d_collapsed(history, quality=()) -> Finding | None:
                    f"{confident:.0%} of the samples are legible digits: D has stopped teaching G.",
                    f"Lower D's learning rate: at {lr_d[-1]:.0e} its steps are too large to learn anything."
                    if too_fast else "Raise D's learning rate, or give D more steps per G step.")
-
-
-D_LR_TOO_HIGH = 1e-2   # ten times the default's 2e-3 and beyond: Adam's steps overshoot
 
 
 RULES = (divergence, d_winning, mode_collapse, oscillation, d_collapsed)

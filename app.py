@@ -345,16 +345,16 @@ def history_ui(s: TrainingSession, snap: session.Snapshot) -> None:
 
 
 # -- latent sampling ---------------------------------------------------------------------------------
-def _redrawn(snap: session.Snapshot, draw, *args):
+def _redrawn(snap: session.Snapshot, draw, *args, **kwargs):
     """draw(*args), a drawing of G made on the worker, kept until its arguments change, G takes a
     step while paused, or G trains REDRAW_EVERY_S more seconds: the live panel refreshes every
     second, and the latent tab need not cost the trainer three drawings each time (~20 ms)."""
     when = int(snap.elapsed // REDRAW_EVERY_S) if snap.state == RUNNING else snap.step
-    key = (args, snap.spec, when)
+    key = (args, sorted(kwargs.items()), snap.spec, when)
     kept = st.session_state.setdefault("_drawn", {})
     name = draw.__name__
     if name not in kept or kept[name][0] != key:
-        result = _run(draw, *args)
+        result = _run(draw, *args, **kwargs)
         if result is None:
             return None
         kept[name] = (key, result)
@@ -377,11 +377,13 @@ def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
             with st.container(key="latent_samples"):
                 _img(render.data_uri(png), "samples", max_width=420)
     st.markdown("**Interpolation** between two seeds")
-    d1, d2, d3 = st.columns([1, 1, 4])
+    d1, d2, d3, d4 = st.columns([1, 1, 1, 4])
     a = d1.number_input("From seed", 0, 2**31 - 1, 1, key="interp_a")
     b = d2.number_input("To seed", 0, 2**31 - 1, 2, key="interp_b")
-    t = d3.slider("Position", 0.0, 1.0, 0.5, 0.05, key="interp_t")
-    result = _redrawn(snap, s.interpolation_png, int(a), int(b), t)
+    digit = d3.selectbox("Digit", range(10), key="interp_digit", disabled=not snap.spec.conditional,
+                         help="a conditional G keeps drawing this digit while z moves")
+    t = d4.slider("Position", 0.0, 1.0, 0.5, 0.05, key="interp_t")
+    result = _redrawn(snap, s.interpolation_png, int(a), int(b), t, digit=digit)
     if result:
         strip, one = result
         e1, e2 = st.columns([1, 6])

@@ -329,15 +329,21 @@ class TrainingSession:
         self._call(lambda: (self._publish_game(), self._publish_quality()))
 
     def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
-                          method: str = "slerp", scale: int = 2) -> tuple[bytes, bytes]:
-        """(the strip of `steps` images from seed_a to seed_b, the single image at position t)."""
+                          method: str = "slerp", scale: int = 2, digit: int = 0) -> tuple[bytes, bytes]:
+        """(the strip of `steps` images from seed_a to seed_b, the single image at position t).
+
+        A conditional G draws `digit` all along the path, so only z moves (not the label)."""
+        if not 0 <= int(digit) <= 9:
+            raise ConfigError(f"digit must be 0..9, got {digit!r}")
+
         def run():
             tr = self._trainer
             za = sampling.sample_latent(1, tr.spec.latent_dim, sampling.SamplingSettings(seed=seed_a))[0]
             zb = sampling.sample_latent(1, tr.spec.latent_dim, sampling.SamplingSettings(seed=seed_b))[0]
             path = sampling.interpolation_path(za, zb, steps, method)
             f = sampling.slerp if method == "slerp" else sampling.lerp
-            return tr.generate(path), tr.generate(f(za, zb, t).unsqueeze(0))
+            label = (lambda n: torch.full((n,), int(digit))) if tr.spec.conditional else (lambda n: None)
+            return tr.generate(path, label(steps)), tr.generate(f(za, zb, t).unsqueeze(0), label(1))
         strip, one = self._call(run)
         return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
 

@@ -230,6 +230,19 @@ def test_sampling_and_interpolation_draw_from_the_current_g():
     assert strip[:4] == one[:4] == b"\x89PNG"
 
 
+def test_a_conditional_interpolation_keeps_its_digit_while_z_moves():
+    from gan_core import render, sampling
+    s = TrainingSession(ModelSpec(arch="mlp", conditional=True), LiveSettings(batch_size=16),
+                        scheduler=Scheduler(8), limits_=Limits(max_running=8))
+    s.step_once()
+    strip, _ = s.interpolation_png(1, 2, 0.5, digit=3)
+    t = s._trainer
+    za, zb = (sampling.sample_latent(1, 100, sampling.SamplingSettings(seed=k))[0] for k in (1, 2))
+    threes = t.generate(sampling.interpolation_path(za, zb, 9, "slerp"), torch.full((9,), 3))
+    assert strip == render.png(threes, nrow=9, scale=2)      # the label 3 in every frame
+    assert strip != s.interpolation_png(1, 2, 0.5, digit=4)[0]
+
+
 EXIT_SCRIPT = """
 import time
 from gan_core.config import ModelSpec

@@ -27,9 +27,11 @@ def _markers(markers: list[tuple[int, str]]) -> list[dict[str, Any]]:
 def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *,
           markers: list[tuple[int, str]] = (), smoothing: int = 0,
           y_domain: tuple[float, float] | None = None, height: int = 220, log: bool = False,
-          legend: str = "top") -> dict[str, Any]:
+          legend: str = "top", points: bool = False) -> dict[str, Any]:
     """A line per series (label -> history key) against step, optionally smoothed by a trailing
-    mean over `smoothing` points, with a labelled vertical rule wherever a setting changed."""
+    mean over `smoothing` points, with a labelled vertical rule wherever a setting changed.
+    `points`: for sparse measurements, each one marked and joined by straight lines (a smooth
+    curve through a handful of points shows a trend nobody measured)."""
     y: dict[str, Any] = {"field": "value", "type": "quantitative", "title": None}
     if y_domain:
         y["scale"] = {"domain": list(y_domain)}
@@ -39,7 +41,8 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
     color_scale = ({"domain": list(series), "range": [COLORS[k] for k in series]}
                    if all(k in COLORS for k in series) else {"domain": list(series), "scheme": "tableau10"})
     layer: dict[str, Any] = {
-        "mark": {"type": "line", "strokeWidth": 2, "interpolate": "monotone"},
+        "mark": {"type": "line", "strokeWidth": 2, "interpolate": "linear" if points else "monotone",
+                 "point": points},
         "encoding": {
             "x": {"field": "step", "type": "quantitative", "title": "step"},
             "y": {**y, "field": "smoothed" if smoothing else "value"},
@@ -187,10 +190,11 @@ def frechet(quality: list[dict]) -> dict[str, Any]:
     cols = _quality_columns(quality, ["fid", "fid_real_n"])
     n = quality[-1]["n"] if quality else 0
     return lines(cols, {"G's samples": "fid", "real digits": "fid_real_n"},
-                 f"Fréchet distance in judge features (N = {n}), lower is better", log=True, height=200)
+                 f"Fréchet distance in judge features (N = {n}), lower is better", log=True, height=200,
+                 points=True)
 
 
 def quality_shares(quality: list[dict]) -> dict[str, Any]:
     cols = _quality_columns(quality, ["confident_share", "near_copies"])
-    return lines(cols, {"confident (legible) digits": "confident_share", "near copies of training images": "near_copies"},
-                 "Shares of G's samples", y_domain=(0, 1), height=200)
+    return lines(cols, {"legible digits": "confident_share", "near copies of training images": "near_copies"},
+                 "Shares of G's samples", y_domain=(0, 1), height=200, points=True, legend="bottom")

@@ -196,5 +196,5 @@ def frechet(quality: list[dict]) -> dict[str, Any]:
 
 def quality_shares(quality: list[dict]) -> dict[str, Any]:
     cols = _quality_columns(quality, ["confident_share", "near_copies"])
-    return lines(cols, {"legible digits": "confident_share", "near copies of training images": "near_copies"},
+    return lines(cols, {"legible digits": "confident_share", "near copies": "near_copies"},
                  "Shares of G's samples", y_domain=(0, 1), height=200, points=True, legend="bottom")

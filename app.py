@@ -22,7 +22,6 @@ ARCH_NAMES = {"mlp": "MLP (the seed: 100→128→784)", "mlp_wide": "Wide MLP", 
 ARCH_NAMES[config.DEFAULT_ARCH] += " (default)"
 LOSS_NAMES = {"bce": "BCE (the seed's)", "hinge": "Hinge", "lsgan": "Least squares", "wgan-gp": "WGAN-GP"}
 LIVE_EVERY_S = 1.0
-WAITING_EVERY_S = 2.0
 REDRAW_EVERY_S = 5.0   # the latent tab's drawings of a training G
 DATA_NAMES = {"bundled": "MNIST, 5,000 bundled digits", "mnist": "MNIST, 60,000 (IDX files)",
               "fashion": "Fashion-MNIST (IDX files)", "own": "Own images (uploaded in Files)"}
@@ -208,8 +207,10 @@ def _img(uri: str, alt: str, width: str = "100%", max_width: int = 460) -> None:
 
 
 def _refresh_every(state: str) -> float | None:
-    # live while training; while waiting in line the page only needs to notice its turn
-    return {RUNNING: LIVE_EVERY_S, WAITING: WAITING_EVERY_S}.get(state)
+    # live while training or queued. One interval for both: turns rotate every few seconds under
+    # load, and a page that reran itself at each turn to change its timer met a Streamlit race
+    # (a full run's unsent deltas dropped by the next timed run) that blanked and broke the page
+    return LIVE_EVERY_S if state in (RUNNING, WAITING) else None
 
 
 def live_ui(s: TrainingSession) -> None:

@@ -101,6 +101,21 @@ def visit(browser, url: str, width: int = 1400, height: int = 1000):
     return page
 
 
+# what the page's own script reports when its element tree and the server's disagree: the page is
+# blank or frozen from then on, and it stops sending reruns
+BROKEN_PAGE = re.compile(r"delta path|setIn|Cannot send rerun backMessage")
+
+
+def watch_console(page, sink: list[str], tag: str = "") -> None:
+    """Append the page's console errors and uncaught exceptions to sink, as they happen."""
+    page.on("console", lambda m: sink.append(f"{tag}{m.text[:300]}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: sink.append(f"{tag}uncaught: {str(e)[:300]}"))
+
+
+def broken(errors: list[str]) -> list[str]:
+    return [e for e in errors if BROKEN_PAGE.search(e)]
+
+
 def step_of(page) -> int:
     text = page.inner_text(".st-key-step", timeout=5000)
     return int(re.search(r"Step\s+([\d,]+)", text).group(1).replace(",", ""))

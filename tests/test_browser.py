@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import ARTIFACTS, Studio, launch, step_of, until, visit
+from harness import ARTIFACTS, Studio, broken, launch, step_of, until, visit, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +33,8 @@ def grid_src(page) -> str:
 
 
 def test_live_training_in_a_real_browser(page):
+    errors: list[str] = []
+    watch_console(page, errors)
     assert step_of(page) == 0
     grid0 = grid_src(page)
     page.click(".st-key-start button")
@@ -59,4 +61,5 @@ def test_live_training_in_a_real_browser(page):
     assert step_of(page) == frozen
 
     assert page.locator("[data-testid='stException']").count() == 0
+    assert not broken(errors), broken(errors)
     page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import Studio, launch, state_of, step_of, until, visit
+from harness import Studio, broken, launch, state_of, step_of, until, visit, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -34,8 +34,9 @@ def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
         base_threads, base_rss = studio.threads(), studio.rss_mb()
 
         pages = [visit(browser, studio.url, 1300, 800) for _ in range(VISITORS)]
+        errors: list[str] = []
         for i, pg in enumerate(pages):
-            pg.on("console", lambda m, i=i: print("console", i, m.text[:200]) if m.type == "error" else None)
+            watch_console(pg, errors, f"visitor {i}: ")
             pg.click(".st-key-start button")
 
         # one visitor's learning rate stays theirs
@@ -47,6 +48,7 @@ def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             # the cap, read in the server itself: pages may show a passed turn for a refresh or two
+            assert not broken(errors), broken(errors)   # no page lost its element tree
             stepping = studio.trainers_stepping()
             assert stepping <= 2, stepping
             peak_threads, peak_rss = max(peak_threads, studio.threads()), max(peak_rss, studio.rss_mb())
@@ -62,6 +64,8 @@ def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
         peak_threads, peak_rss = max(peak_threads, studio.threads()), max(peak_rss, studio.rss_mb())
         trainers = studio.python_threads().count("gan-trainer")
         assert 2 <= trainers <= VISITORS, trainers                # one worker per visitor, no more
+        assert not broken(errors), broken(errors)
+        print("\n".join(["console errors:", *errors]))
         for pg in pages:
             pg.context.close()
         browser.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pyarrow as pa
 import streamlit as st
 
 from gan_core import charts, config, data, diagnosis, metrics, probe, query, render, session
@@ -176,8 +177,8 @@ def grid_ui(snap: session.Snapshot) -> None:
 
 def curves_ui(snap: session.Snapshot) -> None:
     smoothing = st.session_state.get("smoothing", 10)
-    st.vega_lite_chart(charts.losses(snap.history, snap.markers, smoothing), width="stretch")
-    st.vega_lite_chart(charts.d_outputs(snap.history, snap.markers, smoothing), width="stretch")
+    _chart(charts.losses(snap.history, snap.markers, smoothing))
+    _chart(charts.d_outputs(snap.history, snap.markers, smoothing))
 
 
 def in_effect_ui(snap: session.Snapshot) -> None:
@@ -198,6 +199,15 @@ def diagnosis_ui(snap: session.Snapshot) -> None:
             box(f"**{f.message}**  \nTry: {f.advice}", icon=":material/stethoscope:")
         if not findings and len(snap.history.get("step", [])) >= diagnosis.MIN_POINTS:
             st.caption(":material/stethoscope: Diagnosis: nothing wrong spotted in the recent steps.")
+
+
+def _chart(spec: dict, where=st) -> None:
+    """A Vega-Lite chart, its rows handed over as an Arrow table: Streamlit converts a list of
+    dicts through pandas, which took ~25 ms of each live refresh (from_pylist: ~3 ms)."""
+    values = spec.get("data", {}).get("values")
+    if values:
+        spec = {**spec, "data": {**spec["data"], "values": pa.Table.from_pylist(values)}}
+    where.vega_lite_chart(spec, width="stretch")
 
 
 def _img(uri: str, alt: str, width: str = "100%", max_width: int = 460) -> None:
@@ -280,15 +290,15 @@ def game_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     st.caption(f"About once a second the worker shows D a batch of {probe.GAME_BATCH} real and "
                f"{probe.GAME_BATCH} generated digits and counts its answers in {probe.HIST_BINS} bins.")
     c1, c2 = st.columns(2, gap="large")
-    c1.vega_lite_chart(charts.output_histograms(snap.game[-1] if snap.game else None), width="stretch")
+    _chart(charts.output_histograms(snap.game[-1] if snap.game else None), c1)
     with c2:
-        st.vega_lite_chart(charts.output_heatmap(snap.game, "fake"), width="stretch")
-        st.vega_lite_chart(charts.output_heatmap(snap.game, "real"), width="stretch")
+        _chart(charts.output_heatmap(snap.game, "fake"))
+        _chart(charts.output_heatmap(snap.game, "real"))
     st.markdown("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it")
     g1, g2 = st.columns(2, gap="large")
-    g1.vega_lite_chart(charts.grad_norms(snap.history, "G", snap.markers), width="stretch")
-    g2.vega_lite_chart(charts.grad_norms(snap.history, "D", snap.markers), width="stretch")
-    st.vega_lite_chart(charts.update_ratios(snap.updates), width="stretch")
+    _chart(charts.grad_norms(snap.history, "G", snap.markers), g1)
+    _chart(charts.grad_norms(snap.history, "D", snap.markers), g2)
+    _chart(charts.update_ratios(snap.updates))
     st.caption(f"Every {session.limits().update_every_steps} steps the weights are copied before the step and "
                "compared after it. A healthy ratio is around 1e-3 (a step moves a layer by 0.1% of its "
                "size); much higher means the learning rate is too large, much lower that the layer barely learns.")
@@ -321,9 +331,9 @@ def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c[4].metric("Near copies", f"{last['near_copies']:.1%}" if last else dash,
                 help="samples within pixel distance 1 of a training image (memorization)")
     q1, q2 = st.columns(2, gap="large")
-    q1.vega_lite_chart(charts.digit_histogram(last), width="stretch")
-    q2.vega_lite_chart(charts.frechet(snap.quality), width="stretch")
-    st.vega_lite_chart(charts.quality_shares(snap.quality), width="stretch")
+    _chart(charts.digit_histogram(last), q1)
+    _chart(charts.frechet(snap.quality), q2)
+    _chart(charts.quality_shares(snap.quality))
     st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_run, args=(s.measure,),
               help="also while paused; takes about half a second")
 

@@ -1,0 +1,46 @@
+"""The benchmark scripts run and report what they claim: small settings, figures not judged.
+
+Speed itself is never asserted here (shared machines are noisy); the scripts print it."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cuda_check_runs_its_checks_against_the_cpu():
+    # the GPU script is exercised here end to end, so it is ready when a GPU machine is lent
+    out = run("cuda_check.py", "--device", "cpu", "--seconds", "0.5")
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert {name: c["passed"] for name, c in report["checks"].items()} == \
+        {"device": True, "same_step": True, "session": True}
+    assert report["checks"]["same_step"]["max_step_of_G"] > 0    # a step really ran
+    assert all(v > 0 for v in report["trainer_steps_per_s"].values())
+
+
+def test_speed_benchmark_reports_consistent_ratios():
+    out = run("speed.py", "--repeats", "1", "--seconds", "0.3", "--digits-budget", "0")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout[:out.stdout.index("\n\n")])
+    assert [r["model"] for r in report["models"]] == ["seed", "default"]
+    for r in report["models"]:
+        assert abs(r["trainer_vs_bare"] - r["trainer_steps_per_s"] / r["bare_steps_per_s"]) < 0.01
+        assert abs(r["session_vs_bare"] - r["session_steps_per_s"] / r["bare_steps_per_s"]) < 0.01
+        assert 0 < r["fraction_of_matmul_limit"] < 1.5
+    # FLOPs of the seed step, by hand: 2·m·k·n per matrix product; g1, g2 are G's layers on one
+    # batch, d1, d2 D's. D step: G forward (no grad), D forward and backward on 2B rows (weight
+    # grads; the head's input grad too). G step: G and D forward on B; back through D's frozen
+    # layers (input grads only) into G (weight grads, and the second layer's input grad).
+    B = 128
+    g1, g2, d1, d2 = (2 * B * k * n for k, n in ((100, 128), (128, 784), (784, 128), (128, 1)))
+    d_step = (g1 + g2) + 2 * (d1 + d2) + 2 * (d1 + 2 * d2)
+    g_step = (g1 + g2 + d1 + d2) + (d2 + d1 + 2 * g2 + g1)
+    assert report["models"][0]["gflop_per_step"] == round((d_step + g_step) / 1e9, 4)
+    assert report["peak_rss_mb"] > 0

@@ -99,20 +99,25 @@ class Trainer:
         return self.settings
 
     # -- batches --------------------------------------------------------------------------------
-    def _real(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _real(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n training images (n, 1, 28, 28) in [0, 1], and their labels if the model is conditional."""
         idx = torch.randint(len(self.images), (n,), generator=self.rng, device=self.device)
-        x = self.images[idx].unsqueeze(1).float().div_(255.0)   # (B, 1, 28, 28) in [0, 1]
-        return x, self.labels[idx]
+        x = self.images.view(len(self.images), -1).index_select(0, idx).float().div_(255.0)   # (n, 784)
+        return x.view(n, *models.IMAGE_SHAPE), self.labels[idx] if self.spec.conditional else None
 
-    def _latent(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        z = torch.randn(n, self.spec.latent_dim, generator=self.rng, device=self.device)  # (B, latent_dim)
-        y = torch.randint(models.N_CLASSES, (n,), generator=self.rng, device=self.device)
-        return z, y
+    def _latent(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n latent vectors (n, latent_dim), and digits to ask for if the model is conditional."""
+        z = torch.randn(n, self.spec.latent_dim, generator=self.rng, device=self.device)
+        if not self.spec.conditional:
+            return z, None
+        return z, torch.randint(models.N_CLASSES, (n,), generator=self.rng, device=self.device)
 
     # -- the step -------------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
         """One round of the game; returns losses, D's outputs, per-layer gradient norms, lrs."""
-        self.G.train(), self.D.train()
+        for m in (self.G, self.D):
+            if not m.training:   # train() walks every module: only when something switched it
+                m.train()
         for _ in range(self.settings.d_steps):
             loss_d, real_logit, fake_logit = self.update_d()
         loss_g = self.update_g()
@@ -130,7 +135,8 @@ class Trainer:
         with torch.no_grad():
             fake = self.G(z, y_fake)                              # (B, 1, 28, 28), no graph into G
         if self._joint_d:
-            logits = self.D(torch.cat([x, fake]), torch.cat([y_real, y_fake]))   # (2B,)
+            y = None if y_real is None else torch.cat([y_real, y_fake])
+            logits = self.D(torch.cat([x, fake]), y)                            # (2B,)
             real_logit, fake_logit = logits.split(s.batch_size)                 # (B,), (B,)
         else:  # BatchNorm: real and fake batches must not share statistics
             real_logit, fake_logit = self.D(x, y_real), self.D(fake, y_fake)   # (B,), (B,)
@@ -138,8 +144,7 @@ class Trainer:
         if s.loss == "wgan-gp":
             eps = torch.rand(s.batch_size, 1, 1, 1, generator=self.rng, device=self.device)
             loss_d = loss_d + s.gp_weight * losses.gradient_penalty(self.D, x, fake, eps, y_real)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
+        self._backprop(loss_d, self.D)
         self._average_grads(self.D)
         self._adam_step(self.opt_d)
         return loss_d, real_logit, fake_logit
@@ -147,16 +152,20 @@ class Trainer:
     def update_g(self) -> torch.Tensor:
         """(2) G update on a fresh batch: non-saturating L_G = -E[log D(G(z))]  (or the chosen loss)."""
         z, y_fake = self._latent(self.settings.batch_size)
-        self.D.requires_grad_(False)                              # D is a fixed judge here: no dL/dθ_D
-        try:
-            loss_g = losses.LOSSES[self.settings.loss][1](self.D(self.G(z, y_fake), y_fake))
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            self._average_grads(self.G)
-            self._adam_step(self.opt_g)
-        finally:
-            self.D.requires_grad_(True)
+        loss_g = losses.LOSSES[self.settings.loss][1](self.D(self.G(z, y_fake), y_fake))
+        # backprop runs through D into G; only G's weights get gradients: D is a fixed judge here
+        self._backprop(loss_g, self.G)
+        self._average_grads(self.G)
+        self._adam_step(self.opt_g)
         return loss_g
+
+    @staticmethod
+    def _backprop(loss: torch.Tensor, model: torch.nn.Module) -> None:
+        """dloss/dθ of this model's weights into their .grad, and no other weights' gradients.
+        (As zero_grad() then backward() with the other model frozen, without their Python.)"""
+        params = list(model.parameters())
+        for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
+            p.grad = g
 
     # -- data parallel ---------------------------------------------------------------------------
     def _broadcast_weights(self) -> None:

@@ -50,6 +50,28 @@ def test_g_update_leaves_d_unchanged_and_moves_g(trainer):
     assert all(p.requires_grad for p in trainer.D.parameters())  # D is trainable again afterwards
 
 
+def test_gradients_are_those_of_the_seed_objectives(digits):
+    # the trainer's gradients against .backward() of the formulas, written out, on the same batch
+    t = Trainer(SEED, LiveSettings(batch_size=32), digits=digits)
+    x = t.images[:32].unsqueeze(1).float() / 255
+    z_d, z_g = torch.randn(32, 100), torch.randn(32, 100)
+    t._real = lambda n: (x, None)
+    latents = iter([(z_d, None), (z_g, None)])
+    t._latent = lambda n: next(latents)
+    G, D = copy.deepcopy(t.G), copy.deepcopy(t.D)
+
+    t.update_d()
+    loss_d = -torch.log(torch.sigmoid(D(x))).mean() - torch.log(1 - torch.sigmoid(D(G(z_d).detach()))).mean()
+    loss_d.backward()
+    torch.testing.assert_close([p.grad for p in t.D.parameters()], [p.grad for p in D.parameters()])
+
+    D = copy.deepcopy(t.D)             # the judge G learns from is D after its update
+    t.update_g()
+    loss_g = -torch.log(torch.sigmoid(D(G(z_g)))).mean()    # non-saturating
+    loss_g.backward()
+    torch.testing.assert_close([p.grad for p in t.G.parameters()], [p.grad for p in G.parameters()])
+
+
 def test_step_returns_the_promised_scalars(digits):
     t = Trainer(SEED, LiveSettings(lr_g=3e-4, lr_d=1e-4), digits=digits)
     m = t.step()

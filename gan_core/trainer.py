@@ -47,7 +47,7 @@ class Trainer:
         self.rng = torch.Generator(self.device).manual_seed(spec.seed + 1_000_003 * self.rank)
         self._broadcast_weights()
         # the data set lives on the device once, as uint8; batches are cast as they are drawn
-        self.images = digits.images.to(self.device)            # (N, 28, 28) uint8
+        self.images = digits.images.to(self.device).contiguous()   # (N, 28, 28) uint8; shared when it can be
         self.labels = digits.labels.clamp(min=0).to(self.device)
         if spec.conditional and bool((digits.labels < 0).any()):
             raise config.ConfigError("a conditional model needs labelled data; these images have no labels")

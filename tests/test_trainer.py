@@ -215,3 +215,13 @@ def test_invalid_setting_is_refused_and_nothing_changes(digits):
         t.apply(lr_g=5.0)
     assert t.settings.lr_g == LiveSettings().lr_g
     assert t.opt_g.param_groups[0]["lr"] == LiveSettings().lr_g
+
+
+def test_images_in_any_memory_layout_train_and_the_bundled_ones_are_shared(digits):
+    from gan_core.data import Digits
+    strided = Digits(digits.images[:300].permute(1, 2, 0).contiguous().permute(2, 0, 1), digits.labels[:300], "t")
+    assert not strided.images.is_contiguous()
+    t = Trainer(SEED, LiveSettings(batch_size=16), digits=strided)
+    assert torch.equal(t.images, digits.images[:300])
+    assert t.step()["step"] == 1
+    assert Trainer(SEED, digits=digits).images.data_ptr() == digits.images.data_ptr()   # no copy per visitor

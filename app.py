@@ -111,6 +111,31 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
 
 def _apply_live(s: TrainingSession, name: str) -> None:
     _run(s.apply, **{name: st.session_state[name]})
+    _changed()
+
+
+def _changed() -> None:
+    st.session_state["_changed"] = True
+
+
+@st.fragment
+def sidebar_ui(s: TrainingSession) -> None:
+    """The settings, as a fragment: moving a slider reruns this panel alone, and the live panel shows
+    the change at its next refresh, without a full rerun of the page under its timer. While nothing
+    trains there is no refresh to wait for, so a change (or a refused one) reruns the page."""
+    snap = s.snapshot()
+    st.title("GAN Studio")
+    live_settings_ui(s, snap.settings)
+    st.divider()
+    model_settings_ui(s, snap.spec)
+    st.divider()
+    st.slider("Curve smoothing (points)", 0, 50, 10, key="smoothing", on_change=_changed,
+              help="a trailing mean over this many points of the curves")
+    share_ui(snap)
+    # only after a change made here: the full run that follows runs this fragment again
+    if st.session_state.pop("_changed", False) and (
+            "_error" in st.session_state or _refresh_every(snap.state) is None):
+        st.rerun()
 
 
 def _with(options: list, *values) -> list:
@@ -508,16 +533,8 @@ def main() -> None:
     st.set_page_config(page_title="GAN Studio", page_icon=":material/draw:", layout="wide")
     _configure_server()
     s = get_session()
-    snap = s.snapshot()
-    share_ui(snap)
     with st.sidebar:
-        st.title("GAN Studio")
-        live_settings_ui(s, snap.settings)
-        st.divider()
-        model_settings_ui(s, snap.spec)
-        st.divider()
-        st.slider("Curve smoothing (points)", 0, 50, 10, key="smoothing",
-                  help="a trailing mean over this many points of the curves")
+        sidebar_ui(s)
     st.markdown("### Watch a GAN learn to draw digits")
     st.caption("G turns random noise z into images; D learns to tell them from real handwritten digits. "
                "Each step: one backprop update of D on a real and a generated batch, then one of G, "

@@ -60,6 +60,12 @@ def test_live_training_in_a_real_browser(page):
     time.sleep(2.0)
     assert step_of(page) == frozen
 
+    # paused, a setting still reaches the page at once (no live refresh is coming to show it)
+    page.focus(".st-key-lr_g input[type=range]")
+    page.keyboard.press("ArrowLeft")
+    assert until(lambda: "lr G 2e-3" in page.inner_text(".st-key-in_effect"), timeout=10)
+    assert step_of(page) == frozen
+
     assert page.locator("[data-testid='stException']").count() == 0
     assert not broken(errors), broken(errors)
     page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)

@@ -33,7 +33,7 @@ def test_speed_benchmark_reports_consistent_ratios():
     for r in report["models"]:
         assert abs(r["trainer_vs_bare"] - r["trainer_steps_per_s"] / r["bare_steps_per_s"]) < 0.01
         assert abs(r["session_vs_bare"] - r["session_steps_per_s"] / r["bare_steps_per_s"]) < 0.01
-        assert 0 < r["fraction_of_matmul_limit"] < 1.5
+        assert 0 < r["fraction_of_matmul_limit"] < 1      # a step cannot outrun its own matmuls
     # FLOPs of the seed step, by hand: 2·m·k·n per matrix product; g1, g2 are G's layers on one
     # batch, d1, d2 D's. D step: G forward (no grad), D forward and backward on 2B rows (weight
     # grads; the head's input grad too). G step: G and D forward on B; back through D's frozen

@@ -44,10 +44,12 @@ def test_d_update_leaves_g_unchanged_and_moves_d(trainer):
 def test_g_update_leaves_d_unchanged_and_moves_g(trainer):
     trainer.update_d()
     g0, d0 = params(trainer.G), params(trainer.D)
+    d_grads = [p.grad.clone() for p in trainer.D.parameters()]
     trainer.update_g()
     assert same(d0, params(trainer.D))
     assert not same(g0, params(trainer.G))
-    assert all(p.requires_grad for p in trainer.D.parameters())  # D is trainable again afterwards
+    # backprop went through D but left it no gradient: D's are still those of its own update
+    assert same(d_grads, [p.grad for p in trainer.D.parameters()])
 
 
 def test_gradients_are_those_of_the_seed_objectives(digits):

@@ -342,8 +342,8 @@ class TrainingSession:
             zb = sampling.sample_latent(1, tr.spec.latent_dim, sampling.SamplingSettings(seed=seed_b))[0]
             path = sampling.interpolation_path(za, zb, steps, method)
             f = sampling.slerp if method == "slerp" else sampling.lerp
-            label = (lambda n: torch.full((n,), int(digit))) if tr.spec.conditional else (lambda n: None)
-            return tr.generate(path, label(steps)), tr.generate(f(za, zb, t).unsqueeze(0), label(1))
+            y = torch.full((steps,), int(digit)) if tr.spec.conditional else None
+            return tr.generate(path, y), tr.generate(f(za, zb, t).unsqueeze(0), None if y is None else y[:1])
         strip, one = self._call(run)
         return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
 

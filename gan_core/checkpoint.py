@@ -150,8 +150,12 @@ def _check_optimizer(key: str, state: Any, params: list[torch.Tensor]) -> None:
 
 
 def restore(ckpt: dict[str, Any], digits: Digits, **spec_overrides: Any) -> Trainer:
-    """A Trainer resumed from a validated checkpoint dict (e.g. `device="cpu"` to override)."""
-    spec = config.validate(ModelSpec, **{**ckpt["spec"], **spec_overrides})
+    """A Trainer resumed from a validated checkpoint dict.
+
+    The saved device says where it was trained, not where it must run: a checkpoint from a GPU
+    machine opens on a CPU one. It runs on the best device here unless `device=` says otherwise.
+    """
+    spec = config.validate(ModelSpec, **{**ckpt["spec"], "device": "auto", **spec_overrides})
     settings = config.validate(LiveSettings, **ckpt["settings"])
     t = Trainer(spec, settings, digits=digits)
     t.G.load_state_dict(ckpt["G"])

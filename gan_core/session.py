@@ -586,7 +586,8 @@ class TrainingSession:
 
     def _rewind(self, why: str) -> None:
         good = self._last_good
-        trainer = checkpoint.restore(good, self._trainer.digits, data=self._trainer.spec.data)
+        trainer = checkpoint.restore(good, self._trainer.digits, data=self._trainer.spec.data,
+                                     device=self._trainer.spec.device)
         with self._cv:
             self._trainer = trainer
             self._state = PAUSED

@@ -38,6 +38,17 @@ def test_round_trip_is_exact_and_resumes_the_same_run(trained, digits):
     assert all(torch.equal(x, y) for x, y in zip(trained.G.parameters(), restored.G.parameters()))
 
 
+def test_a_checkpoint_from_a_gpu_machine_opens_here(trained, digits):
+    """The saved device says where a run was trained; it is loaded on the best device present."""
+    ckpt = checkpoint.to_dict(trained)
+    ckpt["spec"]["device"] = "cuda"
+    here = "cuda" if torch.cuda.is_available() else "cpu"
+    restored = checkpoint.load(saved(ckpt), digits)
+    assert restored.device.type == here and restored.spec.device == "auto"
+    assert all(torch.equal(x.cpu(), y) for x, y in zip(restored.G.parameters(), trained.G.parameters()))
+    assert checkpoint.load(saved(ckpt), digits, device="cpu").device.type == "cpu"
+
+
 def test_save_to_a_path(tmp_path, trained, digits):
     checkpoint.save(trained, tmp_path / "c.pt")
     assert checkpoint.load(tmp_path / "c.pt", digits).step_count == 4

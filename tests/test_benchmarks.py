@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
+from gan_core.trainer import Trainer
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -44,3 +48,40 @@ def test_speed_benchmark_reports_consistent_ratios():
     g_step = (g1 + g2 + d1 + d2) + (d2 + d1 + 2 * g2 + g1)
     assert report["models"][0]["gflop_per_step"] == round((d_step + g_step) / 1e9, 4)
     assert report["peak_rss_mb"] > 0
+
+
+def test_the_hand_written_ceiling_is_the_seed_step_with_the_same_gradients_and_flops(digits):
+    # the ceiling's figure means something only if it is the same step: its gradients must be
+    # autograd's of the seed's losses from the same weights and batch, and its FLOPs the Trainer's
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import ceiling
+    import speed
+    from torch.utils.flop_counter import FlopCounterMode
+    from gan_core import losses
+    t = Trainer(ceiling.SEED_SPEC, ceiling.SEED_SETTINGS, digits=digits)
+    hand = ceiling.HandStep(t)
+    gen = torch.Generator().manual_seed(1)
+    x, z = torch.rand(128, 784, generator=gen), torch.randn(2, 128, 100, generator=gen)
+    G, D = t.G, t.D
+    loss_d, grads_d = hand.grads_d(x, z[0])
+    real, fake = D(torch.cat([x.view(-1, 1, 28, 28), G(z[0]).detach()])).split(128)
+    want_d = losses.bce_d(real, fake)
+    loss_g, grads_g = hand.grads_g(z[1])
+    want_g = losses.bce_g(D(G(z[1])))
+    for got, want, loss, model in ((grads_d, want_d, loss_d, D), (grads_g, want_g, loss_g, G)):
+        assert torch.allclose(loss, want, atol=1e-6)
+        auto = torch.autograd.grad(want, list(model.parameters()))
+        assert [tuple(g.shape) for g in got] == [tuple(a.shape) for a in auto]
+        for g, a in zip(got, auto):
+            assert torch.allclose(g.view_as(a), a, rtol=1e-4, atol=1e-6)
+    with FlopCounterMode(display=False) as counter:
+        hand.step()
+    assert counter.get_total_flops() == speed.count_step(t)[0]
+
+
+def test_ceiling_benchmark_reports_consistent_ratios():
+    out = run("ceiling.py", "--repeats", "1", "--seconds", "0.3")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout[:out.stdout.index("\n\n")])
+    assert abs(r["by_hand_vs_trainer"] - r["by_hand_steps_per_s"] / r["trainer_steps_per_s"]) < 0.01
+    assert 0 < r["trainer_fraction_of_matmul_limit"] < 1 and 0 < r["by_hand_fraction_of_matmul_limit"] < 1

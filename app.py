@@ -486,12 +486,18 @@ def downloads_ui(s: TrainingSession) -> None:
                        icon=":material/table:", width="stretch")
     up = st.file_uploader("Continue from a checkpoint (.pt)", type=["pt"], key="ckpt_upload",
                           help="validated before use; files with code in them are refused")
-    if up is not None and st.session_state.get("_loaded") != up.file_id:
+    if up is None:
+        return
+    if st.session_state.get("_loaded") != up.file_id:
         st.session_state["_loaded"] = up.file_id
         if _run(s.load_checkpoint, up.getvalue()) is None and "_error" not in st.session_state:
             _sync_widgets(s.snapshot())
             st.toast(f"Loaded a checkpoint at step {s.snapshot().step:,}", icon=":material/check:")
             st.rerun()
+        # said here, beside the file, while it stays chosen: the page's own error box is far above
+        st.session_state["_refused"] = st.session_state.pop("_error", None)
+    if st.session_state.get("_refused"):
+        st.error(f"This checkpoint cannot be used: {st.session_state['_refused']}", icon=":material/error:")
 
 
 def own_data_ui(s: TrainingSession) -> None:

@@ -109,8 +109,15 @@ def validate(ckpt: Any) -> None:
         _check_state(key, ckpt[key], model.state_dict())
     for key, model in (("opt_g", g), ("opt_d", d)):
         _check_optimizer(key, ckpt[key], list(model.parameters()))
-    if not isinstance(ckpt["rng"], torch.Tensor) or ckpt["rng"].dtype != torch.uint8:
-        raise CheckpointError("rng must be a uint8 tensor")
+    rng = ckpt["rng"]
+    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.dim() != 1:
+        raise CheckpointError("rng must be a uint8 vector")
+    cpu = torch.Generator()
+    if rng.numel() == cpu.get_state().numel():   # a CPU generator's state; restore() would use it
+        try:
+            cpu.set_state(rng)
+        except RuntimeError:
+            raise CheckpointError("rng is not a valid generator state") from None
 
 
 def _check_state(key: str, state: Any, expected: dict[str, torch.Tensor]) -> None:
@@ -164,8 +171,8 @@ def restore(ckpt: dict[str, Any], digits: Digits, **spec_overrides: Any) -> Trai
     t.opt_g.load_state_dict(ckpt["opt_g"])
     t.opt_d.load_state_dict(ckpt["opt_d"])
     t.apply()  # the settings rule the optimizers, whatever their saved groups said
-    if t.device.type == "cpu":
-        t.rng.set_state(ckpt["rng"])
+    if ckpt["rng"].numel() == t.rng.get_state().numel():
+        t.rng.set_state(ckpt["rng"])   # else saved by the other kind of generator (CPU or CUDA): draws start afresh
     t.step_count = ckpt["step"]
     return t
 

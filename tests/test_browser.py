@@ -7,7 +7,11 @@ screenshot to artifacts/browser.png.
 import time
 
 import pytest
+import torch
 
+from gan_core import checkpoint
+from gan_core.config import LiveSettings, ModelSpec
+from gan_core.trainer import Trainer
 from harness import ARTIFACTS, Studio, broken, launch, step_of, until, visit, watch_console
 
 pytestmark = pytest.mark.browser
@@ -69,3 +73,29 @@ def test_live_training_in_a_real_browser(page):
     assert page.locator("[data-testid='stException']").count() == 0
     assert not broken(errors), broken(errors)
     page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)
+
+
+def test_a_checkpoint_from_another_machine_is_continued_and_a_bad_one_refused(page, tmp_path, digits):
+    # as written on a GPU machine: its spec names cuda and its generator state is CUDA's
+    t = Trainer(ModelSpec(arch="mlp", conditional=False, seed=3), LiveSettings(batch_size=16), digits=digits)
+    for _ in range(7):
+        t.step()
+    ckpt = checkpoint.to_dict(t)
+    ckpt["spec"]["device"] = "cuda"
+    ckpt["rng"] = torch.zeros(16, dtype=torch.uint8)
+    torch.save(ckpt, tmp_path / "gpu.pt")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint" * 64)
+
+    errors: list[str] = []
+    watch_console(page, errors)
+    uploader = page.locator(".st-key-ckpt_upload input[type=file]")
+    uploader.set_input_files(str(tmp_path / "gpu.pt"))
+    assert until(lambda: step_of(page) == 7), f"the checkpoint was not continued (step {step_of(page)})"
+    assert "batch 16" in page.inner_text(".st-key-in_effect")
+    uploader.set_input_files(str(tmp_path / "bad.pt"))
+    alert = page.get_by_text("This checkpoint cannot be used")
+    alert.wait_for(timeout=15_000)
+    assert "not a checkpoint" in alert.inner_text() or "corrupt" in alert.inner_text()
+    assert step_of(page) == 7                                   # nothing lost
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert not broken(errors), broken(errors)

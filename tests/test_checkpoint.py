@@ -42,6 +42,8 @@ def test_a_checkpoint_from_a_gpu_machine_opens_here(trained, digits):
     """The saved device says where a run was trained; it is loaded on the best device present."""
     ckpt = checkpoint.to_dict(trained)
     ckpt["spec"]["device"] = "cuda"
+    # a CUDA generator's state: its seed and offset, 8 bytes each (a CPU generator's is 5,056 bytes)
+    ckpt["rng"] = torch.tensor([0] * 8 + [180, 123, 2, 0, 0, 0, 0, 0], dtype=torch.uint8)
     here = "cuda" if torch.cuda.is_available() else "cpu"
     restored = checkpoint.load(saved(ckpt), digits)
     assert restored.device.type == here and restored.spec.device == "auto"
@@ -80,6 +82,10 @@ def _bad_moment(d):
     d["opt_d"]["state"][0]["exp_avg"] = torch.zeros(3)
 
 
+def _bad_rng(d):
+    d["rng"] = torch.zeros_like(d["rng"])
+
+
 def _no_version(d):
     del d["version"]
 
@@ -96,6 +102,7 @@ BAD = {
     "wrong shape": (lambda t: mutate(t, _bad_shape), r"D.head.weight: shape \(1, 64\)"),
     "bad setting": (lambda t: mutate(t, _bad_setting), "settings: lr_d must be between"),
     "bad optimizer": (lambda t: mutate(t, _bad_moment), "opt_d: exp_avg of parameter 0"),
+    "bad generator state": (lambda t: mutate(t, _bad_rng), "rng is not a valid generator state"),
     "old version": (lambda t: mutate(t, _no_version), "version None is not supported"),
 }
 

@@ -19,7 +19,7 @@ from . import checkpoint, config, data, render, sampling
 from .checkpoint import CheckpointError
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import DataError
-from .trainer import DivergenceError, Trainer
+from .trainer import DivergenceError, Trainer, pick_device
 
 
 class UsageError(Exception):
@@ -86,13 +86,24 @@ def draw_samples(t: Trainer, n: int, seed: int = 0, digit: int | None = None,
     return torch.cat(out).squeeze(1).numpy().astype(np.float32)
 
 
-def _init_distributed() -> int:
+def _backend(device: str) -> str:
+    """The process group's backend for the device trained on: NCCL for CUDA, gloo for the CPU."""
+    if pick_device(device).type != "cuda":
+        return "gloo"
+    here, gpus = int(os.environ.get("LOCAL_WORLD_SIZE", "1")), torch.cuda.device_count()
+    if here > gpus:
+        raise UsageError(f"{here} processes on this machine but {gpus} GPU(s): NCCL needs a GPU per process; "
+                         f"start at most {gpus}, or train on the CPU with --device cpu")
+    return "nccl"
+
+
+def _init_distributed(device: str) -> int:
     """Join the process group when started by torchrun; returns this process's rank."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        cuda = torch.cuda.is_available()
-        if cuda:
+        backend = _backend(device)
+        if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl" if cuda else "gloo")
+        dist.init_process_group(backend)
     return dist.get_rank() if dist.is_initialized() else 0
 
 
@@ -131,7 +142,7 @@ def _train(a: argparse.Namespace) -> None:
                            data=a.data, conditional=a.conditional, device=a.device)
     settings = config.validate(LiveSettings, batch_size=a.batch_size, loss=a.loss, lr_g=a.lr_g,
                                lr_d=a.lr_d, d_steps=a.d_steps, ema_decay=a.ema_decay)
-    rank = _init_distributed()
+    rank = _init_distributed(a.device)
     say = (lambda *args, **kw: print(*args, **kw)) if rank == 0 else (lambda *args, **kw: None)
     digits, notice = data.load(spec.data, allow_download=a.download)
     if notice:

@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from gan_core import checkpoint
@@ -24,3 +25,16 @@ def test_two_processes_keep_identical_replicas_and_both_contribute(tmp_path):
     # same seed, same init: only the other rank's batches can make the weights differ
     assert ddp["step"] == single["step"] == 15
     assert not torch.equal(ddp["G"]["net.0.weight"], single["G"]["net.0.weight"])
+
+
+def test_the_backend_follows_the_device_trained_on(monkeypatch):
+    from gan_core import __main__ as cli
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)    # as on a machine with 2 GPUs
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert cli._backend("auto") == cli._backend("cuda") == "nccl"
+    assert cli._backend("cpu") == "gloo"                               # CPU tensors: gloo, GPUs or not
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")                        # NCCL refuses two ranks on one GPU
+    with pytest.raises(cli.UsageError, match="4 processes on this machine but 2 GPU"):
+        cli._backend("cuda")
+    assert cli._backend("cpu") == "gloo"

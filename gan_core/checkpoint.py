@@ -171,8 +171,9 @@ def restore(ckpt: dict[str, Any], digits: Digits, **spec_overrides: Any) -> Trai
     t.opt_g.load_state_dict(ckpt["opt_g"])
     t.opt_d.load_state_dict(ckpt["opt_d"])
     t.apply()  # the settings rule the optimizers, whatever their saved groups said
+    # a CPU and a CUDA generator keep states of different sizes; from the other kind, draws start afresh
     if ckpt["rng"].numel() == t.rng.get_state().numel():
-        t.rng.set_state(ckpt["rng"])   # else saved by the other kind of generator (CPU or CUDA): draws start afresh
+        t.rng.set_state(ckpt["rng"])
     t.step_count = ckpt["step"]
     return t
 

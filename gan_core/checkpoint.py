@@ -77,8 +77,7 @@ def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES) -> dict[str, An
         raise CheckpointError(f"not a checkpoint: unreadable data ({detail})") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
             AttributeError, TypeError, IndexError, UnicodeDecodeError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"corrupt or truncated file ({type(e).__name__}: {msg[:120]})") from None
+        raise CheckpointError(f"corrupt or truncated file ({_first_sentence(e)})") from None
     validate(ckpt)
     return ckpt
 
@@ -118,6 +117,14 @@ def validate(ckpt: Any) -> None:
             cpu.set_state(rng)
         except RuntimeError:
             raise CheckpointError("rng is not a valid generator state") from None
+
+
+def _first_sentence(e: Exception) -> str:
+    """The reader's complaint, as far as its first full stop: its advice after that is for developers.
+    torch's own readers raise RuntimeError with a message that speaks for itself; other errors keep their name."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    text = re.split(r"(?<=[a-z0-9)])\. ", text, maxsplit=1)[0][:160]
+    return text if text and isinstance(e, RuntimeError) else f"{type(e).__name__}: {text}".rstrip(": ")
 
 
 def _check_state(key: str, state: Any, expected: dict[str, torch.Tensor]) -> None:

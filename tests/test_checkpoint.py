@@ -107,6 +107,15 @@ BAD = {
 }
 
 
+def test_a_broken_file_is_named_in_one_whole_sentence(trained, digits):
+    # torch's complaint about a cut zip goes on with advice for developers; the page shows the first part
+    with pytest.raises(CheckpointError) as refused:
+        checkpoint.load(checkpoint.to_bytes(trained)[:3000], digits)
+    msg = str(refused.value)
+    assert msg.startswith("corrupt or truncated file (") and msg.endswith(")"), msg
+    assert "central directory" in msg and ". " not in msg and "internal" not in msg, msg
+
+
 @pytest.mark.parametrize("kind", list(BAD))
 def test_bad_file_is_refused_with_its_reason(kind, trained, digits):
     make, message = BAD[kind]

@@ -1,7 +1,8 @@
 """A real browser against `streamlit run`: Debian's chromium driven by playwright.
 
 The page must go live with no interaction after Start, the digits must change, a slider must reach
-the settings in effect, Pause must freeze the step, and no exception box may appear. It saves a
+the settings in effect, Pause must freeze the step, and no exception box may appear. A checkpoint
+from a GPU machine must continue in the page, and a bad file be refused beside the uploader. It saves a
 screenshot to artifacts/browser.png.
 """
 import time

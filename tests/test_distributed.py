@@ -1,4 +1,5 @@
-"""Data-parallel training with torchrun: 2 CPU processes (gloo) whose replicas stay identical."""
+"""Data-parallel training with torchrun: 2 CPU processes (gloo) whose replicas stay identical, and
+the backend chosen by the device trained on."""
 import subprocess
 import sys
 

@@ -116,8 +116,8 @@ def broken(errors: list[str]) -> list[str]:
     return [e for e in errors if BROKEN_PAGE.search(e)]
 
 
-def step_of(page) -> int:
-    text = page.inner_text(".st-key-step", timeout=5000)
+def step_of(page, timeout: float = 5.0) -> int:
+    text = page.inner_text(".st-key-step", timeout=timeout * 1000)
     return int(re.search(r"Step\s+([\d,]+)", text).group(1).replace(",", ""))
 
 

@@ -8,12 +8,24 @@ import time
 
 import pytest
 
-from harness import Studio, broken, launch, state_of, step_of, until, visit, watch_console
+from harness import ARTIFACTS, Studio, broken, launch, state_of, step_of, until, visit, watch_console
 
 pytestmark = pytest.mark.browser
 
 VISITORS = 8
 ENV = {"GAN_STUDIO_MAX_RUNNING": "2", "GAN_STUDIO_SLICE_S": "8", "GAN_STUDIO_LEAVE_GRACE_S": "1"}
+
+
+def seen_step(page, i: int, errors: list[str]) -> int:
+    """The step a visitor's page shows. With eight visitors on two cores (and py-spy pausing the
+    server to count trainers) one page's rerun can take seconds; one that shows no step for 15 s is
+    reported with a screenshot, its text and the consoles."""
+    try:
+        return step_of(page, timeout=15)
+    except Exception as e:
+        page.screenshot(path=str(ARTIFACTS / f"load_visitor{i}.png"))
+        raise AssertionError(f"visitor {i}'s page shows no step ({type(e).__name__}); state "
+                             f"{page.inner_text('body', timeout=5000)[:300]!r}; console: {errors}") from None
 
 
 def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
@@ -52,10 +64,10 @@ def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
             stepping = studio.trainers_stepping()
             assert stepping <= 2, stepping
             peak_threads, peak_rss = max(peak_threads, studio.threads()), max(peak_rss, studio.rss_mb())
-            if all(step_of(pg) > 0 for pg in pages):
+            if all(seen_step(pg, i, errors) > 0 for i, pg in enumerate(pages)):
                 break
             time.sleep(1)
-        steps = [step_of(pg) for pg in pages]
+        steps = [seen_step(pg, i, errors) for i, pg in enumerate(pages)]
         assert all(s > 0 for s in steps), f"not every visitor progressed: {steps}"   # turns rotate
         assert all("lr G 1.5e-3" in pg.inner_text(".st-key-in_effect") for pg in pages[1:])
         waiting = [pg for pg in pages if state_of(pg) == "waiting"]

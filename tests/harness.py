@@ -116,13 +116,26 @@ def broken(errors: list[str]) -> list[str]:
     return [e for e in errors if BROKEN_PAGE.search(e)]
 
 
+def _shown(page, selector: str, pattern: str, timeout: float) -> str:
+    """The first group of pattern in the element's text, once the page has drawn it (a container
+    can arrive before what is inside it)."""
+    end = time.monotonic() + timeout
+    while True:
+        text = page.inner_text(selector, timeout=max(end - time.monotonic(), 0.1) * 1000)
+        found = re.search(pattern, text)
+        if found:
+            return found.group(1)
+        if time.monotonic() > end:
+            raise AssertionError(f"{selector} shows {text[:200]!r}, not {pattern}")
+        time.sleep(0.1)
+
+
 def step_of(page, timeout: float = 5.0) -> int:
-    text = page.inner_text(".st-key-step", timeout=timeout * 1000)
-    return int(re.search(r"Step\s+([\d,]+)", text).group(1).replace(",", ""))
+    return int(_shown(page, ".st-key-step", r"Step\s+([\d,]+)", timeout).replace(",", ""))
 
 
 def state_of(page) -> str:
-    return re.search(r"State\s+(\w+)", page.inner_text(".stMain", timeout=5000)).group(1).lower()
+    return _shown(page, ".stMain", r"State\s+(\w+)", 5.0).lower()
 
 
 def until(cond, timeout: float = 30.0, every: float = 0.2) -> bool:

@@ -112,7 +112,7 @@ def validate(ckpt: Any) -> None:
     if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.dim() != 1:
         raise CheckpointError("rng must be a uint8 vector")
     cpu = torch.Generator()
-    if rng.numel() == cpu.get_state().numel():   # a CPU generator's state; restore() would use it
+    if rng.numel() == cpu.get_state().numel():   # a CPU generator's state: restore() on a CPU uses it
         try:
             cpu.set_state(rng)
         except RuntimeError:

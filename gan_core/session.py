@@ -263,7 +263,7 @@ class TrainingSession:
         source = ckpt["spec"]["data"] if ckpt["spec"]["data"] in config.DATA_SOURCES else "bundled"
         digits, notice = data.load(source)
         source = "bundled" if notice else source
-        self._call(lambda: self._swap(checkpoint.restore(ckpt, digits, data=source, device="auto"), notice))
+        self._call(lambda: self._swap(checkpoint.restore(ckpt, digits, data=source), notice))
 
     def checkpoint_bytes(self) -> bytes:
         return self._call(lambda: checkpoint.to_bytes(self._trainer))

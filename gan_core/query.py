@@ -1,7 +1,8 @@
 """Settings in a URL query string, so that a link opens the same setup.
 
 A query string is visitor input: every value is parsed and validated on its own, and anything wrong
-is reported and left at its default. A link can name only the known data sets, never a path.
+is reported and left at its default. A link can name only the known data sets, never a path. The
+problems quote what the link said; whoever shows them treats that as text, not markup.
 """
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ def _decode(cls, params: Mapping[str, str], problems: list[str]):
     for f in dataclasses.fields(cls):
         if f.name not in params:
             continue
-        text = str(params[f.name])[:MAX_VALUE_LEN]
+        text = str(params[f.name])
+        if len(text) > MAX_VALUE_LEN:   # no setting is this long: refused whole, never read cut short
+            problems.append(f"ignored {f.name}=({len(text):,} characters): at most {MAX_VALUE_LEN} fit a setting")
+            continue
         try:
             value = _parse(text, str(f.type))
             if cls is ModelSpec and f.name == "data" and value not in config.DATA_SOURCES:

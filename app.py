@@ -10,7 +10,7 @@ import dataclasses
 import pyarrow as pa
 import streamlit as st
 
-from gan_core import charts, config, data, diagnosis, metrics, probe, query, render, session
+from gan_core import charts, config, data, diagnosis, metrics, probe, query, render, session, text
 from gan_core.checkpoint import CheckpointError
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
 from gan_core.data import DataError
@@ -48,8 +48,10 @@ def _configure_server() -> None:
         session.configure(**overrides)
 
 
-def get_session() -> TrainingSession:
-    """This visitor's session, built on their first visit from the link's settings."""
+def get_session() -> tuple[TrainingSession, list[str]]:
+    """This visitor's session, built on their first visit from the link's settings, and what the
+    link said that was not used (on that first visit only)."""
+    problems = []
     if "session" not in st.session_state:
         live, spec, problems = query.decode(st.query_params.to_dict())
         try:
@@ -57,11 +59,9 @@ def get_session() -> TrainingSession:
         except (ConfigError, DataError) as e:
             problems.append(str(e))
             st.session_state.session = TrainingSession(settings=live)
-        if problems:
-            st.session_state["_error"] = "Some settings in the link were not used: " + "; ".join(problems)
     s = st.session_state.session
     _watch_leave(s)
-    return s
+    return s, problems
 
 
 def share_ui(snap: session.Snapshot) -> None:
@@ -71,12 +71,43 @@ def share_ui(snap: session.Snapshot) -> None:
         st.query_params.from_dict(params)
 
 
-def _run(fn, *args, **kwargs):
-    """Run a command; a bad setting or file becomes a message on the page, and nothing is lost."""
+# -- messages ----------------------------------------------------------------------------------------
+REFUSALS = (ConfigError, CheckpointError, DataError, RuntimeError)   # a command said no; nothing is lost
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """Something to tell the visitor later: message_ui's arguments, kept."""
+    kind: str                       # "error", "warning" or "info"
+    template: str
+    params: tuple[str, ...] = ()
+    icon: str | None = None
+
+
+def message_ui(kind: str, template: str, *params: object, icon: str | None = None) -> None:
+    """The one place the page draws a message box. `template` is the page's own Markdown; each "{}"
+    in it takes one of params, which a visitor, a link or a file may control: they are shown as
+    literal text (a code span, invisible characters made visible, cut to a readable length)."""
+    parts = template.split("{}")
+    assert len(parts) == len(params) + 1, "one parameter for each {} of the template"
+    body = parts[0] + "".join(text.markdown_literal(p) + rest for p, rest in zip(params, parts[1:]))
+    {"error": st.error, "warning": st.warning, "info": st.info}[kind](body, icon=icon)
+
+
+def _command(place: str, fn, *args, **kwargs) -> None:
+    """A widget's callback: run a command. Callbacks run before the page is drawn, so a refusal is
+    kept and shown beside `place`'s controls (refusal_ui) until the next command there."""
     try:
-        return fn(*args, **kwargs)
-    except (ConfigError, CheckpointError, DataError, RuntimeError) as e:
-        st.session_state["_error"] = str(e)
+        fn(*args, **kwargs)
+        st.session_state.pop(f"_refusal_{place}", None)
+    except REFUSALS as e:
+        st.session_state[f"_refusal_{place}"] = Message("error", "{}", (str(e),), ":material/error:")
+
+
+def refusal_ui(place: str) -> None:
+    m = st.session_state.get(f"_refusal_{place}")
+    if m is not None:
+        message_ui(m.kind, m.template, *m.params, icon=m.icon)
 
 
 # -- controls ------------------------------------------------------------------------------------------
@@ -86,31 +117,33 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c0, c1, c2, c3, c4 = st.columns([1.3, 1.3, 1, 1, 1], vertical_alignment="top")
     with c0:
         if running:
-            st.button("Pause", key="pause", icon=":material/pause:", on_click=_run, args=(s.pause,),
+            st.button("Pause", key="pause", icon=":material/pause:", on_click=_command, args=("controls", s.pause),
                       width="stretch")
         else:
             st.button("Resume" if snap.state == PAUSED else "Start", key="start", type="primary",
-                      icon=":material/play_arrow:", on_click=_run, args=(s.start,), width="stretch")
+                      icon=":material/play_arrow:", on_click=_command, args=("controls", s.start), width="stretch")
         st.button("Reset", key="reset", icon=":material/restart_alt:", on_click=_reset, args=(s,),
                   width="stretch", help="a new model, with the model settings in the sidebar")
     with c1.container(key="step"):
         st.metric("Step", f"{snap.step:,}")
         st.button("Step once", key="step_once", icon=":material/skip_next:", disabled=running,
-                  on_click=_run, args=(s.step_once,), help="one D update, then one G update")
+                  on_click=_command, args=("controls", s.step_once), help="one D update, then one G update")
     c2.metric("Steps / s", f"{snap.steps_per_s:,.0f}" if snap.state == RUNNING else "–")
     c3.metric("Training time", f"{snap.elapsed:,.1f} s")
     c4.metric("State", snap.state.capitalize())
     # notices come and go inside one container, so the live panel keeps the same shape every run
     with st.container(key="notices"):
         if snap.state == WAITING:
-            st.info(f"All trainers on this server are busy. You are number {snap.queue_position} in the "
-                    "queue; training starts by itself when a trainer frees up.", icon=":material/hourglass_top:")
+            message_ui("info", "All trainers on this server are busy. You are number {} in the "
+                       "queue; training starts by itself when a trainer frees up.", snap.queue_position,
+                       icon=":material/hourglass_top:")
         if snap.message:
-            (st.error if snap.state == "failed" else st.warning)(snap.message)
+            message_ui("error" if snap.state == "failed" else "warning", "{}", snap.message)
+        refusal_ui("controls")
 
 
 def _apply_live(s: TrainingSession, name: str) -> None:
-    _run(s.apply, **{name: st.session_state[name]})
+    _command("settings", s.apply, **{name: st.session_state[name]})
     _changed()
 
 
@@ -122,7 +155,7 @@ def _changed() -> None:
 def sidebar_ui(s: TrainingSession) -> None:
     """The settings, as a fragment: moving a slider reruns this panel alone, and the live panel shows
     the change at its next refresh, without a full rerun of the page under its timer. While nothing
-    trains there is no refresh to wait for, so a change (or a refused one) reruns the page."""
+    trains there is no refresh to wait for, so a change reruns the page; a refused one is said here."""
     snap = s.snapshot()
     st.title("GAN Studio")
     live_settings_ui(s, snap.settings)
@@ -133,8 +166,7 @@ def sidebar_ui(s: TrainingSession) -> None:
               help="a trailing mean over this many points of the curves")
     share_ui(snap)
     # only after a change made here: the full run that follows runs this fragment again
-    if st.session_state.pop("_changed", False) and (
-            "_error" in st.session_state or _refresh_every(snap.state) is None):
+    if st.session_state.pop("_changed", False) and _refresh_every(snap.state) is None:
         st.rerun()
 
 
@@ -164,6 +196,7 @@ def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
     st.selectbox("Loss", config.LOSSES, format_func=LOSS_NAMES.get, **kw("loss"))
     st.slider("Label smoothing (real target 1 − s)", 0.0, 0.3, step=0.05, **kw("label_smoothing"),
               help="one-sided; BCE only")
+    refusal_ui("settings")
 
 
 def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
@@ -177,7 +210,7 @@ def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
     st.selectbox("Data", ["bundled", "mnist", "fashion", *own], key="model_data", format_func=DATA_NAMES.get)
     st.toggle("Conditional (G and D see the digit)", key="model_conditional")
     if _pending_spec(spec) != spec:
-        st.warning("Model settings changed: **Reset** starts over with a new model. "
+        message_ui("warning", "Model settings changed: **Reset** starts over with a new model. "
                    "Until then the current model keeps training.", icon=":material/restart_alt:")
 
 
@@ -189,7 +222,7 @@ def _pending_spec(spec: ModelSpec) -> ModelSpec:
 
 def _reset(s: TrainingSession) -> None:
     spec = _pending_spec(s.snapshot().spec)
-    _run(s.reset, config.validate(ModelSpec, **dataclasses.asdict(spec)))
+    _command("controls", lambda: s.reset(config.validate(ModelSpec, **dataclasses.asdict(spec))))
 
 
 # -- main: the live panel ----------------------------------------------------------------------------
@@ -220,8 +253,7 @@ def diagnosis_ui(snap: session.Snapshot) -> None:
     findings = diagnosis.diagnose(snap.history, snap.quality)
     with st.container(key="findings"):
         for f in findings:
-            box = {"error": st.error, "warning": st.warning, "info": st.info}[f.severity]
-            box(f"**{f.message}**  \nTry: {f.advice}", icon=":material/stethoscope:")
+            message_ui(f.severity, f"**{f.message}**  \nTry: {f.advice}", icon=":material/stethoscope:")
         if not findings and len(snap.history.get("step", [])) >= diagnosis.MIN_POINTS:
             st.caption(":material/stethoscope: Diagnosis: nothing wrong spotted in the recent steps.")
 
@@ -339,11 +371,12 @@ def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                f"drawn next to what N real digits score.")
     with st.container(key="quality_notes"):
         if snap.spec.data not in ("bundled", "mnist"):
-            st.warning("The judge reads handwritten digits: on this data its numbers say little.",
+            message_ui("warning", "The judge reads handwritten digits: on this data its numbers say little.",
                        icon=":material/info:")
         collapse = diagnosis.mode_collapse(snap.history, snap.quality)
         if collapse:
-            st.error(f"Collapse alarm. {collapse.message} Try: {collapse.advice}", icon=":material/warning:")
+            message_ui("error", f"Collapse alarm. {collapse.message} Try: {collapse.advice}", icon=":material/warning:")
+        refusal_ui("quality")
     c = st.columns(5)
     dash = "–"
     c[0].metric("Measured at step", f"{last['step']:,}" if last else dash)
@@ -359,7 +392,7 @@ def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     _chart(charts.digit_histogram(last), q1)
     _chart(charts.frechet(snap.quality), q2)
     _chart(charts.quality_shares(snap.quality))
-    st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_run, args=(s.measure,),
+    st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_command, args=("quality", s.measure),
               help="also while paused; takes about half a second")
 
 
@@ -390,10 +423,11 @@ def _redrawn(snap: session.Snapshot, draw, *args, **kwargs):
     kept = st.session_state.setdefault("_drawn", {})
     name = draw.__name__
     if name not in kept or kept[name][0] != key:
-        result = _run(draw, *args, **kwargs)
-        if result is None:
+        try:
+            kept[name] = (key, draw(*args, **kwargs))
+        except REFUSALS as e:
+            message_ui("error", "{}", str(e), icon=":material/error:")     # said where the drawing would be
             return None
-        kept[name] = (key, result)
     return kept[name][1]
 
 
@@ -452,11 +486,16 @@ def walk_ui(s: TrainingSession) -> None:
     mode = c1.radio("Path", ["direction", "interpolation"], horizontal=True, key="walk_mode",
                     format_func={"direction": "along one random direction", "interpolation": "to a random partner and back"}.get)
     seed = c2.number_input("Walk seed", 0, 2**31 - 1, 0, key="walk_seed")
+    refused = None
     if c3.button("Animate on the current G", key="walk_go", icon=":material/animation:"):
-        gif = _run(s.latent_walk_gif, mode, int(seed))
-        if gif:
+        try:
+            gif = s.latent_walk_gif(mode, int(seed))
             st.session_state["_walk"] = (render.data_uri(gif, "image/gif"), s.snapshot().step, mode)
+        except REFUSALS as e:
+            refused = str(e)
     with st.container(key="walk"):
+        if refused:
+            message_ui("error", "{}", refused, icon=":material/error:")
         if "_walk" in st.session_state:
             uri, step, shown = st.session_state["_walk"]
             _img(uri, "latent walk", max_width=420)
@@ -490,14 +529,18 @@ def downloads_ui(s: TrainingSession) -> None:
         return
     if st.session_state.get("_loaded") != up.file_id:
         st.session_state["_loaded"] = up.file_id
-        if _run(s.load_checkpoint, up.getvalue()) is None and "_error" not in st.session_state:
+        try:
+            s.load_checkpoint(up.getvalue())
+        except REFUSALS as e:
+            # said here, beside the file, while it stays chosen
+            st.session_state["_refused"] = str(e)
+        else:
+            st.session_state.pop("_refused", None)
             _sync_widgets(s.snapshot())
             st.toast(f"Loaded a checkpoint at step {s.snapshot().step:,}", icon=":material/check:")
             st.rerun()
-        # said here, beside the file, while it stays chosen: the page's own error box is far above
-        st.session_state["_refused"] = st.session_state.pop("_error", None)
     if st.session_state.get("_refused"):
-        st.error(f"This checkpoint cannot be used: {st.session_state['_refused']}", icon=":material/error:")
+        message_ui("error", "This checkpoint cannot be used: {}", st.session_state["_refused"], icon=":material/error:")
 
 
 def own_data_ui(s: TrainingSession) -> None:
@@ -515,15 +558,19 @@ def own_data_ui(s: TrainingSession) -> None:
                 st.session_state["_upload"] = str(e)
         digits = st.session_state["_upload"]
         if isinstance(digits, str):
-            st.error(f"These images cannot be used: {digits}", icon=":material/error:")
+            message_ui("error", "These images cannot be used: {}", digits, icon=":material/error:")
             return
         st.markdown(f"**{len(digits):,} images** in the zip; the first ones:")
         _img(render.data_uri(render.preview_png(digits.images)), "uploaded images", max_width=900)
         if st.button(f"Reset and train on these {len(digits):,} images", key="use_upload", type="primary",
                      icon=":material/restart_alt:", help="a new model; the current one and its history are dropped"):
-            if _run(s.reset_onto, digits) is None and "_error" not in st.session_state:
-                _sync_widgets(s.snapshot())
-                st.toast("Training data: your images. Press Start.", icon=":material/check:")
+            try:
+                s.reset_onto(digits)
+            except REFUSALS as e:
+                message_ui("error", "{}", str(e), icon=":material/error:")
+                return
+            _sync_widgets(s.snapshot())
+            st.toast("Training data: your images. Press Start.", icon=":material/check:")
             st.rerun()
 
 
@@ -538,15 +585,16 @@ def _sync_widgets(snap: session.Snapshot) -> None:
 def main() -> None:
     st.set_page_config(page_title="GAN Studio", page_icon=":material/draw:", layout="wide")
     _configure_server()
-    s = get_session()
+    s, link_problems = get_session()
     with st.sidebar:
         sidebar_ui(s)
     st.markdown("### Watch a GAN learn to draw digits")
     st.caption("G turns random noise z into images; D learns to tell them from real handwritten digits. "
                "Each step: one backprop update of D on a real and a generated batch, then one of G, "
                "which learns from D's gradients how to look more real.")
-    if "_error" in st.session_state:
-        st.error(st.session_state.pop("_error"), icon=":material/error:")
+    if link_problems:
+        message_ui("error", "Some settings in the link were not used: " + "; ".join(["{}"] * len(link_problems)),
+                   *link_problems, icon=":material/error:")
     live_ui(s)
     st.divider()
     walk_ui(s)       # outside the timer: its GIF is large and drawn only when asked

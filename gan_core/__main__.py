@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import checkpoint, config, data, render, sampling
+from . import checkpoint, config, data, render, sampling, text
 from .checkpoint import CheckpointError
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import DataError
@@ -212,15 +212,24 @@ def _sample(a: argparse.Namespace) -> None:
     print(f"wrote {a.out}: {samples.shape[0]} samples of 28x28", file=sys.stderr)
 
 
+CLI_MAX_SHOWN = 2000    # a long path still fits; a 5,000-character value is cut
+
+
+def _error(message: object) -> None:
+    # messages quote file names, paths and values from files: on a terminal they must not move the
+    # cursor, set colours, make links or reorder the line
+    print(f"error: {text.printable(message, limit=CLI_MAX_SHOWN)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         a = _parser().parse_args(argv)
         {"train": _train, "sample": _sample}[a.command](a)
     except (UsageError, ConfigError, DataError, CheckpointError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        _error(e)
         return 2
     except OSError as e:
-        print(f"error: {e.filename or ''} {e.strerror or e}".strip(), file=sys.stderr)
+        _error(f"{e.filename or ''} {e.strerror or e}".strip())
         return 2
     return 0
 

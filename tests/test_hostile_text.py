@@ -311,3 +311,30 @@ def test_a_hostile_link_shows_its_text_and_nothing_else_in_a_real_browser():
         assert not [u for u in requests if "example.org" in u and not u.startswith(studio.url)], requests
         page.screenshot(path=str(ARTIFACTS / "hostile-link.png"), full_page=True)
         browser.close()
+
+
+# -- one drawing place -----------------------------------------------------------------------------
+def test_message_boxes_are_drawn_only_by_message_ui():
+    import ast
+    from pathlib import Path
+    tree = ast.parse((Path(__file__).parents[1] / "app.py").read_text())
+    boxes = {"error", "warning", "info", "success", "exception"}
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef) and fn.name != "message_ui":
+            used = [n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute) and n.attr in boxes
+                    and isinstance(n.value, ast.Name) and n.value.id == "st"]
+            assert not used, f"{fn.name} draws st.{used[0]} itself: use message_ui"
+
+
+def test_a_refused_command_is_said_until_the_next_command_there(files_page):
+    at = files_page
+    s = at.session_state["session"]
+    with s._cv:
+        s._state, s._version = "failed", s._version + 1   # as after a crash: Start is refused until a Reset
+    at.button(key="start").click().run()
+    assert not at.exception
+    assert [e for e in at.error if "reset it first" in e.value]
+    at.run()
+    assert [e for e in at.error if "reset it first" in e.value]        # kept while nothing else happens
+    at.button(key="reset").click().run()
+    assert not [e for e in at.error if "reset it first" in e.value]    # the next command there clears it

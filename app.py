@@ -134,9 +134,8 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     # notices come and go inside one container, so the live panel keeps the same shape every run
     with st.container(key="notices"):
         if snap.state == WAITING:
-            message_ui("info", "All trainers on this server are busy. You are number {} in the "
-                       "queue; training starts by itself when a trainer frees up.", snap.queue_position,
-                       icon=":material/hourglass_top:")
+            message_ui("info", f"All trainers on this server are busy. You are number {snap.queue_position} in "
+                       "the queue; training starts by itself when a trainer frees up.", icon=":material/hourglass_top:")
         if snap.message:
             message_ui("error" if snap.state == "failed" else "warning", "{}", snap.message)
         refusal_ui("controls")
@@ -392,8 +391,8 @@ def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     _chart(charts.digit_histogram(last), q1)
     _chart(charts.frechet(snap.quality), q2)
     _chart(charts.quality_shares(snap.quality))
-    st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_command, args=("quality", s.measure),
-              help="also while paused; takes about half a second")
+    st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_command,
+              args=("quality", s.measure), help="also while paused; takes about half a second")
 
 
 # -- history -------------------------------------------------------------------------------------------

@@ -103,8 +103,20 @@ def _init_distributed(device: str) -> int:
         backend = _backend(device)
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        # torch.distributed.nn's functions take the default group as a default argument when they are
+        # imported after it exists (the first optimizer imports them, through torch's compiler). Such a
+        # group outlives destroy_process_group(), and its threads run on into interpreter shutdown,
+        # where a gloo thread that frees a tensor needs the GIL and aborts the process. Import them first.
+        import torch.distributed.fsdp  # noqa: F401
+        import torch.distributed.nn  # noqa: F401
         dist.init_process_group(backend)
     return dist.get_rank() if dist.is_initialized() else 0
+
+
+def _leave_distributed() -> None:
+    """Leave the process group: its threads end here, on every rank, before the interpreter shuts down."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _all_done(done: bool, t: Trainer) -> bool:
@@ -126,7 +138,8 @@ def replica_difference(t: Trainer) -> float:
     return diff.item()
 
 
-def _train(a: argparse.Namespace) -> None:
+def _budget(a: argparse.Namespace) -> float | None:
+    """Check the run's size; returns the seconds to train, or None when --steps bounds it."""
     if a.threads is not None:
         if not 1 <= a.threads <= 256:
             raise UsageError(f"--threads must be between 1 and 256, got {a.threads}")
@@ -138,38 +151,38 @@ def _train(a: argparse.Namespace) -> None:
         raise UsageError(f"--seconds must be positive, got {seconds}")
     if a.log_every < 1:
         raise UsageError(f"--log-every must be at least 1, got {a.log_every}")
-    spec = config.validate(ModelSpec, arch=a.arch, latent_dim=a.latent_dim, seed=a.seed,
-                           data=a.data, conditional=a.conditional, device=a.device)
-    settings = config.validate(LiveSettings, batch_size=a.batch_size, loss=a.loss, lr_g=a.lr_g,
-                               lr_d=a.lr_d, d_steps=a.d_steps, ema_decay=a.ema_decay)
-    rank = _init_distributed(a.device)
-    say = (lambda *args, **kw: print(*args, **kw)) if rank == 0 else (lambda *args, **kw: None)
+    return seconds
+
+
+def _trainer(a: argparse.Namespace, spec: ModelSpec, settings: LiveSettings, say) -> Trainer:
+    """A new Trainer, or the one in --resume with the arguments' live settings."""
     digits, notice = data.load(spec.data, allow_download=a.download)
     if notice:
         say(notice, file=sys.stderr)
-    if a.resume:
-        t = checkpoint.load(a.resume, digits, device=a.device)
-        t.apply(**{k: getattr(settings, k) for k in ("batch_size", "loss", "lr_g", "lr_d", "d_steps", "ema_decay")})
-    else:
-        t = Trainer(spec, settings, digits=digits)
-    a.out.mkdir(parents=True, exist_ok=True)
-    say(f"training {t.spec.arch} on {digits.name}, device {t.device}, {torch.get_num_threads()} threads"
-        + (f", {t.world} data-parallel processes" if t.world > 1 else ""), file=sys.stderr)
+    if not a.resume:
+        return Trainer(spec, settings, digits=digits)
+    t = checkpoint.load(a.resume, digits, device=a.device)
+    t.apply(**{k: getattr(settings, k) for k in ("batch_size", "loss", "lr_g", "lr_d", "d_steps", "ema_decay")})
+    return t
 
+
+def _steps(t: Trainer, a: argparse.Namespace, seconds: float | None, say) -> list[dict]:
+    """Step until the budget is spent on every rank (or a step diverges); returns metrics.csv's rows."""
     rows, start, last_print = [], time.perf_counter(), 0.0
     tty = sys.stderr.isatty()
-    first_step = t.step_count
+    first_step, stopped = t.step_count, False
     while True:
         elapsed = time.perf_counter() - start
         done = t.step_count - first_step
         finished = (a.steps is not None and done >= a.steps) or (a.steps is None and elapsed >= seconds)
-        if _all_done(finished, t):
+        if _all_done(finished or stopped, t):
             break
         try:
             m = t.step()
         except DivergenceError as e:
             print(f"stopped: {e}; try a lower learning rate", file=sys.stderr)
-            break
+            stopped = True   # the other ranks stop with this one, at the top of the loop
+            continue
         if t.step_count % a.log_every == 0:
             rows.append({"step": t.step_count, "elapsed": round(elapsed, 3), **m})
         if elapsed - last_print >= (0.25 if tty else 0.5):
@@ -179,23 +192,42 @@ def _train(a: argparse.Namespace) -> None:
             say(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
     if tty:
         say(file=sys.stderr)
-    elapsed = time.perf_counter() - start
-    say(f"{t.step_count - first_step} steps in {elapsed:.1f}s", file=sys.stderr)
-    if t.world > 1:
-        say(f"replicas: largest weight difference between ranks {replica_difference(t):.3g}", file=sys.stderr)
-        dist.destroy_process_group()
-        if rank != 0:
-            return
+    say(f"{t.step_count - first_step} steps in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    return rows
 
-    checkpoint.save(t, a.out / "checkpoint.pt")
-    np.save(a.out / "samples.npy", draw_samples(t, 1000, seed=a.seed))
-    (a.out / "grid.png").write_bytes(render.png(t.grid()[:64], nrow=8, scale=2))
-    with open(a.out / "metrics.csv", "w", newline="") as f:
+
+def _write_outputs(t: Trainer, out: Path, rows: list[dict], seed: int) -> None:
+    checkpoint.save(t, out / "checkpoint.pt")
+    np.save(out / "samples.npy", draw_samples(t, 1000, seed=seed))
+    (out / "grid.png").write_bytes(render.png(t.grid()[:64], nrow=8, scale=2))
+    with open(out / "metrics.csv", "w", newline="") as f:
         if rows:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-    print(f"wrote {a.out}/checkpoint.pt, samples.npy, grid.png, metrics.csv", file=sys.stderr)
+    print(f"wrote {out}/checkpoint.pt, samples.npy, grid.png, metrics.csv", file=sys.stderr)
+
+
+def _train(a: argparse.Namespace) -> None:
+    seconds = _budget(a)
+    spec = config.validate(ModelSpec, arch=a.arch, latent_dim=a.latent_dim, seed=a.seed,
+                           data=a.data, conditional=a.conditional, device=a.device)
+    settings = config.validate(LiveSettings, batch_size=a.batch_size, loss=a.loss, lr_g=a.lr_g,
+                               lr_d=a.lr_d, d_steps=a.d_steps, ema_decay=a.ema_decay)
+    rank = _init_distributed(a.device)
+    say = print if rank == 0 else (lambda *args, **kw: None)
+    try:   # every rank leaves the group, whether it trained or failed, then rank 0 writes the files
+        t = _trainer(a, spec, settings, say)
+        a.out.mkdir(parents=True, exist_ok=True)
+        say(f"training {t.spec.arch} on {t.digits.name}, device {t.device}, {torch.get_num_threads()} threads"
+            + (f", {t.world} data-parallel processes" if t.world > 1 else ""), file=sys.stderr)
+        rows = _steps(t, a, seconds, say)
+        if t.world > 1:
+            say(f"replicas: largest weight difference between ranks {replica_difference(t):.3g}", file=sys.stderr)
+    finally:
+        _leave_distributed()
+    if rank == 0:
+        _write_outputs(t, a.out, rows, a.seed)
 
 
 def _sample(a: argparse.Namespace) -> None:

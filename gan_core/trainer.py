@@ -11,13 +11,21 @@ import threading
 
 import torch
 import torch.distributed as dist
-from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from . import config, losses, models, sampling
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 
 _init_lock = threading.Lock()  # model init reads the global RNG; serialise it across sessions
+
+
+def _all_mean(tensors: list[torch.Tensor]) -> None:
+    """Replace each tensor by its mean over all ranks, in one all-reduce of a flat copy."""
+    flat = torch.cat([t.reshape(-1) for t in tensors])          # (total numel,)
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    for t, mean in zip(tensors, flat.split([t.numel() for t in tensors])):
+        t.copy_(mean.view_as(t))
 
 
 class DivergenceError(RuntimeError):
@@ -175,22 +183,16 @@ class Trainer:
             self.G_ema.load_state_dict(self.G.state_dict())
 
     def _average_grads(self, model: torch.nn.Module) -> None:
-        # the mean gradient over ranks, so every replica takes the same Adam step
+        # the mean gradient over ranks, so every replica takes the same Adam step. (DDP does not fit:
+        # its hooks wait for backward(), and each update here asks autograd.grad for one model's.)
         if self.world > 1:
-            grads = [p.grad for p in model.parameters() if p.grad is not None]
-            flat = _flatten_dense_tensors(grads)
-            dist.all_reduce(flat)
-            flat /= self.world
-            torch._foreach_copy_(grads, _unflatten_dense_tensors(flat, grads))
+            _all_mean([p.grad for p in model.parameters() if p.grad is not None])
 
     def _average_buffers(self) -> None:
         # BatchNorm statistics drift apart on other batches: keep the replicas identical
         bufs = [b for m in (self.G, self.D) for b in m.buffers() if b.is_floating_point()]
         if self.world > 1 and bufs:
-            flat = _flatten_dense_tensors(bufs)
-            dist.all_reduce(flat)
-            flat /= self.world
-            torch._foreach_copy_(bufs, _unflatten_dense_tensors(flat, bufs))
+            _all_mean(bufs)
 
     # -- helpers --------------------------------------------------------------------------------
     def _index_layers(self) -> tuple[list[str], torch.Tensor]:

@@ -45,6 +45,18 @@ def test_no_gloo_thread_outlives_leaving_the_group():
         assert "gloo" not in line, line
 
 
+def test_a_rank_that_fails_fails_the_run_with_its_reason(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    cmd = [*TORCHRUN, "-m", "gan_core", "train", "--out", str(tmp_path / "out"), "--steps", "3", "--arch", "mlp",
+           "--threads", "1", "--resume", str(bad)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert r.returncode != 0
+    reasons = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(reasons) == 2 and all("not a checkpoint" in line for line in reasons), r.stderr
+    assert not (tmp_path / "out" / "checkpoint.pt").exists()
+
+
 @pytest.mark.slow
 def test_two_process_training_ends_cleanly_every_time(tmp_path):
     # an abort at exit is a race that one run rarely shows: ten in a row must exit 0, replicas identical

@@ -175,7 +175,7 @@ def download(name: str = "mnist", cache_dir: str | Path | None = None, timeout: 
 MAX_MEMBER_BYTES = 2**20          # one file unpacked: a 28x28 image, even with a colour profile, is far less
 MAX_UNPACKED_BYTES = 256 * 2**20  # all files: 70,000 images at 3.8 KB each (an 8-bit BMP takes 1.9 KB)
 MAX_MEMBERS = 100_000             # zip entries: the images, their folders and what an OS adds
-MAX_INDEX_BYTES = 32 * 2**20      # the zip's central directory: about 100 bytes an entry
+MAX_INDEX_BYTES = 16 * 2**20      # the zip's central directory: 100,000 entries with names of 120 characters
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")  # PPM reads PGM too
 ARCHIVES = {b"PK\x03\x04": "zip", b"PK\x05\x06": "zip", b"\x1f\x8b": "gzip", b"BZh": "bzip2",
             b"\xfd7zXZ\x00": "xz", b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "rar"}

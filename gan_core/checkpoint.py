@@ -19,7 +19,7 @@ import torch
 
 from . import config, models
 from .config import ConfigError, LiveSettings, ModelSpec
-from .data import Digits, shown, zip_index
+from .data import MAX_INDEX_BYTES, Digits, shown, zip_index
 from .trainer import Trainer
 
 FORMAT = "gan-studio-checkpoint"
@@ -101,7 +101,10 @@ def _check_records(blob: bytes, label: str) -> None:
     if not blob.startswith(b"PK\x03\x04"):
         raise CheckpointError(f"not a checkpoint: {label} is not in the zip format torch.save writes")
     f = io.BytesIO(blob)
-    if zip_index(f, most=MAX_RECORDS)[1] > MAX_RECORDS:
+    index_bytes, entries = zip_index(f, most=MAX_RECORDS)
+    if index_bytes > MAX_INDEX_BYTES:
+        raise CheckpointError(f"not a checkpoint: {label} has an index of {index_bytes / 2**20:,.0f} MB, far more than {MAX_RECORDS:,} records need")
+    if entries > MAX_RECORDS:
         raise CheckpointError(f"not a checkpoint: {label} holds more than {MAX_RECORDS:,} records")
     try:
         records = zipfile.ZipFile(f).infolist()

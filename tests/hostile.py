@@ -315,6 +315,8 @@ def checkpoint_corpus(good: Callable[[], bytes]) -> list[tuple[str, str, Callabl
          ("refused", r"^not a checkpoint: the file claims 2,0\d\d\.\d MB of records in \d\.\d MB$")),
         ("5,000 records", "ckpt", lambda: zip_of([(f"archive/data/{i}", b"") for i in range(5000)], zipfile.ZIP_STORED),
          ("refused", r"^not a checkpoint: the file holds more than 1,000 records$")),
+        ("1,400,000 index entries (64 MB)", "ckpt", lambda: b"PK\x03\x04" + bytes(26) + index_bomb(1_400_000),
+         ("refused", r"^not a checkpoint: the file has an index of 63 MB, far more than 1,000 records need$")),
         ("a 60 MB tensor", "ckpt", lambda: _saved({"x": torch.zeros(15 * MIB)}),
          ("refused", r"^not a checkpoint of this studio \(its 'format' field is missing or different\)$")),
     ]

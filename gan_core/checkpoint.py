@@ -19,7 +19,7 @@ import torch
 
 from . import config, models
 from .config import ConfigError, LiveSettings, ModelSpec
-from .data import MAX_INDEX_BYTES, Digits, shown, zip_index
+from .data import MAX_INDEX_BYTES, Digits, zip_index
 from .trainer import Trainer
 
 FORMAT = "gan-studio-checkpoint"
@@ -60,7 +60,7 @@ def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES, *, name: str | 
     Its size is checked before it is read, and its records before torch.load allocates them.
     `name` labels the file in refusals (default: a path's own name, else "the file").
     """
-    label = shown(name or (Path(source).name if isinstance(source, (str, Path)) else "the file"))
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else "the file")
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
@@ -112,7 +112,7 @@ def _check_records(blob: bytes, label: str) -> None:
         return
     packed = next((r for r in records if r.compress_type != zipfile.ZIP_STORED or r.file_size != r.compress_size), None)
     if packed is not None:
-        raise CheckpointError(f"not a checkpoint: {label} holds a compressed record ({shown(packed.filename)}), which torch.save never writes")
+        raise CheckpointError(f"not a checkpoint: {label} holds a compressed record ({packed.filename}), which torch.save never writes")
     claimed = sum(r.file_size for r in records)
     if claimed > len(blob):
         raise CheckpointError(f"not a checkpoint: {label} claims {claimed / 2**20:,.1f} MB of records in {len(blob) / 2**20:,.1f} MB")

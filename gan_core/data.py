@@ -183,15 +183,11 @@ _EOCD = struct.Struct("<4s4H2LH")       # end of central directory: 22 bytes, th
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")   # zip64 end record: 56 bytes, then a 20-byte locator, then _EOCD
 
 
-def shown(name: str) -> str:
-    """A file name fit for a one-line message: printable characters, at most 80 of them."""
-    name = "".join(c if c.isprintable() else "?" for c in name)
-    return name if len(name) <= 80 else f"{name[:38]}...{name[-38:]}"
-
-
 def _reason(e: BaseException) -> str:
+    # the first line of a library's complaint; names in messages stay as given (the page and the CLI
+    # show them through gan_core.text)
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return shown(text)
+    return text[:160]
 
 
 def zip_index(f: BinaryIO, most: int = MAX_MEMBERS) -> tuple[int, int]:
@@ -314,7 +310,7 @@ def _zip_images(f: BinaryIO, label: str) -> np.ndarray:
         files = [m for m in z.infolist() if not m.is_dir()]
         bad = next((m for m in files if _unsafe(m.filename)), None)
         if bad is not None:
-            raise DataError(f"{shown(bad.filename)}: a path that leaves the zip's folder")
+            raise DataError(f"{bad.filename}: a path that leaves the zip's folder")
         members = [m for m in files if not _skipped(m.filename)]
         if len(members) > MAX_UPLOAD_IMAGES:
             raise DataError(f"{label}: {len(members):,} files; at most {MAX_UPLOAD_IMAGES:,} images are read")
@@ -323,7 +319,7 @@ def _zip_images(f: BinaryIO, label: str) -> np.ndarray:
             raise DataError(f"{label}: unpacks to {declared / 2**20:,.0f} MB; own images may take at most {MAX_UNPACKED_BYTES // 2**20} MB")
         images, budget = np.empty((len(members), 28, 28), np.uint8), _Budget(label)   # (N, 28, 28)
         for i, m in enumerate(members):
-            name = shown(m.filename)
+            name = m.filename
             if m.flag_bits & 0x1:
                 raise DataError(f"{name}: encrypted; zip the images without a password")
             if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -350,7 +346,7 @@ def _folder_images(folder: Path, label: str) -> np.ndarray:
                     raise DataError(f"{label}: more than {MAX_UPLOAD_IMAGES:,} files; at most {MAX_UPLOAD_IMAGES:,} images are read")
     images, budget = np.empty((len(paths), 28, 28), np.uint8), _Budget(label)   # (N, 28, 28)
     for i, path in enumerate(sorted(paths)):
-        name, size = shown(path.name), path.stat().st_size
+        name, size = path.name, path.stat().st_size
         if size > MAX_MEMBER_BYTES:
             raise DataError(f"{name}: {size / 2**20:,.1f} MB, far more than a 28x28 image")
         with open(path, "rb") as f:
@@ -365,20 +361,20 @@ def load_images(source: str | Path | bytes | BinaryIO, *, name: str | None = Non
     (default: the file's own name, or "uploaded zip").
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        label = shown(name or "uploaded zip")
+        label = name or "uploaded zip"
         images = _zip_images(io.BytesIO(source), label)
     elif hasattr(source, "read"):
-        label = shown(name or Path(getattr(source, "name", "") or "uploaded zip").name)
+        label = name or getattr(source, "name", None) or "uploaded zip"
         images = _zip_images(source, label)
     elif Path(source).is_dir():
-        label = shown(name or Path(source).name)
+        label = name or Path(source).name
         images = _folder_images(Path(source), label)
     elif Path(source).is_file() and zipfile.is_zipfile(source):
-        label = shown(name or Path(source).name)
+        label = name or Path(source).name
         with open(source, "rb") as f:
             images = _zip_images(f, label)
     else:
-        raise DataError(f"{shown(str(source))}: not a folder or a zip file of images")
+        raise DataError(f"{source}: not a folder or a zip file of images")
     if len(images) < MIN_IMAGES:
         raise DataError(f"{label}: {len(images)} images; at least {MIN_IMAGES} are needed")
     return Digits(torch.from_numpy(images), torch.full((len(images),), -1, dtype=torch.int64),

@@ -552,7 +552,7 @@ def own_data_ui(s: TrainingSession) -> None:
         if st.session_state.get("_upload_id") != up.file_id:
             st.session_state["_upload_id"] = up.file_id
             try:
-                st.session_state["_upload"] = data.load_images(up)
+                st.session_state["_upload"] = data.load_images(up.getvalue())
             except DataError as e:
                 st.session_state["_upload"] = str(e)
         digits = st.session_state["_upload"]

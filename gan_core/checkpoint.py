@@ -10,6 +10,7 @@ import dataclasses
 import io
 import pickle
 import re
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,12 +19,13 @@ import torch
 
 from . import config, models
 from .config import ConfigError, LiveSettings, ModelSpec
-from .data import Digits
+from .data import MAX_INDEX_BYTES, Digits, zip_index
 from .trainer import Trainer
 
 FORMAT = "gan-studio-checkpoint"
 VERSION = 1
 MAX_BYTES = 64 * 2**20  # the largest model here is ~10 MB with its optimizer state
+MAX_RECORDS = 1000  # a checkpoint holds the pickle and one record per tensor: about a hundred
 KEYS = {"format", "version", "step", "spec", "settings", "G", "D", "G_ema", "opt_g", "opt_d", "rng"}
 
 
@@ -52,19 +54,27 @@ def to_bytes(t: Trainer) -> bytes:
     return buf.getvalue()
 
 
-def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
-    """Load and validate a checkpoint from a path or bytes; raise CheckpointError if unusable."""
+def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES, *, name: str | None = None) -> dict[str, Any]:
+    """Load and validate a checkpoint from a path or bytes; raise CheckpointError if unusable.
+
+    Its size is checked before it is read, and its records before torch.load allocates them.
+    `name` labels the file in refusals (default: a path's own name, else "the file").
+    """
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else "the file")
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
             raise CheckpointError(f"{path}: no such file")
-        if path.stat().st_size > max_bytes:
-            raise CheckpointError(f"file is {path.stat().st_size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
-        source = path.read_bytes()
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise CheckpointError(f"{label} is {size / 2**20:.1f} MB; the limit for a checkpoint is {max_bytes / 2**20:.0f} MB")
+        with open(path, "rb") as f:
+            source = f.read(max_bytes + 1)   # a file that grew since its size was read still stops here
     if len(source) == 0:
-        raise CheckpointError("the file is empty")
+        raise CheckpointError(f"{label} is empty")
     if len(source) > max_bytes:
-        raise CheckpointError(f"file is {len(source) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+        raise CheckpointError(f"{label} is {len(source) / 2**20:.1f} MB; the limit for a checkpoint is {max_bytes / 2**20:.0f} MB")
+    _check_records(source, label)
     try:
         ckpt = torch.load(io.BytesIO(source), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -80,6 +90,32 @@ def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES) -> dict[str, An
         raise CheckpointError(f"corrupt or truncated file ({_first_sentence(e)})") from None
     validate(ckpt)
     return ckpt
+
+
+def _check_records(blob: bytes, label: str) -> None:
+    """torch.load allocates each record of the zip at the size its index claims: hold those to the file's bytes.
+
+    torch.save stores records uncompressed, so together they fit in the file; anything else is refused
+    here. An index zipfile cannot read goes on to torch.load, whose complaint names the fault.
+    """
+    if not blob.startswith(b"PK\x03\x04"):
+        raise CheckpointError(f"not a checkpoint: {label} is not in the zip format torch.save writes")
+    f = io.BytesIO(blob)
+    index_bytes, entries = zip_index(f, most=MAX_RECORDS)
+    if index_bytes > MAX_INDEX_BYTES:
+        raise CheckpointError(f"not a checkpoint: {label} has an index of {index_bytes / 2**20:,.0f} MB, far more than {MAX_RECORDS:,} records need")
+    if entries > MAX_RECORDS:
+        raise CheckpointError(f"not a checkpoint: {label} holds more than {MAX_RECORDS:,} records")
+    try:
+        records = zipfile.ZipFile(f).infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, OverflowError, struct.error):
+        return
+    packed = next((r for r in records if r.compress_type != zipfile.ZIP_STORED or r.file_size != r.compress_size), None)
+    if packed is not None:
+        raise CheckpointError(f"not a checkpoint: {label} holds a compressed record ({packed.filename}), which torch.save never writes")
+    claimed = sum(r.file_size for r in records)
+    if claimed > len(blob):
+        raise CheckpointError(f"not a checkpoint: {label} claims {claimed / 2**20:,.1f} MB of records in {len(blob) / 2**20:,.1f} MB")
 
 
 def validate(ckpt: Any) -> None:

@@ -10,11 +10,14 @@ import hashlib
 import importlib.util
 import io
 import os
+import struct
 import threading
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -162,46 +165,220 @@ def download(name: str = "mnist", cache_dir: str | Path | None = None, timeout: 
 
 
 # ---------------------------------------------------------------------------------------------
-# own images: a folder or a zip of 28x28 grayscale images
+# own images: a folder or a zip of 28x28 grayscale images, read in bounded memory and time
+#
+# Whatever a visitor's zip holds, it is read one member at a time and only into memory: the zip's
+# index is counted before zipfile builds it (an object per entry), each member is refused on its
+# declared size and again on the bytes it really unpacks to, and an image's size is read from its
+# header before any pixel is decoded. Nothing is written to disk.
 
-def load_images(source: str | Path | bytes) -> Digits:
-    """Own images from a folder, a zip file path or zip bytes; each must be a 28x28 image."""
+MAX_MEMBER_BYTES = 2**20          # one file unpacked: a 28x28 image, even with a colour profile, is far less
+MAX_UNPACKED_BYTES = 256 * 2**20  # all files: 70,000 images at 3.8 KB each (an 8-bit BMP takes 1.9 KB)
+MAX_MEMBERS = 100_000             # zip entries: the images, their folders and what an OS adds
+MAX_INDEX_BYTES = 16 * 2**20      # the zip's central directory: 100,000 entries with names of 120 characters
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")  # PPM reads PGM too
+ARCHIVES = {b"PK\x03\x04": "zip", b"PK\x05\x06": "zip", b"\x1f\x8b": "gzip", b"BZh": "bzip2",
+            b"\xfd7zXZ\x00": "xz", b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "rar"}
+_EOCD = struct.Struct("<4s4H2LH")       # end of central directory: 22 bytes, then a comment
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")   # zip64 end record: 56 bytes, then a 20-byte locator, then _EOCD
+
+
+def _reason(e: BaseException) -> str:
+    # the first line of a library's complaint; names in messages stay as given (the page and the CLI
+    # show them through gan_core.text)
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text[:160]
+
+
+def zip_index(f: BinaryIO, most: int = MAX_MEMBERS) -> tuple[int, int]:
+    """(bytes, entries) of a zip's central directory, counted without building it; entries stop at most + 1.
+
+    zipfile makes an object of about 500 bytes per entry before anything can look at them, and a
+    64 MB index of empty entries makes a million. An index over MAX_INDEX_BYTES is not read (0
+    entries), and neither is one that cannot be found (0, 0): zipfile then says what is wrong.
+    """
+    f.seek(0, 2)
+    size = f.tell()
+    tail_at = max(0, size - _EOCD.size - 65535)   # the end record sits within its comment's reach of the end
+    f.seek(tail_at)
+    tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + _EOCD.size > len(tail):
+        return 0, 0
+    index_bytes, end = _EOCD.unpack_from(tail, at)[5], tail_at + at
+    if end >= _EOCD64.size + 20:   # a zip64 end record and its locator come before the plain one
+        f.seek(end - _EOCD64.size - 20)
+        z64 = f.read(_EOCD64.size + 20)
+        if z64[:4] == b"PK\x06\x06" and z64[_EOCD64.size:_EOCD64.size + 4] == b"PK\x06\x07":
+            index_bytes, end = _EOCD64.unpack_from(z64)[8], end - _EOCD64.size - 20
+    if index_bytes > MAX_INDEX_BYTES or index_bytes > end:
+        return index_bytes, 0
+    f.seek(end - index_bytes)
+    index = f.read(index_bytes)
+    n = pos = 0
+    while n <= most and pos + 46 <= len(index) and index[pos:pos + 4] == b"PK\x01\x02":   # 46 fixed bytes each
+        name_len, extra_len, comment_len = struct.unpack_from("<3H", index, pos + 28)
+        n, pos = n + 1, pos + 46 + name_len + extra_len + comment_len
+    f.seek(0)
+    return index_bytes, n
+
+
+def _skipped(name: str) -> bool:
+    # what macOS and file managers add beside the images
+    return name.startswith(("__MACOSX/", ".")) or "/." in name
+
+
+def _unsafe(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
+def _to_gray(name: str, im) -> np.ndarray:
+    """(28, 28) uint8 from any mode: 16-bit scaled to 8 (not clipped), colour by luma, opaque alpha dropped."""
+    if im.mode == "L":
+        return np.asarray(im)
+    if im.mode.startswith("I;16"):
+        return ((np.asarray(im).astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    if im.mode in ("I", "F"):
+        a = np.asarray(im)
+        if a.min() < 0 or a.max() > 255:
+            raise DataError(f"{name}: samples beyond 0-255 in mode {im.mode}; save it as 8-bit grayscale")
+        return np.rint(a).astype(np.uint8)
+    if "A" in im.getbands() or "transparency" in im.info:
+        im = im.convert("RGBA")
+        if im.getchannel("A").getextrema()[0] < 255:   # ink on a see-through ground has no one gray
+            raise DataError(f"{name}: has transparent pixels; save it as grayscale without transparency")
+    if im.mode not in ("L", "1", "P", "RGB", "RGBA", "RGBX"):
+        im = im.convert("RGB")   # CMYK, YCbCr, LAB, ...: through RGB, as a screen shows them
+    return np.asarray(im.convert("L"), dtype=np.uint8)
+
+
+def decode_image(name: str, blob: bytes) -> np.ndarray:
+    """One 28x28 image as (28, 28) uint8; its size is read from the header before a pixel is decoded."""
     from PIL import Image, UnidentifiedImageError
 
-    items: list[tuple[str, bytes]] = []
-    if isinstance(source, bytes) or (Path(source).is_file() and zipfile.is_zipfile(source)):
-        try:
-            with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as z:
-                members = [m for m in z.infolist() if not m.is_dir()][:MAX_UPLOAD_IMAGES + 1]
-                if any(m.file_size > 1_000_000 for m in members):
-                    raise DataError("zip: a member over 1 MB is not a 28x28 image")
-                items = [(m.filename, z.read(m)) for m in members]
-        except zipfile.BadZipFile as e:
-            raise DataError(f"zip: {e}") from None
-        label = "uploaded zip"
+    if not blob:
+        raise DataError(f"{name}: the file is empty")
+    kind = next((k for magic, k in ARCHIVES.items() if blob.startswith(magic)), None)
+    if kind is None and blob[257:262] == b"ustar":
+        kind = "tar"
+    if kind is not None:
+        raise DataError(f"{name}: a {kind} archive inside the upload; put the images themselves in one zip")
+    try:
+        with Image.open(io.BytesIO(blob), formats=IMAGE_FORMATS) as im:
+            if im.size != (28, 28):
+                raise DataError(f"{name}: {im.size[0]}x{im.size[1]} pixels, expected 28x28")
+            return _to_gray(name, im)
+    except DataError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"{name}: its header claims a huge image (a decompression bomb), refused before decoding") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{name}: not an image in a format read here (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM)") from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, struct.error,
+            ZeroDivisionError) as e:
+        raise DataError(f"{name}: a truncated or corrupt image ({_reason(e)})") from None
+
+
+class _Budget:
+    """The bytes all members have unpacked to so far, against MAX_UNPACKED_BYTES."""
+
+    def __init__(self, label: str):
+        self.label, self.total = label, 0
+
+    def read(self, name: str, f: BinaryIO) -> bytes:
+        blob = f.read(MAX_MEMBER_BYTES + 1)   # the real bytes, whatever a header said
+        if len(blob) > MAX_MEMBER_BYTES:
+            raise DataError(f"{name}: unpacks to more than {MAX_MEMBER_BYTES // 2**20} MB, far more than a 28x28 image")
+        self.total += len(blob)
+        if self.total > MAX_UNPACKED_BYTES:
+            raise DataError(f"{self.label}: unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB, the most own images may take")
+        return blob
+
+
+def _zip_images(f: BinaryIO, label: str) -> np.ndarray:
+    index_bytes, entries = zip_index(f)
+    if index_bytes > MAX_INDEX_BYTES:
+        raise DataError(f"{label}: its index takes {index_bytes / 2**20:,.0f} MB; a zip of at most {MAX_MEMBERS:,} files needs far less")
+    if entries > MAX_MEMBERS:
+        raise DataError(f"{label}: more than {MAX_MEMBERS:,} files in the zip")
+    try:
+        z = zipfile.ZipFile(f)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, OverflowError, struct.error) as e:
+        raise DataError(f"{label}: not a readable zip file ({_reason(e)})") from None
+    with z:
+        files = [m for m in z.infolist() if not m.is_dir()]
+        bad = next((m for m in files if _unsafe(m.filename)), None)
+        if bad is not None:
+            raise DataError(f"{bad.filename}: a path that leaves the zip's folder")
+        members = [m for m in files if not _skipped(m.filename)]
+        if len(members) > MAX_UPLOAD_IMAGES:
+            raise DataError(f"{label}: {len(members):,} files; at most {MAX_UPLOAD_IMAGES:,} images are read")
+        declared = sum(m.file_size for m in members)
+        if declared > MAX_UNPACKED_BYTES:
+            raise DataError(f"{label}: unpacks to {declared / 2**20:,.0f} MB; own images may take at most {MAX_UNPACKED_BYTES // 2**20} MB")
+        images, budget = np.empty((len(members), 28, 28), np.uint8), _Budget(label)   # (N, 28, 28)
+        for i, m in enumerate(members):
+            name = m.filename
+            if m.flag_bits & 0x1:
+                raise DataError(f"{name}: encrypted; zip the images without a password")
+            if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise DataError(f"{name}: compressed with method {m.compress_type}; only stored or deflated zips are read")
+            if m.file_size > MAX_MEMBER_BYTES:
+                raise DataError(f"{name}: unpacks to {m.file_size / 2**20:,.1f} MB, far more than a 28x28 image")
+            try:
+                with z.open(m) as member:
+                    blob = budget.read(name, member)
+            except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, NotImplementedError,
+                    RuntimeError) as e:
+                raise DataError(f"{name}: corrupt or truncated in the zip ({_reason(e)})") from None
+            images[i] = decode_image(name, blob)
+    return images
+
+
+def _folder_images(folder: Path, label: str) -> np.ndarray:
+    paths = []
+    with os.scandir(folder) as entries:
+        for e in entries:
+            if e.is_file() and not e.name.startswith("."):
+                paths.append(Path(e.path))
+                if len(paths) > MAX_UPLOAD_IMAGES:
+                    raise DataError(f"{label}: more than {MAX_UPLOAD_IMAGES:,} files; at most {MAX_UPLOAD_IMAGES:,} images are read")
+    images, budget = np.empty((len(paths), 28, 28), np.uint8), _Budget(label)   # (N, 28, 28)
+    for i, path in enumerate(sorted(paths)):
+        name, size = path.name, path.stat().st_size
+        if size > MAX_MEMBER_BYTES:
+            raise DataError(f"{name}: {size / 2**20:,.1f} MB, far more than a 28x28 image")
+        with open(path, "rb") as f:
+            images[i] = decode_image(name, budget.read(name, f))
+    return images
+
+
+def load_images(source: str | Path | bytes | BinaryIO, *, name: str | None = None) -> Digits:
+    """Own images from a folder, a zip file's path, its bytes or an open binary file; each a 28x28 image.
+
+    Refusals are DataError naming the file and the reason. `name` labels an upload in messages
+    (default: the file's own name, or "uploaded zip").
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        label = name or "uploaded zip"
+        images = _zip_images(io.BytesIO(source), label)
+    elif hasattr(source, "read"):
+        label = name or getattr(source, "name", None) or "uploaded zip"
+        images = _zip_images(source, label)
     elif Path(source).is_dir():
-        paths = sorted(p for p in Path(source).iterdir() if p.is_file())[:MAX_UPLOAD_IMAGES + 1]
-        items = [(p.name, p.read_bytes()) for p in paths]
-        label = Path(source).name
+        label = name or Path(source).name
+        images = _folder_images(Path(source), label)
+    elif Path(source).is_file() and zipfile.is_zipfile(source):
+        label = name or Path(source).name
+        with open(source, "rb") as f:
+            images = _zip_images(f, label)
     else:
         raise DataError(f"{source}: not a folder or a zip file of images")
-    if len(items) > MAX_UPLOAD_IMAGES:
-        raise DataError(f"more than {MAX_UPLOAD_IMAGES:,} images")
-    arrays = []
-    for name, blob in items:
-        if name.startswith(("__MACOSX/", ".")) or "/." in name:
-            continue
-        try:
-            with Image.open(io.BytesIO(blob)) as im:
-                if im.size != (28, 28):
-                    raise DataError(f"{name}: {im.size[0]}x{im.size[1]} pixels, expected 28x28")
-                arrays.append(np.asarray(im.convert("L"), dtype=np.uint8))
-        except (UnidentifiedImageError, OSError) as e:
-            raise DataError(f"{name}: not an image PIL can read ({type(e).__name__})") from None
-    if len(arrays) < MIN_IMAGES:
-        raise DataError(f"{label}: {len(arrays)} images; at least {MIN_IMAGES} are needed")
-    images = torch.from_numpy(np.stack(arrays))
-    return Digits(images, torch.full((len(arrays),), -1, dtype=torch.int64), f"{label} ({len(arrays):,} images)")
+    if len(images) < MIN_IMAGES:
+        raise DataError(f"{label}: {len(images)} images; at least {MIN_IMAGES} are needed")
+    return Digits(torch.from_numpy(images), torch.full((len(images),), -1, dtype=torch.int64),
+                  f"{label} ({len(images):,} images)")
 
 
 # ---------------------------------------------------------------------------------------------

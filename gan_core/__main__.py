@@ -11,11 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+from . import deps
+
+deps.exit_unless_importable("torch", "numpy", "PIL", "mlxtend")   # one line and exit 2, not a traceback
+
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import checkpoint, config, data, render, sampling, text
+from . import checkpoint, config, cpus, data, render, sampling, text
 from .checkpoint import CheckpointError
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import DataError

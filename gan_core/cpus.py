@@ -50,8 +50,8 @@ def threads_each(max_running: int, threads: int = 0, cpus: CPUs | None = None) -
     cpus = cpus or usable()
     n = threads or max(1, cpus.count // max(1, max_running))
     given = " (as configured)" if threads else ""
-    _say_once(f"gan_core: {cpus.count} CPUs usable ({cpus.source}); "
-              f"{max_running} trainers at once, {n} torch threads each{given}")
+    _say_once(f"gan_core: CPUs usable: {cpus.count} ({cpus.source}); "
+              f"trainers at once: {max_running}; torch threads each: {n}{given}")
     return n
 
 

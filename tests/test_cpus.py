@@ -77,7 +77,7 @@ def test_trainers_and_threads_share_the_cpus(count, trainers, threads):
 
 def test_configured_threads_win(capsys):
     assert cpus.threads_each(2, threads=6, cpus=CPUs(1, "test")) == 6
-    assert "6 torch threads each (as configured)" in capsys.readouterr().err
+    assert "torch threads each: 6 (as configured)" in capsys.readouterr().err
 
 
 def sizing(*prefix: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -97,8 +97,8 @@ def test_one_cpu_of_affinity_sizes_the_server_to_one():
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1", "1", "1"]   # CPUs seen, trainers at once, torch threads each
     said = [ln for ln in r.stderr.splitlines() if ln.startswith("gan_core:")]
-    assert said == ["gan_core: 1 CPUs usable (affinity, 1 of %d on the host); "
-                    "1 trainers at once, 1 torch threads each" % os.cpu_count()]   # once, not per configure()
+    assert said == ["gan_core: CPUs usable: 1 (affinity, 1 of %d on the host); "
+                    "trainers at once: 1; torch threads each: 1" % os.cpu_count()]   # once, not per configure()
 
 
 @needs_taskset

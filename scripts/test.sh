@@ -5,8 +5,8 @@
 # /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run.
 #
 # Python 3.12 gets PyPI's torch==2.13.0 (the CUDA build, 2.13.0+cu130, with its nvidia-* packages:
-# about 3 GB, 4.7 GB installed, 2.5 min on a quiet 2-core machine; it runs on the CPU when there is no GPU). The CPU wheel
-# that requirements.txt names for 3.12 lives on download.pytorch.org, which CI cannot reach, and the
+# about 3 GB, 4.7 GB installed, 2 min 39 s here; it runs on the CPU when there is no GPU). The CPU
+# wheel that requirements.txt names for 3.12 lives on download.pytorch.org, which CI cannot reach, and the
 # CUDA wheel does not import without the nvidia libraries (libcudnn.so.9), so this is the honest way.
 # The 3.12 run leaves out the browser tests (-m "not browser"); AppTest still runs the page under 3.12.
 # GAN_STUDIO_TEST_PYTHONS="3.11" runs only the first.

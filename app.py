@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 
-import pyarrow as pa
 import streamlit as st
+
+from gan_core import deps
+
+if _missing := deps.problem("torch", "numpy", "PIL", "pyarrow", "mlxtend"):
+    st.error(_missing)   # what to install, instead of a traceback from the imports below
+    st.stop()
+
+import pyarrow as pa  # noqa: E402 (after the check above)
 
 from gan_core import charts, config, data, diagnosis, metrics, probe, query, render, session, text
 from gan_core.checkpoint import CheckpointError

@@ -1,6 +1,6 @@
 """How close to the matmul limit can an eager PyTorch step of the seed model come on this machine?
 
-    python benchmarks/ceiling.py [--threads 2] [--repeats 5] [--seconds 1.5]
+    python benchmarks/ceiling.py [--threads N] [--repeats 5] [--seconds 1.5]
 
 The seed's GAN step (G 100->128->784, D 784->128->1, batch 128, BCE, Adam) written out with its
 backward derived by hand: about 40 ops, no autograd, no modules, no metrics beyond the two losses,
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gan_core import data, session  # noqa: E402
+from gan_core import cpus, data, session  # noqa: E402
 from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 from speed import alone, count_step, matmul_limit, rate  # noqa: E402
@@ -91,7 +91,7 @@ class HandStep:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=cpus.usable().count, help="default: the CPUs this process may use")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seconds", type=float, default=1.5, help="length of one timed window")
     a = p.parse_args()

@@ -1,6 +1,6 @@
 """How fast does the studio train, against a bare PyTorch loop and the machine's matmul limit?
 
-    python benchmarks/speed.py [--threads 2] [--repeats 5] [--seconds 2] [--digits-budget 120]
+    python benchmarks/speed.py [--threads N] [--repeats 5] [--seconds 2] [--digits-budget 120]
 
 For the seed model (batch 128) and the default model it measures, as medians over repeats:
   bare      a minimal PyTorch loop of the same GAN step, written here as the reference
@@ -28,7 +28,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gan_core import data, metrics, session  # noqa: E402
+from gan_core import cpus, data, metrics, session  # noqa: E402
 from gan_core.__main__ import draw_samples  # noqa: E402
 from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
@@ -208,7 +208,7 @@ def measure(name: str, spec: ModelSpec, s: LiveSettings, a: argparse.Namespace) 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=cpus.usable().count, help="default: the CPUs this process may use")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seconds", type=float, default=2.0, help="length of one timed window")
     p.add_argument("--digits-budget", type=float, default=120.0, help="0 skips the time-to-digits run")

@@ -11,11 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+from . import deps
+
+deps.exit_unless_importable("torch", "numpy", "PIL", "mlxtend")   # one line and exit 2, not a traceback
+
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import checkpoint, config, data, render, sampling, text
+from . import checkpoint, config, cpus, data, render, sampling, text
 from .checkpoint import CheckpointError
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import DataError
@@ -42,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     budget.add_argument("--steps", type=int, help="train for this many steps")
     t.add_argument("--arch", default=config.DEFAULT_ARCH, help=f"one of {', '.join(config.ARCHS)}")
     t.add_argument("--batch-size", type=int, default=LiveSettings.batch_size)
-    t.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    t.add_argument("--threads", type=int, help="torch CPU threads (default: the CPUs this process may use)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--latent-dim", type=int, default=ModelSpec.latent_dim)
     t.add_argument("--loss", default=LiveSettings.loss, help=f"one of {', '.join(config.LOSSES)}")
@@ -144,6 +148,8 @@ def _budget(a: argparse.Namespace) -> float | None:
         if not 1 <= a.threads <= 256:
             raise UsageError(f"--threads must be between 1 and 256, got {a.threads}")
         torch.set_num_threads(a.threads)
+    elif "OMP_NUM_THREADS" not in os.environ:   # as torchrun sets; torch's own default counts the host's cores
+        torch.set_num_threads(cpus.usable().count)
     if a.steps is not None and a.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {a.steps}")
     seconds = a.seconds if a.seconds is not None or a.steps is not None else 60.0

@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import checkpoint, config, data, probe, render, sampling
+from . import checkpoint, config, cpus, data, probe, render, sampling
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
@@ -47,8 +47,8 @@ def _env_float(name: str, default: float) -> float:
 @dataclass
 class Limits:
     """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
-    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", 2))       # trainers at once
-    threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = cores / max_running
+    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", cpus.trainers_at_once()))  # trainers at once
+    threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = usable CPUs / max_running
     slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 30)                 # turn length when others wait
     idle_limit_s: float = _env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60)  # pause without interaction
     leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
@@ -132,9 +132,9 @@ def configure(**limits: Any) -> None:
 
 
 def _set_threads() -> None:
-    # several trainers share the cores; oversubscribed torch threads are far slower than one each
-    n = _limits.threads or max(1, (os.cpu_count() or 1) // _limits.max_running)
-    torch.set_num_threads(n)
+    # several trainers share the CPUs this process may use (cpus.py); oversubscribed torch threads
+    # are far slower than one each
+    torch.set_num_threads(cpus.threads_each(_limits.max_running, _limits.threads))
 
 
 def limits() -> Limits:

@@ -1,0 +1,127 @@
+"""How many CPUs this process may actually use, and how the studio sizes itself from that.
+
+`os.cpu_count()` (and torch's default thread count) report the host's cores. A container on a
+shared host is held to far less: by CPU affinity (the cores it may run on) and by a cgroup quota
+(a share of CPU time per period, e.g. 0.078 to 2 cores on Streamlit Community Cloud). Threads
+beyond that quota don't run in parallel; they are throttled, and oversubscribed torch threads are
+far slower than one each. So every count that follows the CPUs comes from `usable()`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_TRAINERS = 2   # trainers at once by default, when the CPUs allow: each holds ~15-130 MB and a core
+
+
+@dataclass(frozen=True)
+class CPUs:
+    count: int    # whole CPUs this process may keep busy, at least 1
+    source: str   # what limited it, for the server log
+
+
+def usable(root: str | Path = "/") -> CPUs:
+    """CPUs this process may use: the fewer of its affinity and its cgroup quota, at least 1.
+
+    `root` is the filesystem root the cgroup files are read under (tests pass a folder of fakes).
+    A fractional quota rounds down (1.5 CPUs -> 1), because a thread over the quota is throttled.
+    """
+    affinity = _affinity()
+    quota = _quota(Path(root))
+    if quota is None or math.floor(quota[0]) >= affinity:
+        return CPUs(affinity, f"affinity, {affinity} of {os.cpu_count() or 1} on the host")
+    cpus, where = quota
+    return CPUs(max(1, math.floor(cpus)), f"{where} quota of {cpus:.3g} CPUs")
+
+
+def trainers_at_once(cpus: CPUs | None = None) -> int:
+    """Default for how many sessions train at once: one CPU each, at most MAX_TRAINERS."""
+    return min(MAX_TRAINERS, (cpus or usable()).count)
+
+
+def threads_each(max_running: int, threads: int = 0, cpus: CPUs | None = None) -> int:
+    """Torch threads for each trainer: `threads` when given, else the CPUs shared among the trainers.
+
+    Says once on stderr (the server log) what it sized the process to, and again if that changes.
+    """
+    cpus = cpus or usable()
+    n = threads or max(1, cpus.count // max(1, max_running))
+    given = " (as configured)" if threads else ""
+    _say_once(f"gan_core: CPUs usable: {cpus.count} ({cpus.source}); "
+              f"trainers at once: {max_running}; torch threads each: {n}{given}")
+    return n
+
+
+def _affinity() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):   # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def _quota(root: Path) -> tuple[float, str] | None:
+    """(CPUs, 'cgroup v2'/'cgroup v1') from the tightest quota on this process's cgroup or its
+    parents, or None when no quota is set (or no cgroup files exist, as off Linux)."""
+    found = [q for q in (_v2(root), _v1(root)) if q is not None]
+    return min(found) if found else None
+
+
+def _v2(root: Path) -> tuple[float, str] | None:
+    mount = root / "sys/fs/cgroup"
+    quotas = []
+    for d in _cgroup_dirs(root, mount, lambda controllers: controllers == ""):
+        try:
+            limit, period = (d / "cpu.max").read_text().split()[:2]   # "max 100000" or "150000 100000"
+            if limit != "max":
+                quotas.append(int(limit) / int(period))
+        except (OSError, ValueError, ZeroDivisionError):
+            continue
+    return (min(quotas), "cgroup v2") if quotas else None
+
+
+def _v1(root: Path) -> tuple[float, str] | None:
+    quotas = []
+    for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+        mount = root / "sys/fs/cgroup" / name
+        for d in _cgroup_dirs(root, mount, lambda controllers: "cpu" in controllers.split(",")):
+            try:
+                limit = int((d / "cpu.cfs_quota_us").read_text())   # -1 when there is no quota
+                period = int((d / "cpu.cfs_period_us").read_text())
+                if limit > 0 and period > 0:
+                    quotas.append(limit / period)
+            except (OSError, ValueError):
+                continue
+    return (min(quotas), "cgroup v1") if quotas else None
+
+
+def _cgroup_dirs(root: Path, mount: Path, wanted) -> list[Path]:
+    """The process's cgroup folder under `mount` and each parent up to `mount` itself.
+
+    /proc/self/cgroup names the path ("0::/a/b" for v2, "4:cpu,cpuacct:/a/b" for v1); inside a
+    container it is often a host path that isn't mounted, so the mount's root is always read too."""
+    dirs = [mount]
+    try:
+        lines = (root / "proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) == 3 and wanted(parts[1]):
+            d = mount / parts[2].strip("/")
+            while d != mount and mount in d.parents:
+                dirs.append(d)
+                d = d.parent
+    return [d for d in dirs if d.is_dir()]
+
+
+_said = ""
+
+
+def _say_once(line: str) -> None:
+    global _said
+    if line != _said:
+        _said = line
+        print(line, file=sys.stderr, flush=True)

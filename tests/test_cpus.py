@@ -1,0 +1,108 @@
+"""CPU sizing from what the process may use: cgroup quota files faked under a temporary root, and
+CPU affinity narrowed to one CPU with `taskset` in a subprocess."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gan_core import cpus
+from gan_core.cpus import CPUs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def host_of_8(monkeypatch):
+    monkeypatch.setattr(cpus, "_affinity", lambda: 8)   # a host bigger than any quota below
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(text)
+
+
+@pytest.mark.parametrize("cpu_max,expected", [
+    ("max 100000\n", 8),        # no quota: affinity decides
+    ("200000 100000\n", 2),     # 2 CPUs
+    ("150000 100000\n", 1),     # 1.5 rounds down: a second thread would be throttled
+    ("7800 100000\n", 1),       # Community Cloud's smallest share, 0.078 CPU: still one
+    ("1600000 100000\n", 8),    # a quota above the affinity: affinity decides
+    ("garbage\n", 8),           # unreadable: ignored
+])
+def test_cgroup_v2_quota(tmp_path, host_of_8, cpu_max, expected):
+    write(tmp_path, "sys/fs/cgroup/cpu.max", cpu_max)
+    assert cpus.usable(tmp_path).count == expected
+
+
+def test_cgroup_v2_quota_on_a_parent_of_the_process_cgroup(tmp_path, host_of_8):
+    write(tmp_path, "proc/self/cgroup", "0::/app.slice/studio.service\n")
+    write(tmp_path, "sys/fs/cgroup/cpu.max", "max 100000\n")
+    write(tmp_path, "sys/fs/cgroup/app.slice/cpu.max", "300000 100000\n")
+    write(tmp_path, "sys/fs/cgroup/app.slice/studio.service/cpu.max", "max 100000\n")
+    found = cpus.usable(tmp_path)
+    assert found.count == 3 and "cgroup v2" in found.source
+
+
+@pytest.mark.parametrize("quota,period,expected", [("-1", "100000", 8), ("300000", "100000", 3),
+                                                   ("50000", "100000", 1), ("250000", "100000", 2)])
+def test_cgroup_v1_quota(tmp_path, host_of_8, quota, period, expected):
+    write(tmp_path, "proc/self/cgroup", "4:cpu,cpuacct:/docker/abc\n")
+    write(tmp_path, "sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", quota + "\n")
+    write(tmp_path, "sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us", period + "\n")
+    assert cpus.usable(tmp_path).count == expected
+
+
+def test_no_cgroup_files_means_affinity(tmp_path, host_of_8):
+    found = cpus.usable(tmp_path)
+    assert found.count == 8 and "affinity" in found.source
+
+
+def test_tightest_of_v1_and_v2(tmp_path, host_of_8):
+    write(tmp_path, "sys/fs/cgroup/cpu.max", "400000 100000\n")
+    write(tmp_path, "sys/fs/cgroup/cpu/cpu.cfs_quota_us", "200000\n")
+    write(tmp_path, "sys/fs/cgroup/cpu/cpu.cfs_period_us", "100000\n")
+    assert cpus.usable(tmp_path).count == 2
+
+
+@pytest.mark.parametrize("count,trainers,threads", [(1, 1, 1), (2, 2, 1), (3, 2, 1), (8, 2, 4), (16, 2, 8)])
+def test_trainers_and_threads_share_the_cpus(count, trainers, threads):
+    found = CPUs(count, "test")
+    assert cpus.trainers_at_once(found) == trainers
+    assert cpus.threads_each(trainers, cpus=found) == threads
+    assert trainers * threads <= count   # never more torch threads than CPUs
+
+
+def test_configured_threads_win(capsys):
+    assert cpus.threads_each(2, threads=6, cpus=CPUs(1, "test")) == 6
+    assert "torch threads each: 6 (as configured)" in capsys.readouterr().err
+
+
+def sizing(*prefix: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    code = ("import torch; from gan_core import cpus, session; session.configure(); session.configure(); "
+            "print(cpus.usable().count, session.limits().max_running, torch.get_num_threads())")
+    return subprocess.run([*prefix, sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})})
+
+
+needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None or not hasattr(os, "sched_getaffinity")
+                                   or 0 not in os.sched_getaffinity(0), reason="needs taskset and CPU 0")
+
+
+@needs_taskset
+def test_one_cpu_of_affinity_sizes_the_server_to_one():
+    r = sizing("taskset", "-c", "0")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "1", "1"]   # CPUs seen, trainers at once, torch threads each
+    said = [ln for ln in r.stderr.splitlines() if ln.startswith("gan_core:")]
+    assert said == ["gan_core: CPUs usable: 1 (affinity, 1 of %d on the host); "
+                    "trainers at once: 1; torch threads each: 1" % os.cpu_count()]   # once, not per configure()
+
+
+@needs_taskset
+def test_environment_overrides_the_sizing():
+    r = sizing("taskset", "-c", "0", env={"GAN_STUDIO_MAX_RUNNING": "3", "GAN_STUDIO_THREADS": "2"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "3", "2"]

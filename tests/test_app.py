@@ -199,3 +199,22 @@ def test_latent_drawings_are_redrawn_when_g_or_their_settings_change_not_on_ever
     app.slider(key="temperature").set_value(0.5).run()
     assert len(calls) == 2                      # the setting changed
     assert images(app, "samples")
+
+
+def test_the_page_offers_the_ranges_and_options_config_accepts(app):
+    from gan_core import config
+    from gan_core.config import LiveSettings, ModelSpec
+    from gan_core.sampling import SamplingSettings
+    for key, cls, name in (("beta1", LiveSettings, "beta1"), ("d_steps", LiveSettings, "d_steps"),
+                           ("label_smoothing", LiveSettings, "label_smoothing"),
+                           ("temperature", SamplingSettings, "temperature"),
+                           ("truncation", SamplingSettings, "truncation")):
+        w = app.slider(key=key)
+        assert (w.min, w.max) == config.limits(cls, name), key
+    for key in ("model_seed", "lat_seed", "interp_a", "interp_b", "walk_seed"):
+        w = app.number_input(key=key)
+        assert (w.min, w.max) == (0, config.SEED_MAX), key
+    assert len(app.selectbox(key="loss").options) == len(config.limits(LiveSettings, "loss"))
+    assert len(app.selectbox(key="model_arch").options) == len(config.limits(ModelSpec, "arch"))
+    app.selectbox(key="loss").set_value("wgan-gp").run()        # the last option reaches the trainer
+    assert session_of(app).snapshot().settings.loss == "wgan-gp" and not app.exception

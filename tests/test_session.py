@@ -71,7 +71,7 @@ def test_snapshots_are_consistent_under_concurrent_reads():
     problems = []
 
     def reader():
-        last_version = -1
+        last_step = -1
         for _ in range(200):
             snap = s.snapshot()
             lengths = {len(v) for v in snap.history.values()}
@@ -82,9 +82,9 @@ def test_snapshots_are_consistent_under_concurrent_reads():
                 problems.append("steps not increasing")
             if steps and steps[-1] > snap.step:
                 problems.append("history ahead of step")
-            if snap.version < last_version:
-                problems.append("version went back")
-            last_version = snap.version
+            if snap.step < last_step:
+                problems.append("step went back")
+            last_step = snap.step
             time.sleep(0.001)
 
     readers = [threading.Thread(target=reader) for _ in range(4)]
@@ -111,8 +111,8 @@ def test_stops_when_the_visitor_leaves():
     assert wait_for(lambda: s.snapshot().step > 0)
     s.release()
     assert wait_for(lambda: not s.alive, timeout=5)
-    snap = s._trainer, s._state, s._message
-    assert snap[1] == "paused" and "closed" in snap[2]
+    snap = s.snapshot()
+    assert snap.state == "paused" and "closed" in snap.message
 
 
 def test_a_returning_visitor_cancels_the_leave():
@@ -190,7 +190,7 @@ def test_divergence_rewinds_to_the_last_good_state_and_pauses():
     def poison():
         with torch.no_grad():
             s._trainer.D.head.weight.fill_(float("nan"))
-    s._call(poison)
+    s.call(lambda t: poison())
     assert wait_for(lambda: s.snapshot().state == "paused")
     snap = s.snapshot()
     assert "diverged" in snap.message and "Rewound to step" in snap.message

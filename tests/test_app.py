@@ -16,6 +16,11 @@ def _clean_cache():
     st.cache_resource.clear()
 
 
+def trainer(t):
+    """For session.call: the trainer itself, read on the worker."""
+    return t
+
+
 def wait_for(at, cond, timeout=20.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -76,21 +81,20 @@ def test_learning_rate_slider_reaches_the_running_optimizer(app):
     app.button(key="start").click().run()
     app.select_slider(key="lr_g").set_value(1e-3).run()
     app.select_slider(key="lr_d").set_value(5e-5).run()
-    trainer = session_of(app)._trainer
-    assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-3]
-    assert [g["lr"] for g in trainer.opt_d.param_groups] == [5e-5]
+    lrs = session_of(app).call(lambda t: [[g["lr"] for g in opt.param_groups] for opt in (t.opt_g, t.opt_d)])
+    assert lrs == [[1e-3], [5e-5]]
     assert any("lr G **1e-3**" in c.value for c in app.caption)   # the settings shown as in effect
 
 
 def test_reset_builds_a_new_model(app):
     app.button(key="step_once").click().run()
-    before = session_of(app)._trainer
+    before = session_of(app).call(trainer)
     app.selectbox(key="model_arch").set_value("mlp_wide").run()
     assert any("Reset" in w.value for w in app.warning)     # the change says it needs a reset
-    assert session_of(app)._trainer is before               # ...and waits for it
+    assert session_of(app).call(trainer) is before               # ...and waits for it
     app.button(key="reset").click().run()
     after = session_of(app)
-    assert after._trainer is not before and after.snapshot().spec.arch == "mlp_wide"
+    assert after.call(trainer) is not before and after.snapshot().spec.arch == "mlp_wide"
     assert step_shown(app) == 0
 
 

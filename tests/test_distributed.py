@@ -17,6 +17,7 @@ def train(out, *launcher):
     return r.stderr, checkpoint.read(out / "checkpoint.pt")
 
 
+@pytest.mark.slow
 def test_two_processes_keep_identical_replicas_and_both_contribute(tmp_path):
     log, ddp = train(tmp_path / "ddp", sys.executable, "-m", "torch.distributed.run", "--standalone",
                      "--nproc_per_node", "2")

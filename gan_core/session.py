@@ -105,17 +105,17 @@ class Snapshot:
 
 @dataclass
 class Hook:
-    """Periodic work on the worker, after a step: fn() about every `every` seconds, and at most a
-    `share` of the time (a slow fn runs less often). A failing probe turns the probes off."""
+    """Periodic work on the worker, after a step: fn(session) about every `every` seconds, and at most
+    a `share` of the time (a slow fn runs less often). A failing probe turns the probes off."""
     every: float
-    fn: Callable[[], None]
+    fn: Callable[[Any], None]   # a plain function, not a bound method: no cycle keeps a session alive
     share: float = 1.0
     probe: bool = False
     due: float = 0.0
 
-    def run(self, now: float) -> None:
+    def run(self, session: Any, now: float) -> None:
         try:
-            self.fn()
+            self.fn(session)
         finally:
             self.due = now + max(self.every, (time.monotonic() - now) / self.share)
 
@@ -137,11 +137,11 @@ class TrainingSession(Worker):
         self._last_touch, self._left_at = time.monotonic(), None
         self._trainer, self._message = export.build(spec, settings)
         self._last_good = _clone_state(self._trainer)
-        lim = self.limits
-        self._hooks = [Hook(lim.grid_every_s, self._publish_grid),
-                       Hook(lim.game_every_s, self._publish_game, probe=True),
-                       Hook(lim.quality_every_s, self._publish_quality, share=0.1, probe=True),  # ~1 s each
-                       Hook(lim.rewind_every_s, self._keep_good)]
+        lim, cls = self.limits, TrainingSession
+        self._hooks = [Hook(lim.grid_every_s, cls._publish_grid),
+                       Hook(lim.game_every_s, cls._publish_game, probe=True),
+                       Hook(lim.quality_every_s, cls._publish_quality, share=0.1, probe=True),  # ~1 s each
+                       Hook(lim.rewind_every_s, cls._keep_good)]
         self._publish_grid()
         _ensure_exit_hook()
         _sessions.add(self)
@@ -302,7 +302,7 @@ class TrainingSession(Worker):
         with self._cv:
             self._elapsed += now - t0
             self._rate, self._last_end = _smoothed(self._rate, now - self._last_end), now
-        failed = _run_due(self._hooks, now)
+        failed = _run_due(self, self._hooks, now)
         if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
             self._hooks = [h for h in self._hooks if not h.probe]
             with self._cv:
@@ -420,13 +420,13 @@ class TrainingSession(Worker):
             into.push({"step": self._trainer.step_count, **report})
 
 
-def _run_due(hooks: list[Hook], now: float) -> Exception | None:
+def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Exception | None:
     # the hooks that are due; a failing probe is returned (the others still run), anything else raises
     failed = None
     for h in hooks:
         if now >= h.due:
             try:
-                h.run(now)
+                h.run(session, now)
             except Exception as e:
                 if not h.probe:
                     raise

@@ -344,3 +344,31 @@ def test_reset_onto_own_images_trains_on_them():
     assert s.call(trainer).digits is own
     with pytest.raises(ConfigError, match="labelled"):
         s.reset(dataclasses.replace(snap.spec, conditional=True))
+
+
+# -- the worker: one path for every command, hooks ------------------------------------------------------
+def test_a_command_after_the_worker_ended_is_served_by_a_new_one():
+    s = make()
+    s.start()
+    assert wait_for(lambda: s.snapshot().step > 0)
+    s.stop()
+    assert not s.alive and s.snapshot().state == "stopped"
+    step = s.snapshot().step
+    assert s.step_once()["step"] == step + 1      # served on a worker started for it...
+    assert wait_for(lambda: not s.alive)          # ...which ends again, the session being stopped
+    s.start()                                     # Start lifts the stop
+    assert wait_for(lambda: s.snapshot().step > step + 5) and s.alive
+
+
+def test_a_broken_probe_turns_probes_off_and_training_goes_on(monkeypatch):
+    from gan_core import probe
+
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("no judge here")
+    monkeypatch.setattr(probe, "game", broken)
+    s = make(limits=Limits(max_running=8, game_every_s=0.05))
+    s.start()
+    assert wait_for(lambda: "live measurements are off: FileNotFoundError" in (s.snapshot().message or ""))
+    at = s.snapshot().step
+    assert wait_for(lambda: s.snapshot().step > at + 5)
+    assert s.snapshot().state == "running" and s.snapshot().game == []

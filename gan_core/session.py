@@ -312,9 +312,9 @@ class TrainingSession(Worker):
         # ask for a turn outside our lock: the scheduler may wake other sessions
         granted = self.scheduler.acquire(self)
         with self._cv:
-            state = RUNNING if granted else WAITING
-            if self._state in (RUNNING, WAITING) and self._state != state:
-                self._state = state
+            if self._state not in (RUNNING, WAITING):
+                return False      # stopped meanwhile: the turn goes back as the worker ends
+            self._state = RUNNING if granted else WAITING
             if not granted:
                 if not self._jobs and not self._stopping:
                     self._cv.wait(timeout=0.5)

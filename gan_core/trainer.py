@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
-from . import config, fast, losses, models, sampling
+from . import config, losses, models, sampling
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 
@@ -196,7 +196,7 @@ class Trainer:
         D's gradients outlive the G update: D is frozen there, and only the next D update clears them."""
         names, owner = self._layer_index
         grads = [p.grad for m in (self.D, self.G) for p in m.parameters()]
-        sq = fast.norms(grads) ** 2                                # (n_params,)
+        sq = torch.stack([torch.linalg.vector_norm(g) for g in grads]) ** 2   # (n_params,)
         per_layer = torch.zeros(len(names), device=self.device).index_add_(0, owner, sq)
         return per_layer.sqrt()                                   # (n_layers,)
 
@@ -204,12 +204,10 @@ class Trainer:
     def _update_ema(self) -> None:
         decay = self.settings.ema_decay
         ema, live = list(self.G_ema.parameters()), list(self.G.parameters())
-        if decay == 0 or self.step_count == 0:
-            fast.copy_(ema, live)
-        else:
-            # warm-up: early on the average would be dominated by the random init
-            d = min(decay, (1 + self.step_count) / (10 + self.step_count))
-            fast.lerp_(ema, live, 1.0 - d)
+        # warm-up: early on the average would be dominated by the random init
+        d = 0.0 if self.step_count == 0 else min(decay, (1 + self.step_count) / (10 + self.step_count))
+        for e, w in zip(ema, live):
+            e.lerp_(w, 1.0 - d) if d else e.copy_(w)
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
             b_ema.copy_(b)
 
@@ -246,4 +244,4 @@ class Trainer:
 
     def weights_finite(self) -> bool:
         params = [p for m in (self.G, self.D) for p in m.parameters()]
-        return bool(fast.norms(params).isfinite().all())
+        return bool(torch.nn.utils.get_total_norm(params).isfinite())

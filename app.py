@@ -21,7 +21,7 @@ from gan_core import charts, config, data, diagnosis, metrics, probe, query, ren
 from gan_core.checkpoint import CheckpointError
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
 from gan_core.data import DataError
-from gan_core.sampling import DISTRIBUTIONS, SamplingSettings
+from gan_core.sampling import DISTRIBUTIONS, WALKS, SamplingSettings
 from gan_core.session import PAUSED, RUNNING, WAITING, TrainingSession
 
 LR_OPTIONS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 1.5e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1]
@@ -29,6 +29,7 @@ BATCH_OPTIONS = [16, 32, 64, 128, 256, 512]
 ARCH_NAMES = {"mlp": "MLP (the seed: 100→128→784)", "mlp_wide": "Wide MLP", "conv": "Small DCGAN (conv)"}
 ARCH_NAMES[config.DEFAULT_ARCH] += " (default)"
 LOSS_NAMES = {"bce": "BCE (the seed's)", "hinge": "Hinge", "lsgan": "Least squares", "wgan-gp": "WGAN-GP"}
+MODEL_FIELDS = config.page_fields(ModelSpec)   # the model settings the sidebar offers
 LIVE_EVERY_S = 1.0
 REDRAW_EVERY_S = 5.0   # the latent tab's drawings of a training G
 DATA_NAMES = {"bundled": "MNIST, 5,000 bundled digits", "mnist": "MNIST, 60,000 (IDX files)",
@@ -195,25 +196,30 @@ def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
     lr_options = _with(LR_OPTIONS, current.lr_g, current.lr_d, st.session_state.lr_g, st.session_state.lr_d)
     st.select_slider("Learning rate of G", lr_options, format_func=_short, **kw("lr_g"))
     st.select_slider("Learning rate of D", lr_options, format_func=_short, **kw("lr_d"))
-    st.slider("Adam β1", 0.0, 0.95, step=0.05, **kw("beta1"), help="momentum; 0.5 calms the game")
+    st.slider("Adam β1", *_range("beta1"), step=0.01, **kw("beta1"), help="momentum; 0.5 calms the game")
     st.select_slider("Batch size", _with(BATCH_OPTIONS, current.batch_size, st.session_state.batch_size),
                      **kw("batch_size"))
-    st.slider("D steps per G step", 1, 5, **kw("d_steps"))
-    st.selectbox("Loss", config.LOSSES, format_func=LOSS_NAMES.get, **kw("loss"))
-    st.slider("Label smoothing (real target 1 − s)", 0.0, 0.3, step=0.05, **kw("label_smoothing"),
+    st.slider("D steps per G step", *_range("d_steps"), **kw("d_steps"))
+    st.selectbox("Loss", _range("loss"), format_func=LOSS_NAMES.get, **kw("loss"))
+    st.slider("Label smoothing (real target 1 − s)", *_range("label_smoothing"), step=0.05, **kw("label_smoothing"),
               help="one-sided; BCE only")
     refusal_ui("settings")
 
 
+def _range(name: str, cls=LiveSettings) -> tuple:
+    # a widget's range or options, as config validates them
+    return config.limits(cls, name)
+
+
 def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
     st.subheader("Model", help="These need a new model: they take effect on Reset.")
-    for name in ("arch", "latent_dim", "seed", "data", "conditional"):
+    for name in MODEL_FIELDS:
         st.session_state.setdefault(f"model_{name}", getattr(spec, name))
-    st.selectbox("Architecture", config.ARCHS, format_func=ARCH_NAMES.get, key="model_arch")
+    st.selectbox("Architecture", _range("arch", ModelSpec), format_func=ARCH_NAMES.get, key="model_arch")
     st.select_slider("Latent size", [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim")
-    st.number_input("Seed", 0, 2**31 - 1, step=1, key="model_seed")
+    st.number_input("Seed", *_range("seed", ModelSpec), step=1, key="model_seed")
     own = ["own"] if spec.data == "own" else []     # offered while the model trains on uploaded images
-    st.selectbox("Data", ["bundled", "mnist", "fashion", *own], key="model_data", format_func=DATA_NAMES.get)
+    st.selectbox("Data", [*_range("data", ModelSpec), *own], key="model_data", format_func=DATA_NAMES.get)
     st.toggle("Conditional (G and D see the digit)", key="model_conditional")
     if _pending_spec(spec) != spec:
         message_ui("warning", "Model settings changed: **Reset** starts over with a new model. "
@@ -221,8 +227,7 @@ def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
 
 
 def _pending_spec(spec: ModelSpec) -> ModelSpec:
-    values = {n: st.session_state.get(f"model_{n}", getattr(spec, n))
-              for n in ("arch", "latent_dim", "seed", "data", "conditional")}
+    values = {n: st.session_state.get(f"model_{n}", getattr(spec, n)) for n in MODEL_FIELDS}
     return dataclasses.replace(spec, **values)
 
 
@@ -441,11 +446,11 @@ def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c1, c2 = st.columns([2, 3], gap="large")
     with c1:
         dist = st.radio("Distribution", DISTRIBUTIONS, horizontal=True, key="lat_dist")
-        temperature = st.slider("Temperature", 0.0, 2.0, 1.0, 0.05, key="temperature",
+        temperature = st.slider("Temperature", *_range("temperature", SamplingSettings), 1.0, 0.05, key="temperature",
                                 help="scales z; low = typical digits, high = wild ones")
-        truncation = st.slider("Truncation (0 = off)", 0.0, 3.0, 0.0, 0.1, key="truncation",
+        truncation = st.slider("Truncation (0 = off)", *_range("truncation", SamplingSettings), 0.0, 0.1, key="truncation",
                                help="entries of z beyond this are redrawn")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="lat_seed")
+        seed = st.number_input("Seed", *_range("seed", SamplingSettings), 0, key="lat_seed")
         n = st.select_slider("Samples", [16, 36, 64, 100], 36, key="lat_n")
     with c2:
         png = _redrawn(snap, s.sample_png, SamplingSettings(dist, temperature, truncation, "resample", int(seed), n))
@@ -454,8 +459,8 @@ def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                 _img(render.data_uri(png), "samples", max_width=420)
     st.markdown("**Interpolation** between two seeds")
     d1, d2, d3, d4 = st.columns([1, 1, 1, 4])
-    a = d1.number_input("From seed", 0, 2**31 - 1, 1, key="interp_a")
-    b = d2.number_input("To seed", 0, 2**31 - 1, 2, key="interp_b")
+    a = d1.number_input("From seed", *_range("seed", SamplingSettings), 1, key="interp_a")
+    b = d2.number_input("To seed", *_range("seed", SamplingSettings), 2, key="interp_b")
     digit = d3.selectbox("Digit", range(10), key="interp_digit", disabled=not snap.spec.conditional,
                          help="a conditional G keeps drawing this digit while z moves")
     t = d4.slider("Position", 0.0, 1.0, 0.5, 0.05, key="interp_t")
@@ -489,9 +494,9 @@ def walk_ui(s: TrainingSession) -> None:
     """The fixed grid animated along a path in z on the live G; drawn when asked, not on a timer."""
     st.markdown("**Latent walk**: the fixed noise moves through z, and G draws every point of the path")
     c1, c2, c3 = st.columns([3, 1, 2], vertical_alignment="bottom")
-    mode = c1.radio("Path", ["direction", "interpolation"], horizontal=True, key="walk_mode",
+    mode = c1.radio("Path", WALKS, horizontal=True, key="walk_mode",
                     format_func={"direction": "along one random direction", "interpolation": "to a random partner and back"}.get)
-    seed = c2.number_input("Walk seed", 0, 2**31 - 1, 0, key="walk_seed")
+    seed = c2.number_input("Walk seed", *_range("seed", SamplingSettings), 0, key="walk_seed")
     refused = None
     if c3.button("Animate on the current G", key="walk_go", icon=":material/animation:"):
         try:
@@ -583,7 +588,7 @@ def own_data_ui(s: TrainingSession) -> None:
 def _sync_widgets(snap: session.Snapshot) -> None:
     for key, value in dataclasses.asdict(snap.settings).items():
         st.session_state[key] = value
-    for name in ("arch", "latent_dim", "seed", "data", "conditional"):
+    for name in MODEL_FIELDS:
         st.session_state[f"model_{name}"] = getattr(snap.spec, name)
 
 

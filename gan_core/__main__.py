@@ -79,13 +79,9 @@ def draw_samples(t: Trainer, n: int, seed: int = 0, digit: int | None = None,
     """n images as float32 (n, 28, 28) in [0, 1], with the default latent sampling."""
     if digit is not None and not t.spec.conditional:
         raise UsageError("--digit needs a conditional checkpoint (trained with --conditional)")
-    if digit is not None and not 0 <= digit <= 9:
-        raise UsageError(f"--digit must be between 0 and 9, got {digit}")
     z = sampling.sample_latent(n, t.spec.latent_dim, sampling.SamplingSettings(
         seed=seed, temperature=temperature, truncation=truncation, n=min(n, 1024)))
-    y = None
-    if t.spec.conditional:
-        y = torch.full((n,), digit) if digit is not None else torch.arange(n) % 10
+    y = sampling.digit_labels(n, digit) if t.spec.conditional else None   # ConfigError for a bad digit
     out = [t.generate(z[i:i + 500], None if y is None else y[i:i + 500]) for i in range(0, n, 500)]
     return torch.cat(out).squeeze(1).numpy().astype(np.float32)
 

@@ -130,16 +130,16 @@ def validate(ckpt: Any) -> None:
         raise CheckpointError(f"checkpoint lacks {', '.join(sorted(missing))}")
     if not isinstance(ckpt["step"], int) or ckpt["step"] < 0:
         raise CheckpointError(f"step must be a non-negative whole number, got {ckpt['step']!r}")
+    checked = {}
     for key, cls in (("spec", ModelSpec), ("settings", LiveSettings)):
         if not isinstance(ckpt[key], dict):
             raise CheckpointError(f"{key} must be a dict of settings")
         try:
-            config.validate(cls, **ckpt[key])
+            checked[key] = config.validate(cls, **ckpt[key])
         except (ConfigError, TypeError) as e:
             raise CheckpointError(f"{key}: {e}") from None
-    spec = config.validate(ModelSpec, **ckpt["spec"])
     with torch.device("meta"):  # shapes only: no memory, no init
-        g, d = models.build(spec)
+        g, d = models.build(checked["spec"])
     for key, model in (("G", g), ("D", d), ("G_ema", g)):
         _check_state(key, ckpt[key], model.state_dict())
     for key, model in (("opt_g", g), ("opt_d", d)):

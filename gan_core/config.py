@@ -21,46 +21,52 @@ class ConfigError(ValueError):
     """A setting outside its allowed values; the message names the field and the range."""
 
 
+SEED_MAX = 2**31 - 1   # every seed (the model's, the latent tab's, a walk's) is a whole number 0..SEED_MAX
+
+
+def _field(default: Any, limits: tuple, *, page: bool = True) -> Any:
+    # a field's allowed values live beside its default: (low, high) for numbers, or the tuple of
+    # allowed strings; `page` says whether the page offers it (the device is the server's business)
+    return dataclasses.field(default=default, metadata={"limits": limits, "page": page})
+
+
 @dataclass(frozen=True)
 class LiveSettings:
     """Settings the trainer applies between two steps, without a new model."""
-    lr_g: float = 1.5e-3         # Adam step size of G; 7.5x DCGAN's 2e-4: a 60 s CPU run has ~3k steps
-    lr_d: float = 1.5e-3         # Adam step size of D
-    beta1: float = 0.5           # Adam β1; 0.5 (DCGAN) damps the oscillation of the game
-    beta2: float = 0.99          # Adam β2; 0.99 (not 0.999): Fréchet ratio 5.3 vs 5.8 over 4 seeds of 60 s
-    batch_size: int = 128        # real and fake images per D update; 64 and 256 drew worse digits in 60 s
-    d_steps: int = 1             # D updates per G update
-    loss: str = "bce"            # bce is the seed's objective; see losses.py
-    label_smoothing: float = 0.0  # one-sided: real targets become 1 - smoothing (bce only)
-    ema_decay: float = 0.998     # EMA of G's weights used for samples; 0 turns it off (0.99 left speckled strokes)
-    gp_weight: float = 10.0      # λ of the WGAN-GP gradient penalty
+    lr_g: float = _field(1.5e-3, (1e-6, 1e-1))     # Adam step size of G; 7.5x DCGAN's 2e-4: a 60 s CPU run has ~3k steps
+    lr_d: float = _field(1.5e-3, (1e-6, 1e-1))     # Adam step size of D
+    beta1: float = _field(0.5, (0.0, 0.999))       # Adam β1; 0.5 (DCGAN) damps the oscillation of the game
+    beta2: float = _field(0.99, (0.0, 0.9999))     # Adam β2; 0.99 (not 0.999): Fréchet ratio 5.3 vs 5.8 over 4 seeds of 60 s
+    batch_size: int = _field(128, (8, 1024))       # real and fake images per D update; 64 and 256 drew worse digits in 60 s
+    d_steps: int = _field(1, (1, 10))              # D updates per G update
+    loss: str = _field("bce", LOSSES)              # bce is the seed's objective; see losses.py
+    label_smoothing: float = _field(0.0, (0.0, 0.5))  # one-sided: real targets become 1 - smoothing (bce only)
+    ema_decay: float = _field(0.998, (0.0, 0.9999))   # EMA of G's weights used for samples; 0 turns it off (0.99 left speckled strokes)
+    gp_weight: float = _field(10.0, (0.0, 100.0))  # λ of the WGAN-GP gradient penalty
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """Settings that need a freshly built model."""
-    arch: str = DEFAULT_ARCH     # see models.py
-    latent_dim: int = 100        # size of z
-    seed: int = 0                # seeds weights, batches and z: same seed, same run (on CPU)
-    data: str = "bundled"        # bundled 5k MNIST, full "mnist" (IDX files), "fashion", or a path
-    conditional: bool = True     # G and D also see the digit label: all ten digits, legible sooner
-    device: str = "auto"         # auto picks cuda when present
+    arch: str = _field(DEFAULT_ARCH, ARCHS)        # see models.py
+    latent_dim: int = _field(100, (2, 512))        # size of z
+    seed: int = _field(0, (0, SEED_MAX))           # seeds weights, batches and z: same seed, same run (on CPU)
+    data: str = _field("bundled", DATA_SOURCES)    # bundled 5k MNIST, full "mnist" (IDX files), "fashion", or a path
+    conditional: bool = _field(True, (False, True))  # G and D also see the digit label: all ten digits, legible sooner
+    device: str = _field("auto", DEVICES, page=False)  # auto picks cuda when present
 
 
-# field -> (low, high) for numbers, or the tuple of allowed values for strings
-_LIMITS: dict[str, Any] = {
-    "lr_g": (1e-6, 1e-1), "lr_d": (1e-6, 1e-1),
-    "beta1": (0.0, 0.999), "beta2": (0.0, 0.9999),
-    "batch_size": (8, 1024), "d_steps": (1, 10),
-    "loss": LOSSES, "label_smoothing": (0.0, 0.5),
-    "ema_decay": (0.0, 0.9999), "gp_weight": (0.0, 100.0),
-    "arch": ARCHS, "latent_dim": (2, 512), "seed": (0, 2**31 - 1),
-    "conditional": (False, True), "device": DEVICES,
-}
+def limits(cls, name: str) -> tuple:
+    """(low, high) of a numeric field of `cls`, or the tuple of its allowed values."""
+    return {f.name: f for f in dataclasses.fields(cls)}[name].metadata["limits"]
 
 
-def _check(name: str, value: Any, kind: type) -> Any:
-    limit = _LIMITS.get(name)
+def page_fields(cls) -> tuple[str, ...]:
+    """The fields of `cls` a visitor sets on the page, in order."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("page", True))
+
+
+def _check(name: str, value: Any, kind: type, limit: tuple) -> Any:
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false, got {value!r}")
@@ -102,8 +108,18 @@ def validate(cls, /, **values: Any):
         if cls is ModelSpec and name == "data":
             checked[name] = _check_data(value)
         else:
-            checked[name] = _check(name, value, kind)
+            checked[name] = _check(name, value, kind, fields[name].metadata["limits"])
     return cls(**checked)
+
+
+def check(obj) -> None:
+    """ConfigError unless every field of the settings dataclass `obj` is within its limits."""
+    for f in dataclasses.fields(obj):
+        kind = {"float": float, "int": int, "str": str, "bool": bool}[str(f.type)]
+        value = getattr(obj, f.name)
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"{f.name} must be a whole number, got {value!r}")
+        _check(f.name, value, kind, f.metadata["limits"])
 
 
 def replace(obj, /, **changes: Any):

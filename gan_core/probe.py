@@ -62,17 +62,10 @@ def _buffers_kept(*nets: torch.nn.Module):
                     b.copy_(old)
 
 
-def real_batch(t: Trainer, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """n training images (n, 1, 28, 28) in [0, 1] and labels, drawn with `gen`, not the trainer's RNG."""
-    idx = torch.randint(len(t.digits), (n,), generator=gen)
-    x = t.digits.images[idx].unsqueeze(1).float().div_(255.0)
-    return x, t.digits.labels[idx].clamp(min=0)
-
-
 @torch.no_grad()
 def game(t: Trainer, gen: torch.Generator, n: int = GAME_BATCH, bins: int = HIST_BINS) -> dict:
     """Histograms of D(x) on n real images and of D(G(z)) on n fakes from the live G, as in training."""
-    x, y_real = real_batch(t, n, gen)
+    x, y_real = t.real_batch(n, gen)
     z = torch.randn(n, t.spec.latent_dim, generator=gen)
     y_fake = torch.randint(models.N_CLASSES, (n,), generator=gen)
     with _buffers_kept(t.G, t.D):
@@ -123,7 +116,6 @@ def quality(t: Trainer, gen: torch.Generator, n: int = QUALITY_N) -> dict:
     samples = t.generate(z, y)                                      # (n, 1, 28, 28) on the CPU
     report = metrics.quality_report(samples, _pool(t.digits.images))
     real = real_fid(n)
-    x, _ = real_batch(t, 128, gen)
-    report.update(fid_real_n=real, fid_ratio_n=report["fid"] / real,
-                  diversity=diversity(samples) / max(diversity(x), 1e-9))
+    x, _ = t.real_batch(128, gen)
+    report.update(fid_real_n=real, diversity=diversity(samples) / max(diversity(x.cpu()), 1e-9))
     return report

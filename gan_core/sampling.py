@@ -9,34 +9,26 @@ from dataclasses import dataclass
 
 import torch
 
-from .config import ConfigError
+from . import config
+from .config import ConfigError, SEED_MAX, _field
 
 DISTRIBUTIONS = ("normal", "uniform")
 TRUNCATION_MODES = ("resample", "clip")
+WALKS = ("direction", "interpolation")
+N_DIGITS = 10
 
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    distribution: str = "normal"   # normal N(0, 1), or uniform U(-√3, √3) of the same variance
-    temperature: float = 1.0       # scale of z; < 1 trades variety for typical digits
-    truncation: float = 0.0        # |z_i| beyond this is resampled or clipped; 0 = off
-    truncation_mode: str = "resample"
-    seed: int = 0
-    n: int = 64
+    distribution: str = _field("normal", DISTRIBUTIONS)  # normal N(0, 1), or uniform U(-√3, √3) of the same variance
+    temperature: float = _field(1.0, (0.0, 3.0))          # scale of z; < 1 trades variety for typical digits
+    truncation: float = _field(0.0, (0.0, 5.0))           # |z_i| beyond this is resampled or clipped; 0 = off
+    truncation_mode: str = _field("resample", TRUNCATION_MODES)
+    seed: int = _field(0, (0, SEED_MAX))
+    n: int = _field(64, (1, 1024))
 
     def __post_init__(self):
-        if self.distribution not in DISTRIBUTIONS:
-            raise ConfigError(f"distribution must be one of {', '.join(DISTRIBUTIONS)}; got {self.distribution!r}")
-        if self.truncation_mode not in TRUNCATION_MODES:
-            raise ConfigError(f"truncation_mode must be one of {', '.join(TRUNCATION_MODES)}; got {self.truncation_mode!r}")
-        for name, low, high in (("temperature", 0.0, 3.0), ("truncation", 0.0, 5.0)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-                raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
-        for name, low, high in (("seed", 0, 2**31 - 1), ("n", 1, 1024)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ConfigError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
+        config.check(self)
 
 
 def _draw(shape: tuple[int, ...], distribution: str, gen: torch.Generator) -> torch.Tensor:
@@ -96,4 +88,29 @@ def fixed_grid(n: int, latent_dim: int, seed: int = 0) -> torch.Tensor:
 
 def grid_labels(n: int) -> torch.Tensor:
     """Labels for a conditional model's grid: each row of 8 counts 0..9 onward."""
-    return torch.arange(n) % 10
+    return torch.arange(n) % N_DIGITS
+
+
+def digit_labels(n: int, digit: int | None = None) -> torch.Tensor:
+    """n labels: all `digit` (0..9, else ConfigError), or the grid's 0..9 onward when None."""
+    if digit is None:
+        return grid_labels(n)
+    if isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit < N_DIGITS:
+        raise ConfigError(f"digit must be 0..9, got {digit!r}")
+    return torch.full((n,), digit)
+
+
+def latent_walk(z0: torch.Tensor, mode: str, seed: int, frames: int, radius: float = 3.0) -> list[torch.Tensor]:
+    """A looping path of `frames` points for each row of z0 (n, latent_dim): along one shared random
+    direction and back ("direction"), or out to each row's own random partner and back along a slerp
+    ("interpolation")."""
+    if mode not in WALKS:
+        raise ConfigError(f"mode must be direction or interpolation, got {mode!r}")
+    gen = torch.Generator().manual_seed(seed)
+    phase = torch.linspace(0, 2 * torch.pi, frames + 1)[:-1]                # one loop
+    if mode == "direction":
+        d = torch.randn(z0.shape[1], generator=gen)
+        d = d / d.norm() * radius                                           # (latent_dim,)
+        return [z0 + torch.sin(p) * d for p in phase]
+    z1 = torch.randn(z0.shape, generator=gen)
+    return [slerp(z0, z1, float((1 - torch.cos(p)) / 2)) for p in phase]

@@ -1,38 +1,38 @@
-"""A TrainingSession owns one Trainer and one background thread, and publishes snapshots.
+"""A TrainingSession: one Trainer, one worker thread that runs it, and the snapshot the page reads.
 
-Every command (apply settings, step once, reset, sample, export) runs on the worker thread between
-two steps, so the trainer is only ever touched by one thread; callers wait for the result. When no
-worker is alive the caller runs the command itself under the same lock. The page reads `snapshot()`,
-which copies what the worker published under a lock and never waits for a step.
+Every command (start, pause, a setting, a step, a reset, a drawing) is a job on the worker's queue:
+the worker runs jobs between two steps, so only it ever touches the trainer, and the caller waits for
+the job's result or its exception. The worker starts with the first command and runs until the
+session stops (the visitor left, the idle limit, exit, a crash); the next command starts it again.
+Periodic work (the grid, D's histograms, the judge, the rewind point) hangs on the loop as
+`(every, fn)` hooks. The page reads `snapshot()`, a copy made under a lock that never waits for a step.
 
-A process-wide Scheduler caps how many sessions train at once; the others wait in a FIFO queue.
-Sessions stop when their visitor leaves (after a grace period), after an idle limit, and at exit.
+A process-wide Scheduler (scheduler.py) caps how many sessions train at once; the others wait in line.
 """
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
 import copy
 import ctypes
-import csv
 import dataclasses
-import io
 import os
 import threading
 import time
 import weakref
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from . import checkpoint, config, cpus, data, probe, render, sampling
-from .config import ConfigError, LiveSettings, ModelSpec
+from . import checkpoint, cpus, export, probe, render
+from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
+from .sampling import SamplingSettings
+from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer
+from .worker import Worker
 
 IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
 
@@ -57,64 +57,6 @@ class Limits:
     game_every_s: float = 1.0                                             # D's output histograms
     quality_every_s: float = 10.0                                         # judge report, at most this often
     update_every_steps: int = 20                                          # weight-update ratios
-
-
-class Scheduler:
-    """At most `max_running` sessions train at once; the rest wait in line, first come, first served.
-
-    When others are waiting, a session that has trained for `slice_s` goes to the back of the line,
-    so every visitor makes progress on a crowded server.
-    """
-
-    def __init__(self, max_running: int, slice_s: float = 30.0):
-        self.max_running, self.slice_s = max(1, max_running), slice_s
-        self._lock = threading.Lock()
-        self._running: dict[TrainingSession, float] = {}   # session -> when its turn began
-        self._queue: deque[TrainingSession] = deque()
-
-    def acquire(self, s: "TrainingSession") -> bool:
-        """Called by a session's worker before each step: may it step now?"""
-        with self._lock:
-            now = time.monotonic()
-            if s in self._running:
-                if not self._queue or now - self._running[s] < self.slice_s:
-                    return True
-                del self._running[s]        # its turn is over and others wait: back of the line
-                self._queue.append(s)
-            elif len(self._running) < self.max_running and (not self._queue or self._queue[0] is s):
-                if self._queue:
-                    self._queue.popleft()
-                self._running[s] = now
-                return True
-            elif s not in self._queue:
-                self._queue.append(s)
-            heads = self._heads()
-        for head in heads:
-            head._wake()
-        return False
-
-    def release(self, s: "TrainingSession") -> None:
-        with self._lock:
-            self._running.pop(s, None)
-            if s in self._queue:
-                self._queue.remove(s)
-            heads = self._heads()
-        for head in heads:
-            head._wake()
-
-    def _heads(self) -> list["TrainingSession"]:
-        # under the lock: those first in line who could start now
-        return list(self._queue)[:max(0, self.max_running - len(self._running))]
-
-    def position(self, s: "TrainingSession") -> int | None:
-        """1 for the next in line; None when not waiting."""
-        with self._lock:
-            return self._queue.index(s) + 1 if s in self._queue else None
-
-    @property
-    def running(self) -> int:
-        with self._lock:
-            return len(self._running)
 
 
 _limits = Limits()
@@ -156,29 +98,34 @@ class Snapshot:
     data_name: str
     message: str | None                 # why it paused, failed or fell back
     queue_position: int | None
-    version: int                        # grows with every publish
     quality: list[dict] = field(default_factory=list)   # probe.quality reports with "step", thinned
     game: list[dict] = field(default_factory=list)      # {"step", "real", "fake"} histograms of D's outputs
     updates: dict[str, list[float]] = field(default_factory=dict)  # "step" and ||Δw||/||w|| per layer
 
 
 @dataclass
-class _Job:
-    fn: Callable[[], Any]
-    future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+class Hook:
+    """Periodic work on the worker, after a step: fn(session) about every `every` seconds, and at most
+    a `share` of the time (a slow fn runs less often). A failing probe turns the probes off."""
+    every: float
+    fn: Callable[[Any], None]   # a plain function, not a bound method: no cycle keeps a session alive
+    share: float = 1.0
+    probe: bool = False
+    due: float = 0.0
+
+    def run(self, session: Any, now: float) -> None:
+        try:
+            self.fn(session)
+        finally:
+            self.due = now + max(self.every, (time.monotonic() - now) / self.share)
 
 
-class TrainingSession:
+class TrainingSession(Worker):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
                  scheduler: Scheduler | None = None, limits_: Limits | None = None, history_cap: int = 1000):
-        self.limits = limits_ or _limits
-        self._scheduler = scheduler
-        self._cv = threading.Condition()                # guards the fields below and the job queue
-        self._jobs: list[_Job] = []
-        self._thread: threading.Thread | None = None
-        self._worker_active = False                    # a worker runs commands; else callers do
-        self._stop = threading.Event()
-        self._state, self._version = IDLE, 0
+        super().__init__("gan-trainer")
+        self.limits, self.scheduler = limits_ or _limits, scheduler or _scheduler
+        self._state = IDLE
         self._history = MetricHistory(history_cap)
         self._frames = Thinned(cap=60)                  # (step, grid mosaic) over time, for scrubbing
         self._quality = Thinned(cap=120)                # probe.quality reports over time
@@ -186,189 +133,108 @@ class TrainingSession:
         self._updates = MetricHistory(cap=300)          # weight-update ratios every few steps
         self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
         self._markers: list[tuple[int, str]] = []
-        self._elapsed, self._rate = 0.0, 0.0
+        self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
         self._last_touch, self._left_at = time.monotonic(), None
-        self._trainer, self._message = self._build(spec, settings)
+        self._trainer, self._message = export.build(spec, settings)
         self._last_good = _clone_state(self._trainer)
+        lim, cls = self.limits, TrainingSession
+        self._hooks = [Hook(lim.grid_every_s, cls._publish_grid),
+                       Hook(lim.game_every_s, cls._publish_game, probe=True),
+                       Hook(lim.quality_every_s, cls._publish_quality, share=0.1, probe=True),  # ~1 s each
+                       Hook(lim.rewind_every_s, cls._keep_good)]
         self._publish_grid()
         _ensure_exit_hook()
         _sessions.add(self)
 
-    @property
-    def scheduler(self) -> Scheduler:
-        return self._scheduler or _scheduler
-
     # -- commands (any thread) --------------------------------------------------------------------
     def start(self) -> None:
         """Start or resume training."""
-        self._touch()
-        with self._cv:
-            if self._state == FAILED:
-                raise RuntimeError("this session failed; reset it first")
-            self._state, self._message = RUNNING, None
-            self._version += 1
-            self._ensure_thread()
-            self._cv.notify_all()
-
-    resume = start
+        self._command(lambda t: self._set_training(True))
 
     def pause(self) -> None:
-        self._touch()
-        with self._cv:
-            if self._state in (RUNNING, WAITING):
-                self._state = PAUSED
-                self._version += 1
-            self._cv.notify_all()
-        self._call(lambda: None)  # returns once the step in flight, if any, has finished
-        self.scheduler.release(self)
+        """Pause; returns once the step in flight, if any, has finished."""
+        self._command(lambda t: self._set_training(False))
 
     def step_once(self) -> dict[str, float]:
         """One step while paused or idle; returns its metrics."""
-        self._touch()
-        return self._call(self._train_step)
+        return self._command(lambda t: self._train_step())
 
     def apply(self, **changes: Any) -> LiveSettings:
-        """Validate live settings now (ConfigError at once), apply them before the next step."""
-        self._touch()
-        new = config.replace(self._trainer.settings, **changes)
-        return self._call(lambda: self._apply(new))
+        """Apply live settings before the next step; Trainer.apply validates them (ConfigError)."""
+        return self._command(self._apply, changes)
 
     def reset(self, spec: ModelSpec | None = None, settings: LiveSettings | None = None, *,
               digits: Digits | None = None) -> None:
-        """A new model (spec changes need one), history cleared; training pauses.
-
-        `digits` trains on a data set already in memory (own images from data.load_images); the
-        spec's data then only names it. Without it, a spec naming the current data keeps it.
-        """
-        self._touch()
-        spec = spec or self._trainer.spec
-        settings = settings or self._trainer.settings
-        if digits is None and spec.data == self._trainer.spec.data:
-            digits = self._trainer.digits
-        if digits is None:
-            self._call(lambda: self._swap(*self._build(spec, settings)))
-        else:
-            self._call(lambda: self._swap(Trainer(spec, settings, digits=digits)))
+        """A new model (spec changes need one), history cleared; training pauses. `digits` is data
+        in memory (own images) that the spec's data only names; else a spec naming the current data keeps it."""
+        def run(t: Trainer) -> None:
+            new = spec or t.spec
+            keep = digits if digits is not None else t.digits if new.data == t.spec.data else None
+            self._swap(*export.build(new, settings or t.settings, keep))
+        self._command(run)
 
     def reset_onto(self, digits: Digits, name: str = "own") -> None:
         """A new model, same settings, trained on `digits` (own images); not conditional, as they
         have no labels."""
-        spec = dataclasses.replace(self._trainer.spec, data=name, conditional=False)
+        spec = dataclasses.replace(self.snapshot().spec, data=name, conditional=False)
         self.reset(spec, digits=digits)
 
     def load_checkpoint(self, blob: bytes) -> None:
         """Continue from a checkpoint file's bytes, validated by checkpoint.read (CheckpointError)."""
-        self._touch()
-        ckpt = checkpoint.read(blob)
-        source = ckpt["spec"]["data"] if ckpt["spec"]["data"] in config.DATA_SOURCES else "bundled"
-        digits, notice = data.load(source)
-        source = "bundled" if notice else source
-        self._call(lambda: self._swap(checkpoint.restore(ckpt, digits, data=source), notice))
+        self._command(lambda t: self._swap(*export.from_checkpoint(blob)))
 
+    def measure(self) -> None:
+        """Measure D's output histograms and G's quality now (also while paused)."""
+        self._command(lambda t: (self._publish_game(), self._publish_quality()))
+
+    # -- drawings and files: export's functions run on the worker, encoded here ---------------------
     def checkpoint_bytes(self) -> bytes:
-        return self._call(lambda: checkpoint.to_bytes(self._trainer))
+        return self.call(checkpoint.to_bytes)
 
-    def sample_png(self, s: sampling.SamplingSettings, scale: int = 2) -> bytes:
+    def sample_png(self, s: SamplingSettings, scale: int = 2) -> bytes:
         """A grid of s.n samples from the current G (EMA), drawn as the sampling settings say."""
-        def run():
-            t = self._trainer
-            z = sampling.sample_latent(s.n, t.spec.latent_dim, s)
-            return t.generate(z)
-        return render.png(self._call(run), scale=scale)
+        return render.png(self.call(export.samples, s), scale=scale)
 
-    def sample_digit(self, digit: int, n: int = 16, s: sampling.SamplingSettings | None = None):
+    def sample_digit(self, digit: int, n: int = 16, s: SamplingSettings | None = None) -> torch.Tensor:
         """n images (n, 1, 28, 28) of the requested digit from a conditional G (EMA)."""
-        if not self._trainer.spec.conditional:
-            raise ConfigError("this model is not conditional: turn on Conditional and Reset")
-        if not 0 <= int(digit) <= 9:
-            raise ConfigError(f"digit must be 0..9, got {digit!r}")
-        s = dataclasses.replace(s or sampling.SamplingSettings(), n=n)
+        return self.call(export.digit_samples, digit, dataclasses.replace(s or SamplingSettings(), n=n))
 
-        def run():
-            t = self._trainer
-            return t.generate(sampling.sample_latent(n, t.spec.latent_dim, s), torch.full((n,), int(digit)))
-        return self._call(run)
-
-    def sample_digit_png(self, digit: int, n: int = 16, s: sampling.SamplingSettings | None = None,
+    def sample_digit_png(self, digit: int, n: int = 16, s: SamplingSettings | None = None,
                          scale: int = 2) -> bytes:
-        """The PNG grid of sample_digit()."""
         return render.png(self.sample_digit(digit, n, s), scale=scale)
+
+    def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
+                          method: str = "slerp", scale: int = 2, digit: int = 0) -> tuple[bytes, bytes]:
+        """(the strip of `steps` images from seed_a to seed_b, the single image at position t)."""
+        strip, one = self.call(export.interpolation, seed_a, seed_b, t, steps, method, digit)
+        return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
 
     def latent_walk_gif(self, mode: str = "direction", seed: int = 0, frames: int = 24,
                         radius: float = 3.0, ms_per_frame: int = 100, n: int = 36) -> bytes:
-        """The fixed grid's first n cells animated on the live G (EMA): each z moves along one shared
-        random direction and back ("direction"), or out to its own random partner and back along a
-        slerp ("interpolation"). A looping GIF."""
-        if mode not in ("direction", "interpolation"):
-            raise ConfigError(f"mode must be direction or interpolation, got {mode!r}")
-
-        def run():
-            t = self._trainer
-            z0 = sampling.fixed_grid(64, t.spec.latent_dim, t.spec.seed)[:n]        # (n, latent_dim)
-            y = sampling.grid_labels(64)[:n] if t.spec.conditional else None
-            gen = torch.Generator().manual_seed(seed)
-            phase = torch.linspace(0, 2 * torch.pi, frames + 1)[:-1]                # one loop
-            if mode == "direction":
-                d = torch.randn(t.spec.latent_dim, generator=gen)
-                d = d / d.norm() * radius                                           # (latent_dim,)
-                path = [z0 + torch.sin(p) * d for p in phase]
-            else:
-                z1 = torch.randn(z0.shape, generator=gen)
-                path = [sampling.slerp(z0, z1, float((1 - torch.cos(p)) / 2)) for p in phase]
-            return [render.grid_array(t.generate(z, y), nrow=6) for z in path]
-        return render.gif(self._call(run), ms_per_frame=ms_per_frame, scale=2)
+        """The fixed grid's first n cells animated on the live G (EMA) along sampling.latent_walk."""
+        return render.gif(self.call(export.latent_walk, mode, seed, frames, radius, n), ms_per_frame, scale=2)
 
     def timelapse_gif(self, ms_per_frame: int = 150) -> bytes | None:
         """The stored fixed-noise grids, oldest first, as a looping GIF; None before any frame."""
         frames = [mosaic for _, mosaic in self.frames()]
         return render.gif(frames, ms_per_frame=ms_per_frame) if frames else None
 
-    def measure(self) -> None:
-        """Measure D's output histograms and G's quality now (also while paused)."""
-        self._touch()
-        self._call(lambda: (self._publish_game(), self._publish_quality()))
-
-    def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
-                          method: str = "slerp", scale: int = 2, digit: int = 0) -> tuple[bytes, bytes]:
-        """(the strip of `steps` images from seed_a to seed_b, the single image at position t).
-
-        A conditional G draws `digit` all along the path, so only z moves (not the label)."""
-        if not 0 <= int(digit) <= 9:
-            raise ConfigError(f"digit must be 0..9, got {digit!r}")
-
-        def run():
-            tr = self._trainer
-            za = sampling.sample_latent(1, tr.spec.latent_dim, sampling.SamplingSettings(seed=seed_a))[0]
-            zb = sampling.sample_latent(1, tr.spec.latent_dim, sampling.SamplingSettings(seed=seed_b))[0]
-            path = sampling.interpolation_path(za, zb, steps, method)
-            f = sampling.slerp if method == "slerp" else sampling.lerp
-            y = torch.full((steps,), int(digit)) if tr.spec.conditional else None
-            return tr.generate(path, y), tr.generate(f(za, zb, t).unsqueeze(0), None if y is None else y[:1])
-        strip, one = self._call(run)
-        return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
-
     def metrics_csv(self) -> str:
         with self._cv:
-            cols = self._history.columns()
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(cols)
-        w.writerows(zip(*cols.values()))
-        return buf.getvalue()
+            return export.metrics_csv(self._history.columns())
 
+    # -- reading (any thread, never waits for a step) -----------------------------------------------
     def snapshot(self) -> Snapshot:
-        """A consistent copy of what the worker published; never waits for a step."""
+        """A consistent copy of what the worker published."""
         with self._cv:
-            t = self._trainer
-            step_grid = None if self._frames.last is None else self._frames.last[1]
+            t, last = self._trainer, self._frames.last
             return Snapshot(
                 state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
                 history={k: list(v) for k, v in self._history.columns().items()},
                 markers=list(self._markers),
-                grid=None if step_grid is None else step_grid[1], grid_step=0 if step_grid is None else step_grid[0],
+                grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
                 settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
                 queue_position=self.scheduler.position(self) if self._state == WAITING else None,
-                version=self._version,
                 quality=list(self._quality.items), game=list(self._game.items),
                 updates={k: list(v) for k, v in self._updates.columns().items()},
             )
@@ -381,6 +247,7 @@ class TrainingSession:
                 items.append(last[1])   # the newest grid, even between strides
             return items
 
+    # -- the visitor and the process --------------------------------------------------------------
     def release(self) -> None:
         """The visitor's page went away: stop after the grace period unless they come back."""
         with self._cv:
@@ -393,152 +260,98 @@ class TrainingSession:
             self._left_at = None
 
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:
-        """End the worker thread for good (at exit, or when the visitor is gone)."""
-        self._stop.set()
+        """End the worker once the step in flight is done (at exit, or when the visitor is gone)."""
         with self._cv:
             if self._state in (RUNNING, WAITING):
                 self._state = STOPPED
-            self._cv.notify_all()
         self.scheduler.release(self)
-        if join and self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        super().stop(join, timeout)
 
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    # -- the worker: when to step, what a step is, when to end --------------------------------------
+    def _target(self) -> Trainer:
+        return self._trainer
 
-    # -- worker -----------------------------------------------------------------------------------
-    def _ensure_thread(self) -> None:
-        # under the lock; a worker that has not retired yet simply carries on
-        if self._stop.is_set():
-            self._stop = threading.Event()
-        if not self._worker_active:
-            self._worker_active = True
-            self._thread = threading.Thread(target=self._run, name="gan-trainer", daemon=True)
-            self._thread.start()
+    def _wants_step(self) -> bool:
+        return self._state in (RUNNING, WAITING)
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
+    def _begin(self) -> None:
+        now = self._last_end = time.monotonic()
+        for h in self._hooks:
+            h.due = now + h.every
+
+    def _after_job(self) -> None:
+        self._last_end = time.monotonic()    # time between steps is not step time
+
+    def _crashed(self, e: Exception) -> None:
+        # a crash marks this session failed; other sessions go on
+        self._state, self._message = FAILED, f"training failed: {type(e).__name__}: {e}"
+
+    def _ended(self) -> None:
+        self.scheduler.release(self)
+        _trim_memory()
+
+    def _step(self) -> None:
+        if not self._take_turn():
+            return
+        t0 = time.monotonic()
+        try:
+            self._train_step()
+        except DivergenceError as e:
+            return self._rewind(str(e))
+        now = time.monotonic()
         with self._cv:
-            if not self._worker_active or self._thread is threading.current_thread():
-                return fn()          # no worker: the caller is the only one touching the trainer
-            job = _Job(fn)
-            self._jobs.append(job)
-            self._cv.notify_all()
-        return job.future.result(timeout=60)
-
-    def _run(self) -> None:
-        last_grid = last_good_at = last_end = last_game = time.monotonic()
-        last_quality = last_end      # the first report after some training: at step 0 G draws noise
-        quality_cost = 0.0
-        probing = True
-        try:
-            while True:
-                with self._cv:
-                    if self._stop.is_set() or self._should_end():
-                        return self._retire()
-                    jobs, self._jobs = self._jobs, []
-                    want = self._state in (RUNNING, WAITING)
-                for job in jobs:
-                    self._run_job(job)
-                if jobs:
-                    continue
-                # ask for a turn outside our lock: the scheduler may wake other sessions
-                granted = want and self.scheduler.acquire(self)
-                with self._cv:
-                    paused_meanwhile = granted and self._state not in (RUNNING, WAITING)
-                    if want and not paused_meanwhile:
-                        self._mark_turn(granted)
-                    if not granted or paused_meanwhile:
-                        if not granted and not self._jobs and not self._stop.is_set():
-                            self._cv.wait(timeout=0.5)
-                        last_end = time.monotonic()
-                if paused_meanwhile:
-                    self.scheduler.release(self)
-                if not granted or paused_meanwhile:
-                    continue
-                t0 = time.monotonic()
-                try:
-                    self._train_step()
-                except DivergenceError as e:
-                    self._rewind(str(e))
-                    continue
-                now = time.monotonic()
-                with self._cv:
-                    self._elapsed += now - t0
-                    dt, last_end = now - last_end, now
-                    a = min(1.0, dt)  # smoothed over about a second of steps
-                    self._rate = (1 - a) * self._rate + a / max(dt, 1e-9) if self._rate else 1 / max(dt, 1e-9)
-                if now - last_grid >= self.limits.grid_every_s:
-                    last_grid = now
-                    self._publish_grid()
-                if probing and now - last_game >= self.limits.game_every_s:
-                    last_game = now
-                    probing = self._probe(self._publish_game)
-                # the judge takes about a second: at most a tenth of the training time goes to it
-                if probing and now - last_quality >= max(self.limits.quality_every_s, 10 * quality_cost):
-                    probing = self._probe(self._publish_quality)
-                    last_quality = time.monotonic()
-                    quality_cost = last_quality - now
-                if now - last_good_at >= self.limits.rewind_every_s and self._trainer.weights_finite():
-                    last_good_at = now
-                    self._last_good = _clone_state(self._trainer)
-        except Exception as e:  # a crash marks this session failed; other sessions go on
+            self._elapsed += now - t0
+            self._rate, self._last_end = _smoothed(self._rate, now - self._last_end), now
+        failed = _run_due(self, self._hooks, now)
+        if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
+            self._hooks = [h for h in self._hooks if not h.probe]
             with self._cv:
-                self._state, self._message = FAILED, f"training failed: {type(e).__name__}: {e}"
-                self._version += 1
-                self._retire()
-        finally:
-            self.scheduler.release(self)
-            _trim_memory()
+                self._message = f"live measurements are off: {type(failed).__name__}: {failed}"
 
-    def _retire(self) -> None:
-        # under the lock: from here on callers run their commands themselves
-        self._worker_active = False
-        jobs, self._jobs = self._jobs, []
-        for job in jobs:
-            self._run_job(job)
-
-    def _run_job(self, job: _Job) -> None:
-        try:
-            job.future.set_result(job.fn())
-        except BaseException as e:  # handed to the caller, who raises it
-            job.future.set_exception(e)
-
-    def _mark_turn(self, granted: bool) -> None:
-        # under the lock: running when granted a turn, else waiting in line
-        state = RUNNING if granted else WAITING
-        if self._state in (RUNNING, WAITING) and self._state != state:
-            self._state = state
-            self._version += 1
+    def _take_turn(self) -> bool:
+        # ask for a turn outside our lock: the scheduler may wake other sessions
+        granted = self.scheduler.acquire(self)
+        with self._cv:
+            if self._state not in (RUNNING, WAITING):
+                return False      # stopped meanwhile: the turn goes back as the worker ends
+            self._state = RUNNING if granted else WAITING
+            if not granted:
+                if not self._jobs and not self._stopping:
+                    self._cv.wait(timeout=0.5)
+                self._last_end = time.monotonic()
+        return granted
 
     def _should_end(self) -> bool:
-        # called under the lock
+        # under the lock: the visitor left, or has not touched anything for the idle limit
         now = time.monotonic()
         if self._left_at is not None and now - self._left_at > self.limits.leave_grace_s:
-            self._stop_for("the page was closed")
-            return True
-        if now - self._last_touch > self.limits.idle_limit_s:
-            self._stop_for(f"no interaction for {self.limits.idle_limit_s / 60:.0f} min")
-            return True
-        return False
-
-    def _stop_for(self, reason: str) -> None:
+            reason = "the page was closed"
+        elif now - self._last_touch > self.limits.idle_limit_s:
+            reason = f"no interaction for {self.limits.idle_limit_s / 60:.0f} min"
+        else:
+            return False
         if self._state in (RUNNING, WAITING):
             self._state, self._message = PAUSED, f"paused: {reason}"
-            self._version += 1
-        self._stop.set()
+        return True
 
-    def _wake(self) -> None:
+    def _command(self, fn: Callable[..., Any], *args: Any) -> Any:
+        # a command is the visitor at work. A snapshot or a drawing proves nothing: a rerun already
+        # under way when the tab closed still makes them, and must not cancel the leave
+        self._last_touch, self._left_at = time.monotonic(), None
+        return self.call(fn, *args)
+
+    # -- jobs and hooks (on the worker) -------------------------------------------------------------
+    def _set_training(self, on: bool) -> None:
         with self._cv:
-            self._cv.notify_all()
+            if on and self._state == FAILED:
+                raise RuntimeError("this session failed; reset it first")
+            if on:
+                self._state, self._message, self._stopping = RUNNING, None, False
+            elif self._state in (RUNNING, WAITING):
+                self._state = PAUSED
+        if not on:
+            self.scheduler.release(self)
 
-    def _touch(self, visit: bool = True) -> None:
-        # a command is the visitor at work. A snapshot proves nothing: a rerun already under way
-        # when the tab closed still reads one, and must not cancel the leave
-        if visit:
-            self._last_touch, self._left_at = time.monotonic(), None
-
-    # -- steps and state (worker thread, or the caller when no worker is alive) -------------------
     def _train_step(self) -> dict[str, float]:
         t = self._trainer
         # every few steps, how far this step moves each layer: weights copied before, compared after
@@ -549,90 +362,82 @@ class TrainingSession:
             self._history.append(m)
             if ratios is not None:
                 self._updates.append({"step": m["step"], **ratios})
-            self._version += 1
         if self._state not in (RUNNING, WAITING):
             self._publish_grid()
         return m
 
-    def _apply(self, new: LiveSettings) -> LiveSettings:
-        old = self._trainer.settings
-        applied = self._trainer.apply(**dataclasses.asdict(new))
-        changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(v)}" for k, v in dataclasses.asdict(applied).items()
-                   if getattr(old, k) != v]
-        with self._cv:
-            if changed:
-                self._markers.append((self._trainer.step_count, ", ".join(changed)))
-                self._markers = self._markers[-50:]
-            self._version += 1
-        return applied
+    def _apply(self, t: Trainer, changes: dict[str, Any]) -> LiveSettings:
+        old, new = t.settings, t.apply(**changes)
+        changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(getattr(new, k))}" for k in changes
+                   if getattr(old, k) != getattr(new, k)]
+        if changed:
+            with self._cv:
+                self._markers = [*self._markers, (t.step_count, ", ".join(changed))][-50:]
+        return new
 
     def _swap(self, trainer: Trainer, notice: str | None = None) -> None:
         with self._cv:
             self._trainer = trainer
-            self._history.clear()
-            self._frames.clear()
-            self._quality.clear()
-            self._game.clear()
-            self._updates.clear()
+            for h in (self._history, self._frames, self._quality, self._game, self._updates):
+                h.clear()
             self._markers = []
             self._elapsed, self._rate = 0.0, 0.0
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
                 self._state = PAUSED if self._state != FAILED else IDLE
             self._message = notice
-            self._version += 1
         self._last_good = _clone_state(trainer)
         self.scheduler.release(self)
         self._publish_grid()
 
     def _rewind(self, why: str) -> None:
-        good = self._last_good
-        trainer = checkpoint.restore(good, self._trainer.digits, data=self._trainer.spec.data,
-                                     device=self._trainer.spec.device)
+        good, t = self._last_good, self._trainer
+        trainer = checkpoint.restore(good, t.digits, data=t.spec.data, device=t.spec.device)
         with self._cv:
             self._trainer = trainer
             self._state = PAUSED
             self._message = (f"Training diverged ({why}). Rewound to step {good['step']}, the last good "
                              "state. Try lower learning rates, fewer D steps, or another loss.")
-            self._version += 1
         self.scheduler.release(self)
         self._publish_grid()
+
+    def _keep_good(self) -> None:
+        if self._trainer.weights_finite():
+            self._last_good = _clone_state(self._trainer)
 
     def _publish_grid(self) -> None:
         mosaic = render.grid_array(self._trainer.grid(), nrow=8)   # (H, W) uint8
         with self._cv:
             self._frames.push((self._trainer.step_count, mosaic))
-            self._version += 1
-
-    def _probe(self, publish: Callable[[], None]) -> bool:
-        # a probe that breaks (say, a missing judge file) turns probes off; training goes on
-        try:
-            publish()
-            return True
-        except Exception as e:
-            with self._cv:
-                self._message = f"live measurements are off: {type(e).__name__}: {e}"
-                self._version += 1
-            return False
 
     def _publish_game(self) -> None:
-        hist = probe.game(self._trainer, self._probe_rng)
-        with self._cv:
-            self._game.push({"step": self._trainer.step_count, **hist})
-            self._version += 1
+        self._push(self._game, probe.game(self._trainer, self._probe_rng))
 
     def _publish_quality(self) -> None:
-        step = self._trainer.step_count
-        report = probe.quality(self._trainer, self._probe_rng)
-        with self._cv:
-            self._quality.push({"step": step, **report})
-            self._version += 1
+        self._push(self._quality, probe.quality(self._trainer, self._probe_rng))
 
-    @staticmethod
-    def _build(spec: ModelSpec, settings: LiveSettings) -> tuple[Trainer, str | None]:
-        digits, notice = data.load(spec.data)
-        if notice:
-            spec = dataclasses.replace(spec, data="bundled")
-        return Trainer(spec, settings, digits=digits), notice
+    def _push(self, into: Thinned, report: dict) -> None:
+        with self._cv:
+            into.push({"step": self._trainer.step_count, **report})
+
+
+def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Exception | None:
+    # the hooks that are due; a failing probe is returned (the others still run), anything else raises
+    failed = None
+    for h in hooks:
+        if now >= h.due:
+            try:
+                h.run(session, now)
+            except Exception as e:
+                if not h.probe:
+                    raise
+                failed = e
+    return failed
+
+
+def _smoothed(rate: float, dt: float) -> float:
+    # steps per second, smoothed over about a second of steps
+    a = min(1.0, dt)
+    return (1 - a) * rate + a / max(dt, 1e-9) if rate else 1 / max(dt, 1e-9)
 
 
 def _trim_memory() -> None:
@@ -674,6 +479,3 @@ def stop_all(timeout: float = 10.0) -> None:
     for s in sessions:
         s.stop(join=True, timeout=timeout)
 
-
-def live_sessions() -> list[TrainingSession]:
-    return [s for s in _sessions if s.alive]

@@ -28,6 +28,9 @@ def _all_mean(tensors: list[torch.Tensor]) -> None:
         t.copy_(mean.view_as(t))
 
 
+_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
+
+
 class DivergenceError(RuntimeError):
     """A step produced a non-finite loss or weight; the step's update must not be kept."""
 
@@ -67,7 +70,7 @@ class Trainer:
         self._layer_index = self._index_layers()
         # a D without batch statistics gives the same logits to real and fake in one pass as in two,
         # and one pass of 2B rows costs less than two of B (fewer kernels, fuller matmuls)
-        self._joint_d = not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
+        self._joint_d = not any(isinstance(m, _BATCH_NORMS) for m in self.D.modules())
 
     # -- settings -------------------------------------------------------------------------------
     def _adam(self, model: torch.nn.Module, lr: float) -> torch.optim.Adam:
@@ -78,27 +81,9 @@ class Trainer:
         except RuntimeError:
             return torch.optim.Adam(model.parameters(), lr=lr, betas=(s.beta1, s.beta2), foreach=True)
 
-    @staticmethod
-    def _adam_step(opt: torch.optim.Adam) -> None:
-        """opt.step(), as one fused kernel without the Optimizer's Python around it (half the time of
-        the seed model's update went there). The same arithmetic: a test holds them bit-identical."""
-        group = opt.param_groups[0]
-        params = [p for p in group["params"] if p.grad is not None]
-        if (len(opt.param_groups) != 1 or not group["fused"] or group["amsgrad"]
-                or group["decoupled_weight_decay"] or any(p not in opt.state for p in params)):
-            opt.step()   # the first step makes the state; anything else this path does not cover
-            return
-        states = [opt.state[p] for p in params]
-        steps = [st["step"] for st in states]
-        torch._foreach_add_(steps, 1)
-        beta1, beta2 = group["betas"]
-        torch._fused_adam_(params, [p.grad for p in params], [st["exp_avg"] for st in states],
-                           [st["exp_avg_sq"] for st in states], [], steps, amsgrad=False, lr=group["lr"],
-                           beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
-                           maximize=group["maximize"], grad_scale=None, found_inf=None)
-
     def apply(self, **changes) -> LiveSettings:
-        """Validate and apply live settings; the optimizers keep their moments."""
+        """Validate the changed live settings (config: ConfigError) and apply them; the optimizers
+        keep their moments."""
         self.settings = config.replace(self.settings, **changes)
         s = self.settings
         for opt, lr in ((self.opt_g, s.lr_g), (self.opt_d, s.lr_d)):
@@ -107,11 +92,13 @@ class Trainer:
         return self.settings
 
     # -- batches --------------------------------------------------------------------------------
-    def _real(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """n training images (n, 1, 28, 28) in [0, 1], and their labels if the model is conditional."""
-        idx = torch.randint(len(self.images), (n,), generator=self.rng, device=self.device)
+    def real_batch(self, n: int, gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """n training images (n, 1, 28, 28) in [0, 1] on the device and their labels (0 where the
+        data has none), drawn with `gen` (a probe's own) or else the trainer's generator."""
+        gen = self.rng if gen is None else gen
+        idx = torch.randint(len(self.images), (n,), generator=gen, device=gen.device).to(self.device)
         x = self.images.view(len(self.images), -1).index_select(0, idx).float().div_(255.0)   # (n, 784)
-        return x.view(n, *models.IMAGE_SHAPE), self.labels[idx] if self.spec.conditional else None
+        return x.view(n, *models.IMAGE_SHAPE), self.labels[idx]
 
     def _latent(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """n latent vectors (n, latent_dim), and digits to ask for if the model is conditional."""
@@ -138,7 +125,8 @@ class Trainer:
     def update_d(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(1) D update: L_D = -E[log D(x)] - E[log(1 - D(G(z)))]  (or the chosen loss)."""
         s = self.settings
-        x, y_real = self._real(s.batch_size)
+        x, y_real = self.real_batch(s.batch_size)
+        y_real = y_real if self.spec.conditional else None
         z, y_fake = self._latent(s.batch_size)
         with torch.no_grad():
             fake = self.G(z, y_fake)                              # (B, 1, 28, 28), no graph into G
@@ -154,7 +142,7 @@ class Trainer:
             loss_d = loss_d + s.gp_weight * losses.gradient_penalty(self.D, x, fake, eps, y_real)
         self._backprop(loss_d, self.D)
         self._average_grads(self.D)
-        self._adam_step(self.opt_d)
+        self.opt_d.step()
         return loss_d, real_logit, fake_logit
 
     def update_g(self) -> torch.Tensor:
@@ -164,7 +152,7 @@ class Trainer:
         # backprop runs through D into G; only G's weights get gradients: D is a fixed judge here
         self._backprop(loss_g, self.G)
         self._average_grads(self.G)
-        self._adam_step(self.opt_g)
+        self.opt_g.step()
         return loss_g
 
     @staticmethod
@@ -210,7 +198,7 @@ class Trainer:
         D's gradients outlive the G update: D is frozen there, and only the next D update clears them."""
         names, owner = self._layer_index
         grads = [p.grad for m in (self.D, self.G) for p in m.parameters()]
-        sq = torch.stack(torch._foreach_norm(grads)) ** 2         # (n_params,)
+        sq = torch.stack([torch.linalg.vector_norm(g) for g in grads]) ** 2   # (n_params,)
         per_layer = torch.zeros(len(names), device=self.device).index_add_(0, owner, sq)
         return per_layer.sqrt()                                   # (n_layers,)
 
@@ -218,12 +206,10 @@ class Trainer:
     def _update_ema(self) -> None:
         decay = self.settings.ema_decay
         ema, live = list(self.G_ema.parameters()), list(self.G.parameters())
-        if decay == 0 or self.step_count == 0:
-            torch._foreach_copy_(ema, live)
-        else:
-            # warm-up: early on the average would be dominated by the random init
-            d = min(decay, (1 + self.step_count) / (10 + self.step_count))
-            torch._foreach_lerp_(ema, live, 1.0 - d)
+        # warm-up: early on the average would be dominated by the random init
+        d = 0.0 if self.step_count == 0 else min(decay, (1 + self.step_count) / (10 + self.step_count))
+        for e, w in zip(ema, live):
+            e.lerp_(w, 1.0 - d) if d else e.copy_(w)
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
             b_ema.copy_(b)
 
@@ -260,4 +246,4 @@ class Trainer:
 
     def weights_finite(self) -> bool:
         params = [p for m in (self.G, self.D) for p in m.parameters()]
-        return bool(torch.stack(torch._foreach_norm(params)).isfinite().all())
+        return bool(torch.nn.utils.get_total_norm(params).isfinite())

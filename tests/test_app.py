@@ -16,6 +16,11 @@ def _clean_cache():
     st.cache_resource.clear()
 
 
+def trainer(t):
+    """For session.call: the trainer itself, read on the worker."""
+    return t
+
+
 def wait_for(at, cond, timeout=20.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -76,21 +81,20 @@ def test_learning_rate_slider_reaches_the_running_optimizer(app):
     app.button(key="start").click().run()
     app.select_slider(key="lr_g").set_value(1e-3).run()
     app.select_slider(key="lr_d").set_value(5e-5).run()
-    trainer = session_of(app)._trainer
-    assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-3]
-    assert [g["lr"] for g in trainer.opt_d.param_groups] == [5e-5]
+    lrs = session_of(app).call(lambda t: [[g["lr"] for g in opt.param_groups] for opt in (t.opt_g, t.opt_d)])
+    assert lrs == [[1e-3], [5e-5]]
     assert any("lr G **1e-3**" in c.value for c in app.caption)   # the settings shown as in effect
 
 
 def test_reset_builds_a_new_model(app):
     app.button(key="step_once").click().run()
-    before = session_of(app)._trainer
+    before = session_of(app).call(trainer)
     app.selectbox(key="model_arch").set_value("mlp_wide").run()
     assert any("Reset" in w.value for w in app.warning)     # the change says it needs a reset
-    assert session_of(app)._trainer is before               # ...and waits for it
+    assert session_of(app).call(trainer) is before               # ...and waits for it
     app.button(key="reset").click().run()
     after = session_of(app)
-    assert after._trainer is not before and after.snapshot().spec.arch == "mlp_wide"
+    assert after.call(trainer) is not before and after.snapshot().spec.arch == "mlp_wide"
     assert step_shown(app) == 0
 
 
@@ -199,3 +203,22 @@ def test_latent_drawings_are_redrawn_when_g_or_their_settings_change_not_on_ever
     app.slider(key="temperature").set_value(0.5).run()
     assert len(calls) == 2                      # the setting changed
     assert images(app, "samples")
+
+
+def test_the_page_offers_the_ranges_and_options_config_accepts(app):
+    from gan_core import config
+    from gan_core.config import LiveSettings, ModelSpec
+    from gan_core.sampling import SamplingSettings
+    for key, cls, name in (("beta1", LiveSettings, "beta1"), ("d_steps", LiveSettings, "d_steps"),
+                           ("label_smoothing", LiveSettings, "label_smoothing"),
+                           ("temperature", SamplingSettings, "temperature"),
+                           ("truncation", SamplingSettings, "truncation")):
+        w = app.slider(key=key)
+        assert (w.min, w.max) == config.limits(cls, name), key
+    for key in ("model_seed", "lat_seed", "interp_a", "interp_b", "walk_seed"):
+        w = app.number_input(key=key)
+        assert (w.min, w.max) == (0, config.SEED_MAX), key
+    assert len(app.selectbox(key="loss").options) == len(config.limits(LiveSettings, "loss"))
+    assert len(app.selectbox(key="model_arch").options) == len(config.limits(ModelSpec, "arch"))
+    app.selectbox(key="loss").set_value("wgan-gp").run()        # the last option reaches the trainer
+    assert session_of(app).snapshot().settings.loss == "wgan-gp" and not app.exception

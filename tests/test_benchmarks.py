@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from gan_core.trainer import Trainer
@@ -18,6 +19,7 @@ def run(script: str, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cuda_check_runs_its_checks_against_the_cpu():
     # the GPU script is exercised here end to end, so it is ready when a GPU machine is lent
     out = run("cuda_check.py", "--device", "cpu", "--seconds", "0.5")
@@ -29,6 +31,7 @@ def test_cuda_check_runs_its_checks_against_the_cpu():
     assert all(v > 0 for v in report["trainer_steps_per_s"].values())
 
 
+@pytest.mark.slow
 def test_speed_benchmark_reports_consistent_ratios():
     out = run("speed.py", "--repeats", "1", "--seconds", "0.3", "--digits-budget", "0")
     assert out.returncode == 0, out.stderr
@@ -79,9 +82,11 @@ def test_the_hand_written_ceiling_is_the_seed_step_with_the_same_gradients_and_f
     assert counter.get_total_flops() == speed.count_step(t)[0]
 
 
+@pytest.mark.slow
 def test_ceiling_benchmark_reports_consistent_ratios():
     out = run("ceiling.py", "--repeats", "1", "--seconds", "0.3")
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout[:out.stdout.index("\n\n")])
     assert abs(r["by_hand_vs_trainer"] - r["by_hand_steps_per_s"] / r["trainer_steps_per_s"]) < 0.01
     assert 0 < r["trainer_fraction_of_matmul_limit"] < 1 and 0 < r["by_hand_fraction_of_matmul_limit"] < 1
+

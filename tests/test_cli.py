@@ -7,6 +7,33 @@ import numpy as np
 import pytest
 
 
+def in_process(digits):
+    from gan_core.config import ModelSpec
+    from gan_core.trainer import Trainer
+    return Trainer(ModelSpec(arch="mlp"), digits=digits)
+
+
+def test_samples_for_the_cli_ask_for_the_grid_digits_or_one_digit(digits):
+    from gan_core import sampling
+    from gan_core.__main__ import draw_samples
+    from gan_core.config import ConfigError
+    t = in_process(digits)
+    out = draw_samples(t, 12, seed=1)
+    assert out.shape == (12, 28, 28) and out.dtype == np.float32
+    z = sampling.sample_latent(12, 100, sampling.SamplingSettings(seed=1))
+    assert np.array_equal(out, t.generate(z, sampling.grid_labels(12)).squeeze(1).numpy())
+    assert np.array_equal(draw_samples(t, 12, seed=1, digit=3),
+                          t.generate(z, sampling.digit_labels(12, 3)).squeeze(1).numpy())
+    with pytest.raises(ConfigError, match="digit must be 0..9"):
+        draw_samples(t, 4, digit=12)
+
+
+def test_bad_input_in_process_is_one_line_and_status_2(capsys):
+    from gan_core.__main__ import main
+    assert main(["sample", "--checkpoint", "/nonexistent.pt", "--n", "5", "--out", "a.npy"]) == 2
+    assert capsys.readouterr().err.strip().startswith("error:")
+
+
 def cli(*args, timeout=120):
     return subprocess.run([sys.executable, "-m", "gan_core", *args], capture_output=True, text=True,
                           timeout=timeout, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
@@ -21,6 +48,7 @@ def run_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_train_writes_the_four_files(run_dir):
     samples = np.load(run_dir / "samples.npy")
     assert samples.shape == (1000, 28, 28) and samples.dtype == np.float32
@@ -31,6 +59,7 @@ def test_train_writes_the_four_files(run_dir):
     assert {"loss_d", "loss_g", "d_real", "d_fake", "lr_g", "lr_d"} <= set(rows[0])
 
 
+@pytest.mark.slow
 def test_sample_writes_the_same_format(run_dir, tmp_path):
     out = tmp_path / "s.npy"
     r = cli("sample", "--checkpoint", str(run_dir / "checkpoint.pt"), "--n", "37", "--out", str(out), "--seed", "3")
@@ -42,6 +71,7 @@ def test_sample_writes_the_same_format(run_dir, tmp_path):
     assert np.array_equal(s, np.load(again))   # the seed fixes the samples
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["train", "--out", "x", "--arch", "resnet"], "arch must be one of"),
     (["train", "--out", "x", "--batch-size", "3"], "batch_size must be between 8 and 1024"),
@@ -60,11 +90,13 @@ def test_bad_input_exits_2_with_one_line(args, message, tmp_path):
     assert __import__("re").search(message, lines[0]), lines[0]
 
 
+@pytest.mark.slow
 def test_digit_needs_a_conditional_checkpoint(run_dir, tmp_path):
     r = cli("sample", "--checkpoint", str(run_dir / "checkpoint.pt"), "--n", "5", "--out", str(tmp_path / "a.npy"), "--digit", "3")
     assert r.returncode == 2 and "conditional" in r.stderr
 
 
+@pytest.mark.slow
 def test_the_default_model_is_conditional_and_draws_a_chosen_digit(tmp_path):
     r = cli("train", "--out", str(tmp_path), "--steps", "3", "--threads", "1")
     assert r.returncode == 0, r.stderr

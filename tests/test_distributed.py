@@ -22,6 +22,7 @@ def train(out, *launcher, steps=15, timeout=240):
     return r.stderr, checkpoint.read(out / "checkpoint.pt")
 
 
+@pytest.mark.slow
 def test_two_processes_keep_identical_replicas_and_both_contribute(tmp_path):
     log, ddp = train(tmp_path / "ddp", *TORCHRUN)
     assert "2 data-parallel processes" in log

@@ -39,7 +39,7 @@ def test_session_frames_and_probes_stay_within_their_bounds():
     for _ in range(250):
         s.step_once()                              # while paused, each step publishes a grid
     for _ in range(300):
-        s._call(s._publish_game)
+        s.call(lambda t: s._publish_game())
     frames = s.frames()
     snap = s.snapshot()
     assert len(frames) <= 61 and frames[-1][0] == 250 and frames[0][0] == 0

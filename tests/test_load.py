@@ -13,6 +13,7 @@ from harness import ARTIFACTS, Studio, broken, launch, state_of, step_of, until,
 pytestmark = pytest.mark.browser
 
 VISITORS = 8
+RETAINED_PER_VISITOR_MB = 50   # what the server may keep per visitor after they left (see the end)
 ENV = {"GAN_STUDIO_MAX_RUNNING": "2", "GAN_STUDIO_SLICE_S": "8", "GAN_STUDIO_LEAVE_GRACE_S": "1"}
 
 
@@ -88,4 +89,8 @@ def test_eight_visitors_are_isolated_capped_fair_and_cleaned_up():
         after_rss = studio.rss_mb()
         print(f"\nthreads {base_threads} -> peak {peak_threads} -> {studio.threads()}; "
               f"RSS {base_rss:.0f} MB -> peak {peak_rss:.0f} MB -> {after_rss:.0f} MB")
-        assert after_rss < peak_rss + 30          # leaving frees more than the last steps allocate
+        # against the baseline before these visitors came: a session that outlives its visitor keeps its
+        # models, optimizers, histories and grids, about 60 MB each (peak - baseline over eight: 52-61 MB
+        # measured here), eight of them ~490 MB. What allocators keep may stay: 230-310 MB measured
+        # here after eight left (29-39 MB each). Tolerance: 50 MB per visitor, 400 MB for eight
+        assert after_rss < base_rss + RETAINED_PER_VISITOR_MB * VISITORS, (base_rss, peak_rss, after_rss)

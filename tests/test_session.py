@@ -15,6 +15,11 @@ from gan_core.session import Limits, Scheduler, TrainingSession
 SPEC = ModelSpec(arch="mlp", conditional=False)   # the seed's model
 
 
+def trainer(t):
+    """For session.call: the trainer itself, read on the worker."""
+    return t
+
+
 def make(**kw):
     limits = kw.pop("limits", Limits(max_running=8, grid_every_s=0.05, rewind_every_s=0.1))
     return TrainingSession(SPEC, LiveSettings(batch_size=16), scheduler=kw.pop("scheduler", Scheduler(8)),
@@ -71,7 +76,7 @@ def test_snapshots_are_consistent_under_concurrent_reads():
     problems = []
 
     def reader():
-        last_version = -1
+        last_step = -1
         for _ in range(200):
             snap = s.snapshot()
             lengths = {len(v) for v in snap.history.values()}
@@ -82,9 +87,9 @@ def test_snapshots_are_consistent_under_concurrent_reads():
                 problems.append("steps not increasing")
             if steps and steps[-1] > snap.step:
                 problems.append("history ahead of step")
-            if snap.version < last_version:
-                problems.append("version went back")
-            last_version = snap.version
+            if snap.step < last_step:
+                problems.append("step went back")
+            last_step = snap.step
             time.sleep(0.001)
 
     readers = [threading.Thread(target=reader) for _ in range(4)]
@@ -96,6 +101,7 @@ def test_snapshots_are_consistent_under_concurrent_reads():
     assert s.snapshot().step > 0
 
 
+@pytest.mark.slow
 def test_history_is_bounded_and_thinned():
     s = make(history_cap=50)
     s.start()
@@ -111,8 +117,8 @@ def test_stops_when_the_visitor_leaves():
     assert wait_for(lambda: s.snapshot().step > 0)
     s.release()
     assert wait_for(lambda: not s.alive, timeout=5)
-    snap = s._trainer, s._state, s._message
-    assert snap[1] == "paused" and "closed" in snap[2]
+    snap = s.snapshot()
+    assert snap.state == "paused" and "closed" in snap.message
 
 
 def test_a_returning_visitor_cancels_the_leave():
@@ -167,7 +173,7 @@ def test_crash_fails_this_session_only():
 
     def boom():
         raise RuntimeError("simulated fault")
-    a._trainer.step = boom
+    a.call(lambda t: setattr(t, "step", boom))
     assert wait_for(lambda: a.snapshot().state == "failed")
     assert "simulated fault" in a.snapshot().message
     assert wait_for(lambda: not a.alive)
@@ -187,14 +193,14 @@ def test_divergence_rewinds_to_the_last_good_state_and_pauses():
     assert wait_for(lambda: s.snapshot().step >= 30)
     time.sleep(0.2)                          # a good state has been kept
 
-    def poison():
+    def poison(t):
         with torch.no_grad():
-            s._trainer.D.head.weight.fill_(float("nan"))
-    s._call(poison)
+            t.D.head.weight.fill_(float("nan"))
+    s.call(poison)
     assert wait_for(lambda: s.snapshot().state == "paused")
     snap = s.snapshot()
     assert "diverged" in snap.message and "Rewound to step" in snap.message
-    assert s._trainer.weights_finite()
+    assert s.call(trainer).weights_finite()
     s.start()                                # and training goes on from there
     assert wait_for(lambda: s.snapshot().step > snap.step + 5)
 
@@ -202,10 +208,10 @@ def test_divergence_rewinds_to_the_last_good_state_and_pauses():
 def test_reset_builds_a_new_model():
     s = make()
     s.step_once()
-    old = s._trainer
+    old = s.call(trainer)
     s.reset(ModelSpec(arch="mlp_wide", latent_dim=32))
     snap = s.snapshot()
-    assert s._trainer is not old and snap.spec.arch == "mlp_wide" and snap.spec.latent_dim == 32
+    assert s.call(trainer) is not old and snap.spec.arch == "mlp_wide" and snap.spec.latent_dim == 32
     assert snap.step == 0 and snap.history == {}
 
 
@@ -236,7 +242,7 @@ def test_a_conditional_interpolation_keeps_its_digit_while_z_moves():
                         scheduler=Scheduler(8), limits_=Limits(max_running=8))
     s.step_once()
     strip, _ = s.interpolation_png(1, 2, 0.5, digit=3)
-    t = s._trainer
+    t = s.call(trainer)
     za, zb = (sampling.sample_latent(1, 100, sampling.SamplingSettings(seed=k))[0] for k in (1, 2))
     threes = t.generate(sampling.interpolation_path(za, zb, 9, "slerp"), torch.full((9,), 3))
     assert strip == render.png(threes, nrow=9, scale=2)      # the label 3 in every frame
@@ -255,6 +261,7 @@ print("leaving with a live worker")
 """
 
 
+@pytest.mark.slow
 def test_interpreter_exit_stops_and_joins_workers():
     r = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -271,6 +278,7 @@ def test_turns_rotate_so_every_waiting_visitor_progresses():
 
 
 # -- insight: probes, conditional digits, latent walk, own data ---------------------------------------
+@pytest.mark.slow
 def test_the_worker_publishes_probes_between_steps():
     s = make(limits=Limits(max_running=8, grid_every_s=0.05, game_every_s=0.05, update_every_steps=5))
     s.start()
@@ -285,6 +293,7 @@ def test_the_worker_publishes_probes_between_steps():
     assert s.snapshot().game == [] and s.snapshot().quality == [] and s.snapshot().updates == {}
 
 
+@pytest.mark.slow
 def test_conditional_samples_are_read_as_the_requested_digit():
     from gan_core import judge
     s = TrainingSession(ModelSpec(arch="mlp", conditional=True), LiveSettings(), scheduler=Scheduler(8),
@@ -329,9 +338,37 @@ def test_reset_onto_own_images_trains_on_them():
     s.reset_onto(own)
     snap = s.snapshot()
     assert snap.step == 0 and snap.spec.data == "own" and snap.data_name == "own test (100 images)"
-    assert s._trainer.digits is own
+    assert s.call(trainer).digits is own
     s.step_once()
     s.reset(snap.spec)                      # a plain Reset keeps the uploaded data
-    assert s._trainer.digits is own
+    assert s.call(trainer).digits is own
     with pytest.raises(ConfigError, match="labelled"):
         s.reset(dataclasses.replace(snap.spec, conditional=True))
+
+
+# -- the worker: one path for every command, hooks ------------------------------------------------------
+def test_a_command_after_the_worker_ended_is_served_by_a_new_one():
+    s = make()
+    s.start()
+    assert wait_for(lambda: s.snapshot().step > 0)
+    s.stop()
+    assert not s.alive and s.snapshot().state == "stopped"
+    step = s.snapshot().step
+    assert s.step_once()["step"] == step + 1      # served on a worker started for it...
+    assert wait_for(lambda: not s.alive)          # ...which ends again, the session being stopped
+    s.start()                                     # Start lifts the stop
+    assert wait_for(lambda: s.snapshot().step > step + 5) and s.alive
+
+
+def test_a_broken_probe_turns_probes_off_and_training_goes_on(monkeypatch):
+    from gan_core import probe
+
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("no judge here")
+    monkeypatch.setattr(probe, "game", broken)
+    s = make(limits=Limits(max_running=8, game_every_s=0.05))
+    s.start()
+    assert wait_for(lambda: "live measurements are off: FileNotFoundError" in (s.snapshot().message or ""))
+    at = s.snapshot().step
+    assert wait_for(lambda: s.snapshot().step > at + 5)
+    assert s.snapshot().state == "running" and s.snapshot().game == []

@@ -1,0 +1,127 @@
+"""A thread that owns one object and runs jobs on it between steps: the one way in for commands.
+
+`call(fn, *args)` queues fn(obj, *args) and waits for its result, or raises its exception, so only
+the worker ever touches the object. The thread starts with the first call and runs jobs first, then
+a step whenever the subclass wants one, until `stop()`, until `_should_end()` says so, or until a
+step raises; the next call starts it again. TrainingSession is the one subclass: its object is a
+Trainer and its step a training step.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections import deque
+from typing import Any, Callable
+
+_END = object()
+
+
+class Worker:
+    def __init__(self, name: str):
+        self._cv = threading.Condition()                # guards the queue and the subclass's state
+        self._jobs: deque[tuple[Callable[[], Any], concurrent.futures.Future]] = deque()
+        self._thread: threading.Thread | None = None
+        self._stopping = False                          # end once the queue is empty
+        self._name = name
+
+    # -- to override ----------------------------------------------------------------------------
+    def _target(self) -> Any:
+        """The object jobs run on (read on the worker)."""
+        raise NotImplementedError
+
+    def _wants_step(self) -> bool:
+        """Under the lock: step now, rather than wait for a job?"""
+        return False
+
+    def _should_end(self) -> bool:
+        """Under the lock, with no job waiting: end the thread?"""
+        return False
+
+    def _step(self) -> None:
+        """One unit of work on the worker; an exception ends the thread after `_crashed`."""
+
+    def _begin(self) -> None:
+        """On the worker, as it starts."""
+
+    def _after_job(self) -> None:
+        """On the worker, after each job."""
+
+    def _crashed(self, e: Exception) -> None:
+        """Under the lock: a step raised e."""
+
+    def _ended(self) -> None:
+        """On the worker, as it ends."""
+
+    # -- the one path -----------------------------------------------------------------------------
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """fn(obj, *args, **kwargs) on the worker, between two steps: its result, or its exception
+        raised here."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._cv:
+            if self._thread is threading.current_thread():    # a job that calls back in
+                return fn(self._target(), *args, **kwargs)
+            self._jobs.append((lambda: fn(self._target(), *args, **kwargs), future))
+            if self._thread is None:
+                self._spawn()
+            self._cv.notify_all()
+        return future.result(timeout=60)
+
+    def stop(self, join: bool = True, timeout: float = 10.0) -> None:
+        """End the thread once the step in flight, if any, is done."""
+        with self._cv:
+            self._stopping = True
+            thread = self._thread
+            self._cv.notify_all()
+        if join and thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None
+
+    def wake(self) -> None:
+        """Stop waiting now (something it waits for has changed)."""
+        with self._cv:
+            self._cv.notify_all()
+
+    # -- the thread ---------------------------------------------------------------------------------
+    def _spawn(self) -> None:
+        # under the lock
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self._begin()
+        try:
+            while (job := self._next()) is not _END:
+                if job is None:
+                    self._step()
+                    continue
+                fn, future = job
+                try:
+                    future.set_result(fn())
+                except BaseException as e:  # handed to the caller, who raises it
+                    future.set_exception(e)
+                self._after_job()
+        except Exception as e:
+            with self._cv:
+                self._stopping = True
+                self._crashed(e)
+        finally:
+            self._ended()
+            with self._cv:
+                self._thread = None
+                if self._jobs:           # they came while this thread was ending: a new one serves them
+                    self._spawn()
+
+    def _next(self):
+        # the next job; None to step; _END to end
+        with self._cv:
+            while True:
+                if self._jobs:
+                    return self._jobs.popleft()
+                if self._stopping or self._should_end():
+                    return _END
+                if self._wants_step():
+                    return None
+                self._cv.wait(timeout=0.5)

@@ -1,0 +1,105 @@
+"""Chart specs and the grid mosaic against expectations built by hand."""
+import math
+
+import numpy as np
+import torch
+
+from gan_core import charts, render
+
+
+def test_lines_are_long_rows_without_non_finite_values():
+    history = {"step": [0, 1, 2], "loss_d": [1.0, float("nan"), 0.5], "loss_g": [2.0, 3.0, math.inf]}
+    spec = charts.losses(history)
+    assert spec["data"]["values"] == [
+        {"step": 0, "series": "L_D", "value": 1.0}, {"step": 2, "series": "L_D", "value": 0.5},
+        {"step": 0, "series": "L_G", "value": 2.0}, {"step": 1, "series": "L_G", "value": 3.0}]
+    [line] = spec["layer"]
+    assert line["encoding"]["y"]["field"] == "value" and "transform" not in line
+    assert line["encoding"]["color"]["scale"] == {"domain": ["L_D", "L_G"], "range": ["#e4572e", "#2e86ab"]}
+
+
+def test_smoothing_is_a_trailing_mean_per_series_and_markers_are_labelled_rules():
+    spec = charts.losses({"step": [0, 1], "loss_d": [1.0, 2.0], "loss_g": [1.0, 1.0]},
+                         markers=[(1, "lr_g 0.001→0.002")], smoothing=5)
+    line, rule, text = spec["layer"]
+    assert line["encoding"]["y"]["field"] == "smoothed"
+    assert line["transform"] == [{"window": [{"op": "mean", "field": "value", "as": "smoothed"}],
+                                  "frame": [-5, 0], "groupby": ["series"], "sort": [{"field": "step"}]}]
+    assert rule["data"] == text["data"] == {"values": [{"step": 1, "label": "lr_g 0.001→0.002"}]}
+    assert rule["mark"]["type"] == "rule" and text["encoding"]["text"] == {"field": "label"}
+
+
+def test_log_charts_drop_values_that_a_log_scale_cannot_show():
+    history = {"step": [0, 1, 2], "grad/G.net.0": [0.0, 1e-3, 2.0], "grad/D.net.0": [5.0, 5.0, 5.0]}
+    spec = charts.grad_norms(history, "G")
+    assert spec["data"]["values"] == [{"step": 1, "series": "net.0", "value": 1e-3},
+                                      {"step": 2, "series": "net.0", "value": 2.0}]
+    assert spec["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
+
+
+def test_d_outputs_chart_has_the_equilibrium_at_one_half():
+    spec = charts.d_outputs({"step": [0], "d_real": [0.9], "d_fake": [0.1]})
+    assert spec["layer"][-1]["data"] == {"values": [{"y": 0.5}]}
+    assert spec["layer"][0]["encoding"]["y"]["scale"] == {"domain": [0, 1]}
+
+
+def test_output_histograms_are_shares_of_each_batch_over_equal_bins():
+    spec = charts.output_histograms({"step": 7, "real": [0, 1, 3], "fake": [2, 0, 0]})
+    rows = spec["data"]["values"]
+    third = 1 / 3
+    assert rows == [
+        {"lo": 0.0, "hi": third, "share": 0.0, "series": "D(x), real"},
+        {"lo": third, "hi": 2 * third, "share": 0.25, "series": "D(x), real"},
+        {"lo": 2 * third, "hi": 1.0, "share": 0.75, "series": "D(x), real"},
+        {"lo": 0.0, "hi": third, "share": 1.0, "series": "D(G(z)), generated"},
+        {"lo": third, "hi": 2 * third, "share": 0.0, "series": "D(G(z)), generated"},
+        {"lo": 2 * third, "hi": 1.0, "share": 0.0, "series": "D(G(z)), generated"}]
+    assert "step 7" in spec["title"]["text"]
+    assert charts.output_histograms(None)["data"]["values"] == []
+
+
+def test_heatmap_has_a_column_per_measurement():
+    game = [{"step": 0, "real": [1, 1], "fake": [2, 0]}, {"step": 5, "real": [0, 4], "fake": [1, 3]}]
+    rows = charts.output_heatmap(game, "fake")["data"]["values"]
+    assert rows == [{"step": 0, "lo": 0.0, "hi": 0.5, "share": 1.0}, {"step": 0, "lo": 0.5, "hi": 1.0, "share": 0.0},
+                    {"step": 5, "lo": 0.0, "hi": 0.5, "share": 0.25}, {"step": 5, "lo": 0.5, "hi": 1.0, "share": 0.75}]
+
+
+def test_digit_histogram_flags_dropped_digits():
+    shares = [0.1] * 8 + [0.19, 0.01]
+    rows = charts.digit_histogram({"histogram": shares})["data"]["values"]
+    assert [r["digit"] for r in rows] == [str(d) for d in range(10)]
+    assert [r["dropped"] for r in rows] == [False] * 9 + [True]
+
+
+def test_quality_charts_read_each_report():
+    quality = [{"step": 10, "n": 256, "fid": 40.0, "fid_real_n": 4.0, "confident_share": 0.5, "near_copies": 0.0},
+               {"step": 20, "n": 256, "fid": 20.0, "fid_real_n": 4.0, "confident_share": 0.8, "near_copies": 0.01}]
+    fid = charts.frechet(quality)
+    assert "N = 256" in fid["title"]["text"]
+    assert [(r["step"], r["series"], r["value"]) for r in fid["data"]["values"]] == [
+        (10, "G's samples", 40.0), (20, "G's samples", 20.0), (10, "real digits", 4.0), (20, "real digits", 4.0)]
+    shares = charts.quality_shares(quality)["data"]["values"]
+    assert {(r["step"], r["series"], r["value"]) for r in shares} == {
+        (10, "legible digits", 0.5), (20, "legible digits", 0.8),
+        (10, "near copies", 0.0), (20, "near copies", 0.01)}     # no log scale: a share of 0 is drawn
+    assert len(shares) == 4
+
+
+def test_grid_array_places_each_image_in_its_cell_with_padding():
+    images = torch.zeros(3, 1, 28, 28)
+    images[0, 0, 0, 0] = 1.0              # top-left pixel of the first image
+    images[1] = 0.5                       # the second, all grey
+    images[2, 0, 27, 27] = 2.0            # beyond 1: clipped to white
+    out = render.grid_array(images, nrow=2, pad=2)
+    expected = np.zeros((2 * 30 + 2, 2 * 30 + 2), dtype=np.uint8)   # 2 rows of 2 cells, 28 + pad each
+    expected[2, 2] = 255
+    expected[2:30, 32:60] = 128           # 0.5 * 255 rounded
+    expected[32 + 27, 2 + 27] = 255
+    assert out.dtype == np.uint8 and np.array_equal(out, expected)
+
+
+def test_grid_array_squares_by_default_and_reads_arrays_and_nan():
+    a = np.full((5, 28, 28), np.nan, dtype=np.float32)
+    out = render.grid_array(a, pad=0)
+    assert out.shape == (2 * 28, 3 * 28) and not out.any()   # ceil(sqrt(5)) = 3 per row; NaN as black

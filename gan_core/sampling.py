@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from .config import ConfigError
+from .i18n import msg
 
 DISTRIBUTIONS = ("normal", "uniform")
 TRUNCATION_MODES = ("resample", "clip")
@@ -26,17 +27,21 @@ class SamplingSettings:
 
     def __post_init__(self):
         if self.distribution not in DISTRIBUTIONS:
-            raise ConfigError(f"distribution must be one of {', '.join(DISTRIBUTIONS)}; got {self.distribution!r}")
+            raise ConfigError(msg("{name} must be one of {options}; got {value!r}", name="distribution",
+                                  options=", ".join(DISTRIBUTIONS), value=self.distribution))
         if self.truncation_mode not in TRUNCATION_MODES:
-            raise ConfigError(f"truncation_mode must be one of {', '.join(TRUNCATION_MODES)}; got {self.truncation_mode!r}")
+            raise ConfigError(msg("{name} must be one of {options}; got {value!r}", name="truncation_mode",
+                                  options=", ".join(TRUNCATION_MODES), value=self.truncation_mode))
         for name, low, high in (("temperature", 0.0, 3.0), ("truncation", 0.0, 5.0)):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-                raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+                raise ConfigError(msg("{name} must be between {low:g} and {high:g}, got {value!r}", name=name,
+                                      low=low, high=high, value=value))
         for name, low, high in (("seed", 0, 2**31 - 1), ("n", 1, 1024)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ConfigError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
+                raise ConfigError(msg("{name} must be a whole number between {low} and {high}, got {value!r}",
+                                      name=name, low=low, high=high, value=value))
 
 
 def _draw(shape: tuple[int, ...], distribution: str, gen: torch.Generator) -> torch.Tensor:

@@ -32,6 +32,7 @@ from . import checkpoint, config, data, probe, render, sampling
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
+from .i18n import msg
 from .trainer import DivergenceError, Trainer
 
 IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
@@ -204,7 +205,7 @@ class TrainingSession:
         self._touch()
         with self._cv:
             if self._state == FAILED:
-                raise RuntimeError("this session failed; reset it first")
+                raise RuntimeError(msg("this session failed; reset it first"))
             self._state, self._message = RUNNING, None
             self._version += 1
             self._ensure_thread()
@@ -279,9 +280,9 @@ class TrainingSession:
     def sample_digit(self, digit: int, n: int = 16, s: sampling.SamplingSettings | None = None):
         """n images (n, 1, 28, 28) of the requested digit from a conditional G (EMA)."""
         if not self._trainer.spec.conditional:
-            raise ConfigError("this model is not conditional: turn on Conditional and Reset")
+            raise ConfigError(msg("this model is not conditional: turn on Conditional and Reset"))
         if not 0 <= int(digit) <= 9:
-            raise ConfigError(f"digit must be 0..9, got {digit!r}")
+            raise ConfigError(msg("digit must be 0..9, got {digit!r}", digit=digit))
         s = dataclasses.replace(s or sampling.SamplingSettings(), n=n)
 
         def run():
@@ -300,7 +301,7 @@ class TrainingSession:
         random direction and back ("direction"), or out to its own random partner and back along a
         slerp ("interpolation"). A looping GIF."""
         if mode not in ("direction", "interpolation"):
-            raise ConfigError(f"mode must be direction or interpolation, got {mode!r}")
+            raise ConfigError(msg("mode must be direction or interpolation, got {mode!r}", mode=mode))
 
         def run():
             t = self._trainer
@@ -334,7 +335,7 @@ class TrainingSession:
 
         A conditional G draws `digit` all along the path, so only z moves (not the label)."""
         if not 0 <= int(digit) <= 9:
-            raise ConfigError(f"digit must be 0..9, got {digit!r}")
+            raise ConfigError(msg("digit must be 0..9, got {digit!r}", digit=digit))
 
         def run():
             tr = self._trainer
@@ -460,7 +461,7 @@ class TrainingSession:
                 try:
                     self._train_step()
                 except DivergenceError as e:
-                    self._rewind(str(e))
+                    self._rewind(e.args[0] if e.args else str(e))
                     continue
                 now = time.monotonic()
                 with self._cv:
@@ -484,7 +485,7 @@ class TrainingSession:
                     self._last_good = _clone_state(self._trainer)
         except Exception as e:  # a crash marks this session failed; other sessions go on
             with self._cv:
-                self._state, self._message = FAILED, f"training failed: {type(e).__name__}: {e}"
+                self._state, self._message = FAILED, msg("training failed: {error}", error=f"{type(e).__name__}: {e}")
                 self._version += 1
                 self._retire()
         finally:
@@ -515,16 +516,16 @@ class TrainingSession:
         # called under the lock
         now = time.monotonic()
         if self._left_at is not None and now - self._left_at > self.limits.leave_grace_s:
-            self._stop_for("the page was closed")
+            self._stop_for(msg("the page was closed"))
             return True
         if now - self._last_touch > self.limits.idle_limit_s:
-            self._stop_for(f"no interaction for {self.limits.idle_limit_s / 60:.0f} min")
+            self._stop_for(msg("no interaction for {minutes:.0f} min", minutes=self.limits.idle_limit_s / 60))
             return True
         return False
 
     def _stop_for(self, reason: str) -> None:
         if self._state in (RUNNING, WAITING):
-            self._state, self._message = PAUSED, f"paused: {reason}"
+            self._state, self._message = PAUSED, msg("paused: {reason}", reason=reason)
             self._version += 1
         self._stop.set()
 
@@ -591,8 +592,8 @@ class TrainingSession:
         with self._cv:
             self._trainer = trainer
             self._state = PAUSED
-            self._message = (f"Training diverged ({why}). Rewound to step {good['step']}, the last good "
-                             "state. Try lower learning rates, fewer D steps, or another loss.")
+            self._message = msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
+                                "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"])
             self._version += 1
         self.scheduler.release(self)
         self._publish_grid()
@@ -610,7 +611,7 @@ class TrainingSession:
             return True
         except Exception as e:
             with self._cv:
-                self._message = f"live measurements are off: {type(e).__name__}: {e}"
+                self._message = msg("live measurements are off: {error}", error=f"{type(e).__name__}: {e}")
                 self._version += 1
             return False
 

@@ -240,31 +240,34 @@ def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
     st.select_slider(_("Batch size"), _with(BATCH_OPTIONS, current.batch_size, st.session_state.batch_size),
                      **kw("batch_size"))
     st.slider(_("D steps per G step"), 1, 5, **kw("d_steps"))
-    st.selectbox(_("Loss"), config.LOSSES, format_func=_loss_name, **kw("loss"))
+    st.selectbox(_("Loss"), config.LOSSES, format_func=_named(LOSS_NAMES), **kw("loss"))
     st.slider(_("Label smoothing (real target 1 − s)"), 0.0, 0.3, step=0.05, **kw("label_smoothing"),
               help=_("one-sided; BCE only"))
     refusal_ui("settings")
 
 
-def _loss_name(loss: str) -> str:
-    return _(LOSS_NAMES[loss])
+def _named(names: dict[str, str], default: str | None = None):
+    """A format_func naming options in this run's language. Bound now: AppTest calls a format_func
+    outside the script's run, where the visitor's language cannot be read."""
+    gettext_ = _translation().gettext
+    marked = gettext_("{name} (default)")
 
-
-def _arch_name(arch: str) -> str:
-    name = _(ARCH_NAMES[arch])
-    return _("{name} (default)").format(name=name) if arch == config.DEFAULT_ARCH else name
+    def name(key: str) -> str:
+        text = gettext_(names[key])
+        return marked.format(name=text) if key == default else text
+    return name
 
 
 def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
     st.subheader(_("Model"), help=_("These need a new model: they take effect on Reset."))
     for name in ("arch", "latent_dim", "seed", "data", "conditional"):
         st.session_state.setdefault(f"model_{name}", getattr(spec, name))
-    st.selectbox(_("Architecture"), config.ARCHS, format_func=_arch_name, key="model_arch")
+    st.selectbox(_("Architecture"), config.ARCHS, format_func=_named(ARCH_NAMES, config.DEFAULT_ARCH), key="model_arch")
     st.select_slider(_("Latent size"), [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim")
     st.number_input(_("Seed"), 0, 2**31 - 1, step=1, key="model_seed")
     own = ["own"] if spec.data == "own" else []     # offered while the model trains on uploaded images
     st.selectbox(_("Data"), ["bundled", "mnist", "fashion", *own], key="model_data",
-                 format_func=lambda d: _(DATA_NAMES[d]))
+                 format_func=_named(DATA_NAMES))
     st.toggle(_("Conditional (G and D see the digit)"), key="model_conditional")
     if _pending_spec(spec) != spec:
         message_ui("warning", _("Model settings changed: **Reset** starts over with a new model. "
@@ -404,7 +407,7 @@ def formulas_ui(snap: session.Snapshot) -> None:
         if snap.settings.loss != "bce":
             st.caption(_("The run now uses the **{loss}** loss: the L values above are that loss's; the "
                          "formulas are the seed's BCE objectives. D(x) and D(G(z)) are sigmoid(D's logit) "
-                         "whatever the loss.").format(loss=_loss_name(snap.settings.loss)))
+                         "whatever the loss.").format(loss=_(LOSS_NAMES[snap.settings.loss])))
 
 
 def game_ui(s: TrainingSession, snap: session.Snapshot) -> None:
@@ -505,7 +508,7 @@ def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c1, c2 = st.columns([2, 3], gap="large")
     with c1:
         dist = st.radio(_("Distribution"), DISTRIBUTIONS, horizontal=True, key="lat_dist",
-                        format_func=lambda d: _(DISTRIBUTION_NAMES[d]))
+                        format_func=_named(DISTRIBUTION_NAMES))
         temperature = st.slider(_("Temperature"), 0.0, 2.0, 1.0, 0.05, key="temperature",
                                 help=_("scales z; low = typical digits, high = wild ones"))
         truncation = st.slider(_("Truncation (0 = off)"), 0.0, 3.0, 0.0, 0.1, key="truncation",
@@ -554,7 +557,7 @@ def walk_ui(s: TrainingSession) -> None:
     """The fixed grid animated along a path in z on the live G; drawn when asked, not on a timer."""
     st.markdown(_("**Latent walk**: the fixed noise moves through z, and G draws every point of the path"))
     c1, c2, c3 = st.columns([3, 1, 2], vertical_alignment="bottom")
-    mode = c1.radio(_("Path"), list(WALK_NAMES), horizontal=True, key="walk_mode", format_func=lambda m: _(WALK_NAMES[m]))
+    mode = c1.radio(_("Path"), list(WALK_NAMES), horizontal=True, key="walk_mode", format_func=_named(WALK_NAMES))
     seed = c2.number_input(_("Walk seed"), 0, 2**31 - 1, 0, key="walk_seed")
     refused = None
     if c3.button(_("Animate on the current G"), key="walk_go", icon=":material/animation:"):

@@ -124,7 +124,7 @@ def preferred(locale: str | None = None, accept_language: str | None = None) -> 
     weighted = []
     for i, part in enumerate((accept_language or "").split(",")[:20]):   # bounded: a header is input
         tag, _, params = part.strip().partition(";")
-        q = re.search(r"q=([0-9.]+)", params)
+        q = re.search(r"q=([^;\s]*)", params)
         try:
             weight = float(q.group(1)) if q else 1.0
         except ValueError:

@@ -250,7 +250,7 @@ def _named(names: dict[str, str], default: str | None = None):
     """A format_func naming options in this run's language. Bound now: AppTest calls a format_func
     outside the script's run, where the visitor's language cannot be read."""
     gettext_ = _translation().gettext
-    marked = gettext_("{name} (default)")
+    marked = _("{name} (default)")
 
     def name(key: str) -> str:
         text = gettext_(names[key])

@@ -14,8 +14,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from gan_core import config, i18n, models
-from gan_core.config import ModelSpec
+from gan_core import config, i18n, models, session
+from gan_core.config import LiveSettings, ModelSpec
 
 APP = "../app.py"
 OPEN, CLOSE = "⟦", "⟧"
@@ -146,8 +146,8 @@ def step_shown(at) -> int:
 
 
 def tour(lang: str) -> list[list[str]]:
-    """The page's texts at each stage: a link with a bad value (its error box), training (running
-    state, live figures), paused with measurements, a diagnosis and a collapse alarm, the latent walk,
+    """The page's texts at each stage: a link with a bad value (its error box), waiting in the queue,
+    training (running state, live figures), paused with measurements, a diagnosis and a collapse alarm, the latent walk,
     a model change waiting for Reset, and an unconditional model's hint."""
     seen = []
     at = AppTest.from_file(APP, default_timeout=60)
@@ -155,7 +155,19 @@ def tour(lang: str) -> list[list[str]]:
     at.run()
     assert not at.exception and at.error                        # the link's bad value, reported
     seen.append(visible_texts(at))
-    at.button(key="start").click().run()
+    # one trainer at a time on the server, and another visitor's busy: this one waits in the queue
+    max_running = session.limits().max_running
+    session.configure(max_running=1)
+    other = session.TrainingSession(ModelSpec(arch="mlp"), LiveSettings(batch_size=16))
+    try:
+        other.start()
+        at.button(key="start").click().run()
+        assert wait_for(at, lambda: at.session_state["session"].snapshot().state == "waiting")
+        seen.append(visible_texts(at))
+        assert any("All trainers" in t or "训练器都在忙" in t for t in seen[-1])   # the queue notice
+    finally:
+        other.stop()
+        session.configure(max_running=max_running)
     assert wait_for(at, lambda: step_shown(at) >= 40)          # enough points for the diagnosis to speak
     seen.append(visible_texts(at))
     at.button(key="pause").click().run()

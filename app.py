@@ -17,23 +17,61 @@ if _missing := deps.problem("torch", "numpy", "PIL", "pyarrow", "mlxtend"):
 
 import pyarrow as pa  # noqa: E402 (after the check above)
 
-from gan_core import charts, config, data, diagnosis, metrics, probe, query, render, session, text
-from gan_core.checkpoint import CheckpointError
-from gan_core.config import ConfigError, LiveSettings, ModelSpec
-from gan_core.data import DataError
-from gan_core.sampling import DISTRIBUTIONS, WALKS, SamplingSettings
+from gan_core import charts, config, data, diagnosis, i18n, metrics, probe, query, render, session, text  # noqa: E402
+from gan_core.checkpoint import CheckpointError  # noqa: E402
+from gan_core.config import ConfigError, LiveSettings, ModelSpec  # noqa: E402
+from gan_core.data import DataError  # noqa: E402
+from gan_core.i18n import N_  # noqa: E402
+from gan_core.sampling import DISTRIBUTIONS, WALKS, SamplingSettings  # noqa: E402
 from gan_core.session import PAUSED, RUNNING, WAITING, TrainingSession
 
 LR_OPTIONS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 1.5e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1]
 BATCH_OPTIONS = [16, 32, 64, 128, 256, 512]
-ARCH_NAMES = {"mlp": "MLP (the seed: 100→128→784)", "mlp_wide": "Wide MLP", "conv": "Small DCGAN (conv)"}
-ARCH_NAMES[config.DEFAULT_ARCH] += " (default)"
-LOSS_NAMES = {"bce": "BCE (the seed's)", "hinge": "Hinge", "lsgan": "Least squares", "wgan-gp": "WGAN-GP"}
+ARCH_NAMES = {"mlp": N_("MLP (the seed: 100→128→784)"), "mlp_wide": N_("Wide MLP"), "conv": N_("Small DCGAN (conv)")}
+LOSS_NAMES = {"bce": N_("BCE (the seed's)"), "hinge": N_("Hinge"), "lsgan": N_("Least squares"), "wgan-gp": "WGAN-GP"}
 MODEL_FIELDS = config.page_fields(ModelSpec)   # the model settings the sidebar offers
 LIVE_EVERY_S = 1.0
 REDRAW_EVERY_S = 5.0   # the latent tab's drawings of a training G
-DATA_NAMES = {"bundled": "MNIST, 5,000 bundled digits", "mnist": "MNIST, 60,000 (IDX files)",
-              "fashion": "Fashion-MNIST (IDX files)", "own": "Own images (uploaded in Files)"}
+DATA_NAMES = {"bundled": N_("MNIST, 5,000 bundled digits"), "mnist": N_("MNIST, 60,000 (IDX files)"),
+              "fashion": N_("Fashion-MNIST (IDX files)"), "own": N_("Own images (uploaded in Files)")}
+STATE_NAMES = {"idle": N_("Idle"), "running": N_("Running"), "waiting": N_("Waiting"), "paused": N_("Paused"),
+               "failed": N_("Failed"), "stopped": N_("Stopped")}
+DISTRIBUTION_NAMES = {"normal": N_("normal"), "uniform": N_("uniform")}
+WALK_NAMES = {"direction": N_("along one random direction"), "interpolation": N_("to a random partner and back")}
+
+
+# -- the visitor's language ------------------------------------------------------------------------------
+def _translation():
+    return i18n.translation(st.session_state.get("lang", i18n.DEFAULT))
+
+
+def _(text: str) -> str:
+    """The page's own words in the visitor's language (the catalog's msgid is the English text)."""
+    return _translation().gettext(text)
+
+
+def _n(singular: str, plural: str, n: int) -> str:
+    return _translation().ngettext(singular, plural, n)
+
+
+def _t(text) -> str:
+    """A text made in gan_core (an i18n.Message, or an error raised with one) in the visitor's language."""
+    return i18n.translate(text, _translation().gettext)
+
+
+def _first_language() -> str:
+    """The link's lang=, else the browser's preferred language (st.context), else English."""
+    linked = query.language(st.query_params.to_dict())
+    if linked:
+        return linked
+    headers = st.context.headers or {}
+    return i18n.preferred(st.context.locale, headers.get("Accept-Language"))
+
+
+def language_ui() -> None:
+    """English or 简体中文, at the top of the sidebar. Outside the settings' fragment: a change
+    redraws the whole page in the other language (the session trains on, untouched)."""
+    st.selectbox(_("Language"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang")
 
 
 # -- the visitor's session ---------------------------------------------------------------------------
@@ -65,7 +103,7 @@ def get_session() -> tuple[TrainingSession, list[str]]:
         try:
             st.session_state.session = TrainingSession(spec, live)
         except (ConfigError, DataError) as e:
-            problems.append(str(e))
+            problems.append(_said(e))
             st.session_state.session = TrainingSession(settings=live)
     s = st.session_state.session
     _watch_leave(s)
@@ -74,7 +112,7 @@ def get_session() -> tuple[TrainingSession, list[str]]:
 
 def share_ui(snap: session.Snapshot) -> None:
     """Keep the address bar in step with the settings, so the link reproduces this setup."""
-    params = query.encode(snap.settings, snap.spec)
+    params = query.encode(snap.settings, snap.spec, lang=st.session_state.get("lang", i18n.DEFAULT))
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 
@@ -85,7 +123,8 @@ REFUSALS = (ConfigError, CheckpointError, DataError, RuntimeError)   # a command
 
 @dataclasses.dataclass(frozen=True)
 class Message:
-    """Something to tell the visitor later: message_ui's arguments, kept."""
+    """Something to tell the visitor later: message_ui's arguments, kept (in English: they are
+    translated when drawn, so a change of language reaches them too)."""
     kind: str                       # "error", "warning" or "info"
     template: str
     params: tuple[str, ...] = ()
@@ -93,13 +132,21 @@ class Message:
 
 
 def message_ui(kind: str, template: str, *params: object, icon: str | None = None) -> None:
-    """The one place the page draws a message box. `template` is the page's own Markdown; each "{}"
-    in it takes one of params, which a visitor, a link or a file may control: they are shown as
+    """The one place the page draws a message box. `template` is the page's own Markdown, already in
+    the visitor's language; each "{}" in it takes one of params, which a visitor, a link or a file may
+    control: they are translated if they are texts of the catalog (an error's reason), and shown as
     literal text (a code span, invisible characters made visible, cut to a readable length)."""
     parts = template.split("{}")
     assert len(parts) == len(params) + 1, "one parameter for each {} of the template"
-    body = parts[0] + "".join(text.markdown_literal(p) + rest for p, rest in zip(params, parts[1:]))
+    gettext_ = _translation().gettext
+    body = parts[0] + "".join(text.markdown_literal(_t(p), gettext_=gettext_) + rest
+                              for p, rest in zip(params, parts[1:]))
     {"error": st.error, "warning": st.warning, "info": st.info}[kind](body, icon=icon)
+
+
+def _said(e: Exception) -> str:
+    """What a refusal says, kept untranslated: an i18n.Message when gan_core raised it with one."""
+    return e.args[0] if len(e.args) == 1 and isinstance(e.args[0], i18n.Message) else str(e)
 
 
 def _command(place: str, fn, *args, **kwargs) -> None:
@@ -109,7 +156,7 @@ def _command(place: str, fn, *args, **kwargs) -> None:
         fn(*args, **kwargs)
         st.session_state.pop(f"_refusal_{place}", None)
     except REFUSALS as e:
-        st.session_state[f"_refusal_{place}"] = Message("error", "{}", (str(e),), ":material/error:")
+        st.session_state[f"_refusal_{place}"] = Message("error", "{}", (_said(e),), ":material/error:")
 
 
 def refusal_ui(place: str) -> None:
@@ -125,25 +172,26 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c0, c1, c2, c3, c4 = st.columns([1.3, 1.3, 1, 1, 1], vertical_alignment="top")
     with c0:
         if running:
-            st.button("Pause", key="pause", icon=":material/pause:", on_click=_command, args=("controls", s.pause),
+            st.button(_("Pause"), key="pause", icon=":material/pause:", on_click=_command, args=("controls", s.pause),
                       width="stretch")
         else:
-            st.button("Resume" if snap.state == PAUSED else "Start", key="start", type="primary",
+            st.button(_("Resume") if snap.state == PAUSED else _("Start"), key="start", type="primary",
                       icon=":material/play_arrow:", on_click=_command, args=("controls", s.start), width="stretch")
-        st.button("Reset", key="reset", icon=":material/restart_alt:", on_click=_reset, args=(s,),
-                  width="stretch", help="a new model, with the model settings in the sidebar")
+        st.button(_("Reset"), key="reset", icon=":material/restart_alt:", on_click=_reset, args=(s,),
+                  width="stretch", help=_("a new model, with the model settings in the sidebar"))
     with c1.container(key="step"):
-        st.metric("Step", f"{snap.step:,}")
-        st.button("Step once", key="step_once", icon=":material/skip_next:", disabled=running,
-                  on_click=_command, args=("controls", s.step_once), help="one D update, then one G update")
-    c2.metric("Steps / s", f"{snap.steps_per_s:,.0f}" if snap.state == RUNNING else "–")
-    c3.metric("Training time", f"{snap.elapsed:,.1f} s")
-    c4.metric("State", snap.state.capitalize())
+        st.metric(_("Step"), f"{snap.step:,}")
+        st.button(_("Step once"), key="step_once", icon=":material/skip_next:", disabled=running,
+                  on_click=_command, args=("controls", s.step_once), help=_("one D update, then one G update"))
+    c2.metric(_("Steps / s"), f"{snap.steps_per_s:,.0f}" if snap.state == RUNNING else "–")
+    c3.metric(_("Training time"), _("{seconds:,.1f} s").format(seconds=snap.elapsed))
+    c4.metric(_("State"), _(STATE_NAMES.get(snap.state, snap.state)))
     # notices come and go inside one container, so the live panel keeps the same shape every run
     with st.container(key="notices"):
         if snap.state == WAITING:
-            message_ui("info", f"All trainers on this server are busy. You are number {snap.queue_position} in "
-                       "the queue; training starts by itself when a trainer frees up.", icon=":material/hourglass_top:")
+            message_ui("info", _("All trainers on this server are busy. You are number {position} in the "
+                                 "queue; training starts by itself when a trainer frees up.").format(
+                                     position=snap.queue_position), icon=":material/hourglass_top:")
         if snap.message:
             message_ui("error" if snap.state == "failed" else "warning", "{}", snap.message)
         refusal_ui("controls")
@@ -164,13 +212,13 @@ def sidebar_ui(s: TrainingSession) -> None:
     the change at its next refresh, without a full rerun of the page under its timer. While nothing
     trains there is no refresh to wait for, so a change reruns the page; a refused one is said here."""
     snap = s.snapshot()
-    st.title("GAN Studio")
+    st.title(_("GAN Studio"))
     live_settings_ui(s, snap.settings)
     st.divider()
     model_settings_ui(s, snap.spec)
     st.divider()
-    st.slider("Curve smoothing (points)", 0, 50, 10, key="smoothing", on_change=_changed,
-              help="a trailing mean over this many points of the curves")
+    st.slider(_("Curve smoothing (points)"), 0, 50, 10, key="smoothing", on_change=_changed,
+              help=_("a trailing mean over this many points of the curves"))
     share_ui(snap)
     # only after a change made here: the full run that follows runs this fragment again
     if st.session_state.pop("_changed", False) and _refresh_every(snap.state) is None:
@@ -188,21 +236,21 @@ def _short(v: float) -> str:
 
 
 def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
-    st.subheader("Live settings", help="Applied between two steps; training goes on.")
+    st.subheader(_("Live settings"), help=_("Applied between two steps; training goes on."))
     for key, value in dataclasses.asdict(current).items():
         st.session_state.setdefault(key, value)
     kw = lambda name: dict(key=name, on_change=_apply_live, args=(s, name))  # noqa: E731
     # a value from a link or a checkpoint joins the options, so any valid setting can be shown
     lr_options = _with(LR_OPTIONS, current.lr_g, current.lr_d, st.session_state.lr_g, st.session_state.lr_d)
-    st.select_slider("Learning rate of G", lr_options, format_func=_short, **kw("lr_g"))
-    st.select_slider("Learning rate of D", lr_options, format_func=_short, **kw("lr_d"))
-    st.slider("Adam β1", *_range("beta1"), step=0.01, **kw("beta1"), help="momentum; 0.5 calms the game")
-    st.select_slider("Batch size", _with(BATCH_OPTIONS, current.batch_size, st.session_state.batch_size),
+    st.select_slider(_("Learning rate of G"), lr_options, format_func=_short, **kw("lr_g"))
+    st.select_slider(_("Learning rate of D"), lr_options, format_func=_short, **kw("lr_d"))
+    st.slider(_("Adam β1"), *_range("beta1"), step=0.01, **kw("beta1"), help=_("momentum; 0.5 calms the game"))
+    st.select_slider(_("Batch size"), _with(BATCH_OPTIONS, current.batch_size, st.session_state.batch_size),
                      **kw("batch_size"))
-    st.slider("D steps per G step", *_range("d_steps"), **kw("d_steps"))
-    st.selectbox("Loss", _range("loss"), format_func=LOSS_NAMES.get, **kw("loss"))
-    st.slider("Label smoothing (real target 1 − s)", *_range("label_smoothing"), step=0.05, **kw("label_smoothing"),
-              help="one-sided; BCE only")
+    st.slider(_("D steps per G step"), *_range("d_steps"), **kw("d_steps"))
+    st.selectbox(_("Loss"), _range("loss"), format_func=_named(LOSS_NAMES), **kw("loss"))
+    st.slider(_("Label smoothing (real target 1 − s)"), *_range("label_smoothing"), step=0.05,
+              **kw("label_smoothing"), help=_("one-sided; BCE only"))
     refusal_ui("settings")
 
 
@@ -211,19 +259,32 @@ def _range(name: str, cls=LiveSettings) -> tuple:
     return config.limits(cls, name)
 
 
+def _named(names: dict[str, str], default: str | None = None):
+    """A format_func naming options in this run's language. Bound now: AppTest calls a format_func
+    outside the script's run, where the visitor's language cannot be read."""
+    gettext_ = _translation().gettext
+    marked = _("{name} (default)")
+
+    def name(key: str) -> str:
+        text = gettext_(names[key])
+        return marked.format(name=text) if key == default else text
+    return name
+
+
 def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
-    st.subheader("Model", help="These need a new model: they take effect on Reset.")
+    st.subheader(_("Model"), help=_("These need a new model: they take effect on Reset."))
     for name in MODEL_FIELDS:
         st.session_state.setdefault(f"model_{name}", getattr(spec, name))
-    st.selectbox("Architecture", _range("arch", ModelSpec), format_func=ARCH_NAMES.get, key="model_arch")
-    st.select_slider("Latent size", [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim")
-    st.number_input("Seed", *_range("seed", ModelSpec), step=1, key="model_seed")
+    st.selectbox(_("Architecture"), _range("arch", ModelSpec), format_func=_named(ARCH_NAMES, config.DEFAULT_ARCH),
+                 key="model_arch")
+    st.select_slider(_("Latent size"), [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim")
+    st.number_input(_("Seed"), *_range("seed", ModelSpec), step=1, key="model_seed")
     own = ["own"] if spec.data == "own" else []     # offered while the model trains on uploaded images
-    st.selectbox("Data", [*_range("data", ModelSpec), *own], key="model_data", format_func=DATA_NAMES.get)
-    st.toggle("Conditional (G and D see the digit)", key="model_conditional")
+    st.selectbox(_("Data"), [*_range("data", ModelSpec), *own], key="model_data", format_func=_named(DATA_NAMES))
+    st.toggle(_("Conditional (G and D see the digit)"), key="model_conditional")
     if _pending_spec(spec) != spec:
-        message_ui("warning", "Model settings changed: **Reset** starts over with a new model. "
-                   "Until then the current model keeps training.", icon=":material/restart_alt:")
+        message_ui("warning", _("Model settings changed: **Reset** starts over with a new model. "
+                                "Until then the current model keeps training."), icon=":material/restart_alt:")
 
 
 def _pending_spec(spec: ModelSpec) -> ModelSpec:
@@ -238,10 +299,12 @@ def _reset(s: TrainingSession) -> None:
 
 # -- main: the live panel ----------------------------------------------------------------------------
 def grid_ui(snap: session.Snapshot) -> None:
-    st.markdown(f"**Fixed noise, step {snap.grid_step:,}**  ·  the same 64 latent vectors every frame")
+    st.markdown(_("**Fixed noise, step {step:,}**  ·  the same 64 latent vectors every frame").format(
+        step=snap.grid_step))
     with st.container(key="samples"):
         if snap.grid is not None:
-            _img(render.data_uri(render.mosaic_png(snap.grid)), f"generated digits at step {snap.grid_step}")
+            _img(render.data_uri(render.mosaic_png(snap.grid)),
+                 _("generated digits at step {step}").format(step=snap.grid_step))
 
 
 def curves_ui(snap: session.Snapshot) -> None:
@@ -252,11 +315,14 @@ def curves_ui(snap: session.Snapshot) -> None:
 
 def in_effect_ui(snap: session.Snapshot) -> None:
     s = snap.settings
-    st.caption(
-        f"In effect: lr G **{_short(s.lr_g)}** · lr D **{_short(s.lr_d)}** · β1 **{s.beta1:g}** · "
-        f"batch **{s.batch_size}** · D steps **{s.d_steps}** · loss **{s.loss}** · "
-        f"smoothing **{s.label_smoothing:g}**  —  model **{snap.spec.arch}**, z **{snap.spec.latent_dim}**, "
-        f"seed **{snap.spec.seed}**{', conditional' if snap.spec.conditional else ''} · data: {snap.data_name}")
+    st.caption(_(
+        "In effect: lr G **{lr_g}** · lr D **{lr_d}** · β1 **{beta1:g}** · batch **{batch_size}** · "
+        "D steps **{d_steps}** · loss **{loss}** · smoothing **{label_smoothing:g}**  —  model **{arch}**, "
+        "z **{latent_dim}**, seed **{seed}**{conditional} · data: {data}").format(
+            lr_g=_short(s.lr_g), lr_d=_short(s.lr_d), beta1=s.beta1, batch_size=s.batch_size, d_steps=s.d_steps,
+            loss=s.loss, label_smoothing=s.label_smoothing, arch=snap.spec.arch, latent_dim=snap.spec.latent_dim,
+            seed=snap.spec.seed, conditional=_(", conditional") if snap.spec.conditional else "",
+            data=_t(snap.data_name)))
 
 
 def diagnosis_ui(snap: session.Snapshot) -> None:
@@ -264,14 +330,16 @@ def diagnosis_ui(snap: session.Snapshot) -> None:
     findings = diagnosis.diagnose(snap.history, snap.quality)
     with st.container(key="findings"):
         for f in findings:
-            message_ui(f.severity, f"**{f.message}**  \nTry: {f.advice}", icon=":material/stethoscope:")
+            message_ui(f.severity, _("**{finding}**  \nTry: {advice}").format(
+                finding=_t(f.message), advice=_t(f.advice)), icon=":material/stethoscope:")
         if not findings and len(snap.history.get("step", [])) >= diagnosis.MIN_POINTS:
-            st.caption(":material/stethoscope: Diagnosis: nothing wrong spotted in the recent steps.")
+            st.caption(":material/stethoscope: " + _("Diagnosis: nothing wrong spotted in the recent steps."))
 
 
 def _chart(spec: dict, where=st) -> None:
     """A Vega-Lite chart, its rows handed over as an Arrow table: Streamlit converts a list of
     dicts through pandas, which took ~25 ms of each live refresh (from_pylist: ~3 ms)."""
+    spec = i18n.translate_tree(spec, _translation().gettext)    # its Messages, in the visitor's language
     values = spec.get("data", {}).get("values")
     if values:
         spec = {**spec, "data": {**spec["data"], "values": pa.Table.from_pylist(values)}}
@@ -310,7 +378,8 @@ def live_ui(s: TrainingSession) -> None:
         diagnosis_ui(snap)
         # one timer for the whole live page: several timed fragments raced under load and the
         # browser dropped its connection
-        game, quality, history, latent = st.tabs(["Game & gradients", "Quality", "History", "Latent space"])
+        game, quality, history, latent = st.tabs([_("Game & gradients"), _("Quality"), _("History"),
+                                                  _("Latent space")])
         with game:
             game_ui(s, snap)
         with quality:
@@ -335,76 +404,79 @@ def formulas_ui(snap: session.Snapshot) -> None:
     d_real, d_fake = _last(h, "d_real"), _last(h, "d_fake")
     c1, c2 = st.columns(2, gap="large")
     with c1:
-        st.markdown("**(1) D's update**: gradient descent on D's weights θ_D")
+        st.markdown(_("**(1) D's update**: gradient descent on D's weights θ_D"))
         st.latex(r"L_D = -\mathbb{E}_x[\log D(x)] - \mathbb{E}_z[\log(1 - D(G(z)))]")
         st.latex(rf"L_D = {_last(h, 'loss_d')},\quad D(x) = {d_real},\quad D(G(z)) = {d_fake}")
-        st.caption("D sees a real batch and a generated one and is pushed to say 1 to the real digits and "
-                   "0 to G's. G is held fixed: backprop stops at D's input.")
+        st.caption(_("D sees a real batch and a generated one and is pushed to say 1 to the real digits and "
+                     "0 to G's. G is held fixed: backprop stops at D's input."))
     with c2:
-        st.markdown("**(2) G's update**: gradient descent on G's weights θ_G")
+        st.markdown(_("**(2) G's update**: gradient descent on G's weights θ_G"))
         st.latex(r"L_G = -\mathbb{E}_z[\log D(G(z))]")
         st.latex(rf"L_G = {_last(h, 'loss_g')},\quad D(G(z)) = {d_fake}")
-        st.caption("G draws a fresh batch and is pushed to make D say 1 to it. The gradient flows back "
-                   "through D, whose weights stay frozen, into G's layers: D's judgement is G's only teacher.")
+        st.caption(_("G draws a fresh batch and is pushed to make D say 1 to it. The gradient flows back "
+                     "through D, whose weights stay frozen, into G's layers: D's judgement is G's only teacher."))
     with st.container(key="loss_note"):
         if snap.settings.loss != "bce":
-            st.caption(f"The run now uses the **{LOSS_NAMES[snap.settings.loss]}** loss: the L values above "
-                       "are that loss's; the formulas are the seed's BCE objectives. D(x) and D(G(z)) are "
-                       "sigmoid(D's logit) whatever the loss.")
+            st.caption(_("The run now uses the **{loss}** loss: the L values above are that loss's; the "
+                         "formulas are the seed's BCE objectives. D(x) and D(G(z)) are sigmoid(D's logit) "
+                         "whatever the loss.").format(loss=_(LOSS_NAMES[snap.settings.loss])))
 
 
 def game_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     formulas_ui(snap)
-    st.caption(f"About once a second the worker shows D a batch of {probe.GAME_BATCH} real and "
-               f"{probe.GAME_BATCH} generated digits and counts its answers in {probe.HIST_BINS} bins.")
+    st.caption(_("About once a second the worker shows D a batch of {n} real and {n} generated digits and "
+                 "counts its answers in {bins} bins.").format(n=probe.GAME_BATCH, bins=probe.HIST_BINS))
     c1, c2 = st.columns(2, gap="large")
     _chart(charts.output_histograms(snap.game[-1] if snap.game else None), c1)
     with c2:
         _chart(charts.output_heatmap(snap.game, "fake"))
         _chart(charts.output_heatmap(snap.game, "real"))
-    st.markdown("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it")
+    st.markdown(_("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it"))
     g1, g2 = st.columns(2, gap="large")
     _chart(charts.grad_norms(snap.history, "G", snap.markers), g1)
     _chart(charts.grad_norms(snap.history, "D", snap.markers), g2)
     _chart(charts.update_ratios(snap.updates))
-    st.caption(f"Every {session.limits().update_every_steps} steps the weights are copied before the step and "
-               "compared after it. A healthy ratio is around 1e-3 (a step moves a layer by 0.1% of its "
-               "size); much higher means the learning rate is too large, much lower that the layer barely learns.")
+    st.caption(_("Every {n} steps the weights are copied before the step and compared after it. A healthy "
+                 "ratio is around 1e-3 (a step moves a layer by a thousandth of its size); much higher means the "
+                 "learning rate is too large, much lower that the layer barely learns.").format(
+                     n=session.limits().update_every_steps))
 
 
 # -- quality -------------------------------------------------------------------------------------------
 def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     last = snap.quality[-1] if snap.quality else None
     lim = session.limits()
-    st.caption(f"About every {lim.quality_every_s:.0f} s of training (less often when judging would take "
-               f"more than a tenth of the time), the digit judge (a classifier trained apart, never used to train G) reads "
-               f"N = {probe.QUALITY_N} samples of G. The Fréchet distance grows as N shrinks, so it is "
-               f"drawn next to what N real digits score.")
+    st.caption(_("About every {seconds:.0f} s of training (less often when judging would take more than a "
+                 "tenth of the time), the digit judge (a classifier trained apart, never used to train G) reads "
+                 "N = {n} samples of G. The Fréchet distance grows as N shrinks, so it is drawn next to what "
+                 "N real digits score.").format(seconds=lim.quality_every_s, n=probe.QUALITY_N))
     with st.container(key="quality_notes"):
         if snap.spec.data not in ("bundled", "mnist"):
-            message_ui("warning", "The judge reads handwritten digits: on this data its numbers say little.",
+            message_ui("warning", _("The judge reads handwritten digits: on this data its numbers say little."),
                        icon=":material/info:")
         collapse = diagnosis.mode_collapse(snap.history, snap.quality)
         if collapse:
-            message_ui("error", f"Collapse alarm. {collapse.message} Try: {collapse.advice}", icon=":material/warning:")
+            message_ui("error", _("Collapse alarm. {finding} Try: {advice}").format(
+                finding=_t(collapse.message), advice=_t(collapse.advice)), icon=":material/warning:")
         refusal_ui("quality")
     c = st.columns(5)
     dash = "–"
-    c[0].metric("Measured at step", f"{last['step']:,}" if last else dash)
-    c[1].metric("Legible digits", f"{last['confident_share']:.0%}" if last else dash,
-                help=f"share the judge reads with over {metrics.CONFIDENT:.0%} confidence")
-    c[2].metric("Fréchet distance", f"{last['fid']:.1f}" if last else dash,
-                help="to 1,000 held-out real digits, in the judge's features; lower is better")
-    c[3].metric(f"Real digits, N = {probe.QUALITY_N}", f"{last['fid_real_n']:.2f}" if last else dash,
-                help="what real digits score at the same N: the floor")
-    c[4].metric("Near copies", f"{last['near_copies']:.1%}" if last else dash,
-                help="samples within pixel distance 1 of a training image (memorization)")
+    c[0].metric(_("Measured at step"), f"{last['step']:,}" if last else dash)
+    c[1].metric(_("Legible digits"), f"{last['confident_share']:.0%}" if last else dash,
+                help=_("share the judge reads with over {confidence:.0%} confidence").format(
+                    confidence=metrics.CONFIDENT))
+    c[2].metric(_("Fréchet distance"), f"{last['fid']:.1f}" if last else dash,
+                help=_("to 1,000 held-out real digits, in the judge's features; lower is better"))
+    c[3].metric(_("Real digits, N = {n}").format(n=probe.QUALITY_N), f"{last['fid_real_n']:.2f}" if last else dash,
+                help=_("what real digits score at the same N: the floor"))
+    c[4].metric(_("Near copies"), f"{last['near_copies']:.1%}" if last else dash,
+                help=_("samples within pixel distance 1 of a training image (memorization)"))
     q1, q2 = st.columns(2, gap="large")
     _chart(charts.digit_histogram(last), q1)
     _chart(charts.frechet(snap.quality), q2)
     _chart(charts.quality_shares(snap.quality))
-    st.button("Measure now", key="measure", icon=":material/straighten:", on_click=_command,
-              args=("quality", s.measure), help="also while paused; takes about half a second")
+    st.button(_("Measure now"), key="measure", icon=":material/straighten:", on_click=_command,
+              args=("quality", s.measure), help=_("also while paused; takes about half a second"))
 
 
 # -- history -------------------------------------------------------------------------------------------
@@ -413,15 +485,17 @@ def history_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c1, c2 = st.columns([5, 6], gap="large")
     with c2:
         # a position in the run, not a step: the frames' steps change as the history thins
-        pos = st.slider("Scrub back through the run", 0, 100, 100, format="%d%%", key="scrub")
-        st.caption(f"{len(frames)} frames of the fixed-noise grid are kept, spread evenly over the run "
-                   "(at most 60: older ones are thinned as training goes on).")
-        st.download_button("Timelapse (GIF)", lambda: s.timelapse_gif(), "timelapse.gif", "image/gif",
+        pos = st.slider(_("Scrub back through the run"), 0, 100, 100, format="%d%%", key="scrub")
+        st.caption(_n("{n} frame of the fixed-noise grid is kept, spread evenly over the run "
+                      "(at most 60: older ones are thinned as training goes on).",
+                      "{n} frames of the fixed-noise grid are kept, spread evenly over the run "
+                      "(at most 60: older ones are thinned as training goes on).", len(frames)).format(n=len(frames)))
+        st.download_button(_("Timelapse (GIF)"), lambda: s.timelapse_gif(), _("timelapse.gif"), "image/gif",
                            key="timelapse", icon=":material/movie:")
     with c1:
         step, mosaic = frames[round(pos / 100 * (len(frames) - 1))]
-        st.markdown(f"**Fixed noise at step {step:,}**")
-        _img(render.data_uri(render.mosaic_png(mosaic)), f"grid at step {step}")
+        st.markdown(_("**Fixed noise at step {step:,}**").format(step=step))
+        _img(render.data_uri(render.mosaic_png(mosaic)), _("grid at step {step}").format(step=step))
 
 
 # -- latent sampling ---------------------------------------------------------------------------------
@@ -437,7 +511,7 @@ def _redrawn(snap: session.Snapshot, draw, *args, **kwargs):
         try:
             kept[name] = (key, draw(*args, **kwargs))
         except REFUSALS as e:
-            message_ui("error", "{}", str(e), icon=":material/error:")     # said where the drawing would be
+            message_ui("error", "{}", _said(e), icon=":material/error:")     # said where the drawing would be
             return None
     return kept[name][1]
 
@@ -445,72 +519,73 @@ def _redrawn(snap: session.Snapshot, draw, *args, **kwargs):
 def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c1, c2 = st.columns([2, 3], gap="large")
     with c1:
-        dist = st.radio("Distribution", DISTRIBUTIONS, horizontal=True, key="lat_dist")
-        temperature = st.slider("Temperature", *_range("temperature", SamplingSettings), 1.0, 0.05, key="temperature",
-                                help="scales z; low = typical digits, high = wild ones")
-        truncation = st.slider("Truncation (0 = off)", *_range("truncation", SamplingSettings), 0.0, 0.1, key="truncation",
-                               help="entries of z beyond this are redrawn")
-        seed = st.number_input("Seed", *_range("seed", SamplingSettings), 0, key="lat_seed")
-        n = st.select_slider("Samples", [16, 36, 64, 100], 36, key="lat_n")
+        dist = st.radio(_("Distribution"), DISTRIBUTIONS, horizontal=True, key="lat_dist",
+                        format_func=_named(DISTRIBUTION_NAMES))
+        temperature = st.slider(_("Temperature"), *_range("temperature", SamplingSettings), 1.0, 0.05,
+                                key="temperature", help=_("scales z; low = typical digits, high = wild ones"))
+        truncation = st.slider(_("Truncation (0 = off)"), *_range("truncation", SamplingSettings), 0.0, 0.1,
+                               key="truncation", help=_("entries of z beyond this are redrawn"))
+        seed = st.number_input(_("Seed"), *_range("seed", SamplingSettings), 0, key="lat_seed")
+        n = st.select_slider(_("Samples"), [16, 36, 64, 100], 36, key="lat_n")
     with c2:
         png = _redrawn(snap, s.sample_png, SamplingSettings(dist, temperature, truncation, "resample", int(seed), n))
         if png:
             with st.container(key="latent_samples"):
-                _img(render.data_uri(png), "samples", max_width=420)
-    st.markdown("**Interpolation** between two seeds")
+                _img(render.data_uri(png), _("samples"), max_width=420)
+    st.markdown(_("**Interpolation** between two seeds"))
     d1, d2, d3, d4 = st.columns([1, 1, 1, 4])
-    a = d1.number_input("From seed", *_range("seed", SamplingSettings), 1, key="interp_a")
-    b = d2.number_input("To seed", *_range("seed", SamplingSettings), 2, key="interp_b")
-    digit = d3.selectbox("Digit", range(10), key="interp_digit", disabled=not snap.spec.conditional,
-                         help="a conditional G keeps drawing this digit while z moves")
-    t = d4.slider("Position", 0.0, 1.0, 0.5, 0.05, key="interp_t")
+    a = d1.number_input(_("From seed"), *_range("seed", SamplingSettings), 1, key="interp_a")
+    b = d2.number_input(_("To seed"), *_range("seed", SamplingSettings), 2, key="interp_b")
+    digit = d3.selectbox(_("Digit"), range(10), key="interp_digit", disabled=not snap.spec.conditional,
+                         help=_("a conditional G keeps drawing this digit while z moves"))
+    t = d4.slider(_("Position"), 0.0, 1.0, 0.5, 0.05, key="interp_t")
     result = _redrawn(snap, s.interpolation_png, int(a), int(b), t, digit=digit)
     if result:
         strip, one = result
         e1, e2 = st.columns([1, 6])
         with e1:
-            _img(render.data_uri(one), f"the image at {t:.2f}", width="84px")
+            _img(render.data_uri(one), _("the image at {t:.2f}").format(t=t), width="84px")
         with e2:
-            _img(render.data_uri(strip), f"seed {a} to seed {b}", max_width=900)
+            _img(render.data_uri(strip), _("seed {a} to seed {b}").format(a=a, b=b), max_width=900)
     conditional_ui(s, snap, SamplingSettings(dist, temperature, truncation, "resample", int(seed)))
 
 
 def conditional_ui(s: TrainingSession, snap: session.Snapshot, sampling: SamplingSettings) -> None:
     """A conditional G draws any digit asked for (the label goes in next to z)."""
-    st.markdown("**Ask for a digit**")
+    st.markdown(_("**Ask for a digit**"))
     with st.container(key="conditional"):
         if not snap.spec.conditional:
-            st.caption("This model is not conditional. Turn on **Conditional** in the sidebar's Model "
-                       "section and press Reset: G and D then see the digit, and you can ask G for any one.")
+            st.caption(_("This model is not conditional. Turn on **Conditional** in the sidebar's Model "
+                         "section and press Reset: G and D then see the digit, and you can ask G for any one."))
             return
-        digit = st.radio("Digit", list(range(10)), horizontal=True, key="cond_digit")
+        digit = st.radio(_("Digit"), list(range(10)), horizontal=True, key="cond_digit")
         png = _redrawn(snap, s.sample_digit_png, digit, 16, sampling)
         if png:
-            _img(render.data_uri(png), f"digit {digit} from G", max_width=420)
+            _img(render.data_uri(png), _("digit {digit} from G").format(digit=digit), max_width=420)
 
 
 @st.fragment
 def walk_ui(s: TrainingSession) -> None:
     """The fixed grid animated along a path in z on the live G; drawn when asked, not on a timer."""
-    st.markdown("**Latent walk**: the fixed noise moves through z, and G draws every point of the path")
+    st.markdown(_("**Latent walk**: the fixed noise moves through z, and G draws every point of the path"))
     c1, c2, c3 = st.columns([3, 1, 2], vertical_alignment="bottom")
-    mode = c1.radio("Path", WALKS, horizontal=True, key="walk_mode",
-                    format_func={"direction": "along one random direction", "interpolation": "to a random partner and back"}.get)
-    seed = c2.number_input("Walk seed", *_range("seed", SamplingSettings), 0, key="walk_seed")
+    mode = c1.radio(_("Path"), WALKS, horizontal=True, key="walk_mode", format_func=_named(WALK_NAMES))
+    seed = c2.number_input(_("Walk seed"), *_range("seed", SamplingSettings), 0, key="walk_seed")
     refused = None
-    if c3.button("Animate on the current G", key="walk_go", icon=":material/animation:"):
+    if c3.button(_("Animate on the current G"), key="walk_go", icon=":material/animation:"):
         try:
             gif = s.latent_walk_gif(mode, int(seed))
             st.session_state["_walk"] = (render.data_uri(gif, "image/gif"), s.snapshot().step, mode)
         except REFUSALS as e:
-            refused = str(e)
+            refused = _said(e)
     with st.container(key="walk"):
         if refused:
             message_ui("error", "{}", refused, icon=":material/error:")
         if "_walk" in st.session_state:
             uri, step, shown = st.session_state["_walk"]
-            _img(uri, "latent walk", max_width=420)
-            st.caption(f"G at step {step:,}, {shown}; press Animate again to see the G of now.")
+            _img(uri, _("latent walk"), max_width=420)
+            st.caption(_("G at step {step:,}, {path}; press Animate again to see the G of now.").format(
+                step=step, path=_(WALK_NAMES[shown])))
 
 
 # -- exports and imports -------------------------------------------------------------------------------
@@ -528,14 +603,15 @@ def downloads_ui(s: TrainingSession) -> None:
     snap = s.snapshot()
     c1, c2, c3 = st.columns(3)
     if snap.grid is not None:
-        c1.download_button("Grid (PNG)", render.mosaic_png(snap.grid, scale=4), f"grid_step{snap.step}.png",
-                           "image/png", icon=":material/image:", width="stretch")
-    c2.download_button("Checkpoint", lambda: s.checkpoint_bytes(), f"gan_step{snap.step}.pt",
+        c1.download_button(_("Grid (PNG)"), render.mosaic_png(snap.grid, scale=4),
+                           _("grid_step{step}.png").format(step=snap.step), "image/png", icon=":material/image:",
+                           width="stretch")
+    c2.download_button(_("Checkpoint"), lambda: s.checkpoint_bytes(), _("gan_step{step}.pt").format(step=snap.step),
                        "application/octet-stream", icon=":material/save:", width="stretch")
-    c3.download_button("Metrics (CSV)", lambda: s.metrics_csv(), f"metrics_step{snap.step}.csv", "text/csv",
-                       icon=":material/table:", width="stretch")
-    up = st.file_uploader("Continue from a checkpoint (.pt)", type=["pt"], key="ckpt_upload",
-                          help="validated before use; files with code in them are refused")
+    c3.download_button(_("Metrics (CSV)"), lambda: s.metrics_csv(), _("metrics_step{step}.csv").format(step=snap.step),
+                       "text/csv", icon=":material/table:", width="stretch")
+    up = st.file_uploader(_("Continue from a checkpoint (.pt)"), type=["pt"], key="ckpt_upload",
+                          help=_("validated before use; files with code in them are refused"))
     if up is None:
         return
     if st.session_state.get("_loaded") != up.file_id:
@@ -544,20 +620,21 @@ def downloads_ui(s: TrainingSession) -> None:
             s.load_checkpoint(up.getvalue())
         except REFUSALS as e:
             # said here, beside the file, while it stays chosen
-            st.session_state["_refused"] = str(e)
+            st.session_state["_refused"] = _said(e)
         else:
             st.session_state.pop("_refused", None)
             _sync_widgets(s.snapshot())
-            st.toast(f"Loaded a checkpoint at step {s.snapshot().step:,}", icon=":material/check:")
+            st.toast(_("Loaded a checkpoint at step {step:,}").format(step=s.snapshot().step), icon=":material/check:")
             st.rerun()
     if st.session_state.get("_refused"):
-        message_ui("error", "This checkpoint cannot be used: {}", st.session_state["_refused"], icon=":material/error:")
+        message_ui("error", _("This checkpoint cannot be used: {}"), st.session_state["_refused"],
+                   icon=":material/error:")
 
 
 def own_data_ui(s: TrainingSession) -> None:
     """A zip of 28x28 grayscale images, validated by data.load_images; trained on after confirmation."""
-    up = st.file_uploader("Train on your own images: a .zip of 28x28 grayscale images (at least "
-                          f"{data.MIN_IMAGES})", type=["zip"], key="data_upload")
+    up = st.file_uploader(_("Train on your own images: a .zip of 28x28 grayscale images (at least {n})").format(
+        n=data.MIN_IMAGES), type=["zip"], key="data_upload")
     with st.container(key="own_data"):
         if up is None:
             return
@@ -566,22 +643,23 @@ def own_data_ui(s: TrainingSession) -> None:
             try:
                 st.session_state["_upload"] = data.load_images(up.getvalue())
             except DataError as e:
-                st.session_state["_upload"] = str(e)
+                st.session_state["_upload"] = e
         digits = st.session_state["_upload"]
-        if isinstance(digits, str):
-            message_ui("error", "These images cannot be used: {}", digits, icon=":material/error:")
+        if isinstance(digits, DataError):
+            message_ui("error", _("These images cannot be used: {}"), _said(digits), icon=":material/error:")
             return
-        st.markdown(f"**{len(digits):,} images** in the zip; the first ones:")
-        _img(render.data_uri(render.preview_png(digits.images)), "uploaded images", max_width=900)
-        if st.button(f"Reset and train on these {len(digits):,} images", key="use_upload", type="primary",
-                     icon=":material/restart_alt:", help="a new model; the current one and its history are dropped"):
+        st.markdown(_("**{n:,} images** in the zip; the first ones:").format(n=len(digits)))
+        _img(render.data_uri(render.preview_png(digits.images)), _("uploaded images"), max_width=900)
+        if st.button(_("Reset and train on these {n:,} images").format(n=len(digits)), key="use_upload",
+                     type="primary", icon=":material/restart_alt:",
+                     help=_("a new model; the current one and its history are dropped")):
             try:
                 s.reset_onto(digits)
             except REFUSALS as e:
-                message_ui("error", "{}", str(e), icon=":material/error:")
+                message_ui("error", "{}", _said(e), icon=":material/error:")
                 return
             _sync_widgets(s.snapshot())
-            st.toast("Training data: your images. Press Start.", icon=":material/check:")
+            st.toast(_("Training data: your images. Press Start."), icon=":material/check:")
             st.rerun()
 
 
@@ -594,23 +672,26 @@ def _sync_widgets(snap: session.Snapshot) -> None:
 
 # -- page ----------------------------------------------------------------------------------------------
 def main() -> None:
-    st.set_page_config(page_title="GAN Studio", page_icon=":material/draw:", layout="wide")
+    if "lang" not in st.session_state:
+        st.session_state.lang = _first_language()
+    st.set_page_config(page_title=_("GAN Studio"), page_icon=":material/draw:", layout="wide")
     _configure_server()
     s, link_problems = get_session()
     with st.sidebar:
+        language_ui()
         sidebar_ui(s)
-    st.markdown("### Watch a GAN learn to draw digits")
-    st.caption("G turns random noise z into images; D learns to tell them from real handwritten digits. "
-               "Each step: one backprop update of D on a real and a generated batch, then one of G, "
-               "which learns from D's gradients how to look more real.")
+    st.markdown("### " + _("Watch a GAN learn to draw digits"))
+    st.caption(_("G turns random noise z into images; D learns to tell them from real handwritten digits. "
+                 "Each step: one backprop update of D on a real and a generated batch, then one of G, "
+                 "which learns from D's gradients how to look more real."))
     if link_problems:
-        message_ui("error", "Some settings in the link were not used: " + "; ".join(["{}"] * len(link_problems)),
-                   *link_problems, icon=":material/error:")
+        message_ui("error", _("Some settings in the link were not used: {problems}").format(
+            problems=_("; ").join(["{}"] * len(link_problems))), *link_problems, icon=":material/error:")
     live_ui(s)
     st.divider()
     walk_ui(s)       # outside the timer: its GIF is large and drawn only when asked
     st.divider()
-    st.markdown("#### Files")
+    st.markdown("#### " + _("Files"))
     files_ui(s)
 
 

@@ -1,13 +1,19 @@
-"""Vega-Lite specs (plain dicts) from a session's history: one spec per figure, no streamlit here."""
+"""Vega-Lite specs (plain dicts) from a session's history: one spec per figure, no streamlit here.
+
+Their words are i18n Messages (English as str); the page translates a spec with i18n.translate_tree."""
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from .i18n import msg
+
 # "height" is the plot area's, as in plain Vega-Lite; only the width follows the page column (Streamlit's
 # default "fit" squeezed the plot into what the title, legend and axes left of the height)
 FIT_X = {"autosize": {"type": "fit-x", "contains": "padding"}}
 COLORS = {"L_D": "#e4572e", "L_G": "#2e86ab", "D(x)": "#e4572e", "D(G(z))": "#2e86ab"}
+STEP, VALUE, SHARE = msg("step"), msg("value"), msg("share")
+REAL, FAKE = msg("D(x), real"), msg("D(G(z)), generated")
 
 
 def _long(history: dict[str, list[float]], series: dict[str, str]) -> list[dict[str, Any]]:
@@ -44,11 +50,12 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
         "mark": {"type": "line", "strokeWidth": 2, "interpolate": "linear" if points else "monotone",
                  "point": points},
         "encoding": {
-            "x": {"field": "step", "type": "quantitative", "title": "step"},
+            "x": {"field": "step", "type": "quantitative", "title": STEP},
             "y": {**y, "field": "smoothed" if smoothing else "value"},
             "color": {"field": "series", "type": "nominal", "title": None,
                       "scale": color_scale, "legend": {"orient": legend, "direction": "horizontal"}},
-            "tooltip": [{"field": "series"}, {"field": "step"}, {"field": "value", "format": ".4f"}],
+            "tooltip": [{"field": "series", "title": " "}, {"field": "step", "title": STEP},
+                        {"field": "value", "format": ".4f", "title": VALUE}],
         },
     }
     if smoothing:
@@ -59,7 +66,7 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
         rule_data = {"values": _markers(markers)}
         layers.append({"data": rule_data, "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#999"},
                        "encoding": {"x": {"field": "step", "type": "quantitative"},
-                                    "tooltip": [{"field": "label", "title": "changed"}]}})
+                                    "tooltip": [{"field": "label", "title": msg("changed")}]}})
         layers.append({"data": rule_data,
                        "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "dy": 2,
                                 "fontSize": 10, "color": "#777", "limit": 160},
@@ -74,11 +81,11 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
 
 
 def losses(history: dict[str, list[float]], markers=(), smoothing: int = 0) -> dict[str, Any]:
-    return lines(history, {"L_D": "loss_d", "L_G": "loss_g"}, "Losses", markers=markers, smoothing=smoothing)
+    return lines(history, {"L_D": "loss_d", "L_G": "loss_g"}, msg("Losses"), markers=markers, smoothing=smoothing)
 
 
 def d_outputs(history: dict[str, list[float]], markers=(), smoothing: int = 0) -> dict[str, Any]:
-    spec = lines(history, {"D(x)": "d_real", "D(G(z))": "d_fake"}, "Mean D output: real vs generated",
+    spec = lines(history, {"D(x)": "d_real", "D(G(z))": "d_fake"}, msg("Mean D output: real vs generated"),
                  markers=markers, smoothing=smoothing, y_domain=(0, 1))
     # the game's equilibrium: D can no longer tell, and says 1/2 to both
     spec["layer"].append({"data": {"values": [{"y": 0.5}]},
@@ -95,15 +102,15 @@ def _layer_series(columns: dict[str, list[float]], prefix: str) -> dict[str, str
 
 def grad_norms(history: dict[str, list[float]], tag: str, markers=()) -> dict[str, Any]:
     """||∂L/∂w|| of each layer of G or D (tag) against step, log scale."""
-    who = "G (from L_G)" if tag == "G" else "D (from L_D)"
-    return lines(history, _layer_series(history, f"grad/{tag}."), f"Gradient norm per layer of {who}",
+    title = msg("Gradient norm per layer of G (from L_G)") if tag == "G" else msg("Gradient norm per layer of D (from L_D)")
+    return lines(history, _layer_series(history, f"grad/{tag}."), title,
                  markers=markers, log=True, height=200)
 
 
 def update_ratios(updates: dict[str, list[float]]) -> dict[str, Any]:
     """||Δw|| / ||w|| per layer of both models: how far one step moves each layer, log scale."""
     series = {k: k for k in updates if k != "step"}
-    return lines(updates, series, "Weight-update ratio ||Δw|| / ||w|| per step", log=True, height=200)
+    return lines(updates, series, msg("Weight-update ratio ||Δw|| / ||w|| per step"), log=True, height=200)
 
 
 # -- the game: D's outputs as distributions ----------------------------------------------------------
@@ -115,21 +122,22 @@ def _bin_rows(counts: list[int], series: str) -> list[dict[str, Any]]:
 
 def output_histograms(game: dict | None) -> dict[str, Any]:
     """The latest histograms of D's outputs on a real and a generated batch, overlaid."""
-    rows = [] if not game else _bin_rows(game["real"], "D(x), real") + _bin_rows(game["fake"], "D(G(z)), generated")
-    title = "What D says, latest batch" + (f" (step {game['step']:,})" if game else "")
+    rows = [] if not game else _bin_rows(game["real"], REAL) + _bin_rows(game["fake"], FAKE)
+    title = msg("What D says, latest batch (step {step:,})", step=game["step"]) if game else msg("What D says, latest batch")
     return {
         "title": {"text": title, "anchor": "start", "fontSize": 13},
         "height": 200, "width": "container", **FIT_X, "data": {"values": rows},
         "mark": {"type": "rect", "opacity": 0.55},
         "encoding": {
-            "x": {"field": "lo", "type": "quantitative", "title": "D's output (sigmoid of its logit)",
+            "x": {"field": "lo", "type": "quantitative", "title": msg("D's output (sigmoid of its logit)"),
                   "scale": {"domain": [0, 1]}},
             "x2": {"field": "hi"},
-            "y": {"field": "share", "type": "quantitative", "title": "share of batch", "stack": None},
+            "y": {"field": "share", "type": "quantitative", "title": msg("share of batch"), "stack": None},
             "color": {"field": "series", "type": "nominal", "title": None,
-                      "scale": {"domain": ["D(x), real", "D(G(z)), generated"], "range": [COLORS["D(x)"], COLORS["D(G(z))"]]},
+                      "scale": {"domain": [REAL, FAKE], "range": [COLORS["D(x)"], COLORS["D(G(z))"]]},
                       "legend": {"orient": "top", "direction": "horizontal"}},
-            "tooltip": [{"field": "series"}, {"field": "lo", "format": ".2f"}, {"field": "share", "format": ".0%"}],
+            "tooltip": [{"field": "series", "title": " "}, {"field": "lo", "format": ".2f", "title": msg("D's output")},
+                        {"field": "share", "format": ".0%", "title": SHARE}],
         },
     }
 
@@ -143,19 +151,20 @@ def output_heatmap(game: list[dict], which: str) -> dict[str, Any]:
         bins = len(g[which])
         rows += [{"step": g["step"], "lo": i / bins, "hi": (i + 1) / bins, "share": c / total}
                  for i, c in enumerate(g[which])]
-    label = "D(x) on real digits" if which == "real" else "D(G(z)) on generated digits"
+    title = msg("D(x) on real digits, over time") if which == "real" else msg("D(G(z)) on generated digits, over time")
     return {
-        "title": {"text": f"{label}, over time", "anchor": "start", "fontSize": 13},
+        "title": {"text": title, "anchor": "start", "fontSize": 13},
         "height": 160, "width": "container", **FIT_X, "data": {"values": rows},
         "mark": {"type": "rect"},
         "encoding": {
-            "x": {"field": "step", "type": "ordinal", "title": "step",
+            "x": {"field": "step", "type": "ordinal", "title": STEP,
                   "axis": {"labelOverlap": "greedy", "labelAngle": 0}},
-            "y": {"field": "lo", "type": "quantitative", "title": "D's output", "scale": {"domain": [0, 1]}},
+            "y": {"field": "lo", "type": "quantitative", "title": msg("D's output"), "scale": {"domain": [0, 1]}},
             "y2": {"field": "hi"},
-            "color": {"field": "share", "type": "quantitative", "title": "share",
+            "color": {"field": "share", "type": "quantitative", "title": SHARE,
                       "scale": {"scheme": "reds" if which == "real" else "blues"}, "legend": None},
-            "tooltip": [{"field": "step"}, {"field": "lo", "format": ".2f"}, {"field": "share", "format": ".0%"}],
+            "tooltip": [{"field": "step", "title": STEP}, {"field": "lo", "format": ".2f", "title": msg("D's output")},
+                        {"field": "share", "format": ".0%", "title": SHARE}],
         },
     }
 
@@ -166,15 +175,15 @@ def digit_histogram(report: dict | None, floor: float = 0.02) -> dict[str, Any]:
     shares = report["histogram"] if report else []
     rows = [{"digit": str(d), "share": v, "dropped": v < floor} for d, v in enumerate(shares)]
     return {
-        "title": {"text": "Digits the judge reads in G's samples", "anchor": "start", "fontSize": 13},
+        "title": {"text": msg("Digits the judge reads in G's samples"), "anchor": "start", "fontSize": 13},
         "height": 200, "width": "container", **FIT_X, "data": {"values": rows},
         "layer": [
             {"mark": {"type": "bar"},
              "encoding": {"x": {"field": "digit", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
-                          "y": {"field": "share", "type": "quantitative", "title": "share", "axis": {"format": "%"}},
+                          "y": {"field": "share", "type": "quantitative", "title": SHARE, "axis": {"format": "%"}},
                           "color": {"field": "dropped", "type": "nominal", "legend": None,
                                     "scale": {"domain": [False, True], "range": ["#2e86ab", "#e4572e"]}},
-                          "tooltip": [{"field": "digit"}, {"field": "share", "format": ".1%"}]}},
+                          "tooltip": [{"field": "digit", "title": msg("digit")}, {"field": "share", "format": ".1%", "title": SHARE}]}},
             {"data": {"values": [{"y": 0.1}]}, "mark": {"type": "rule", "color": "#999", "strokeDash": [4, 3]},
              "encoding": {"y": {"field": "y", "type": "quantitative"}}},   # a fair share: 1 in 10
         ],
@@ -189,12 +198,12 @@ def frechet(quality: list[dict]) -> dict[str, Any]:
     """The Fréchet distance of G's samples to held-out digits over time, and what real digits score."""
     cols = _quality_columns(quality, ["fid", "fid_real_n"])
     n = quality[-1]["n"] if quality else 0
-    return lines(cols, {"G's samples": "fid", "real digits": "fid_real_n"},
-                 f"Fréchet distance in judge features (N = {n}), lower is better", log=True, height=200,
+    return lines(cols, {msg("G's samples"): "fid", msg("real digits"): "fid_real_n"},
+                 msg("Fréchet distance in judge features (N = {n}), lower is better", n=n), log=True, height=200,
                  points=True)
 
 
 def quality_shares(quality: list[dict]) -> dict[str, Any]:
     cols = _quality_columns(quality, ["confident_share", "near_copies"])
-    return lines(cols, {"legible digits": "confident_share", "near copies": "near_copies"},
-                 "Shares of G's samples", y_domain=(0, 1), height=200, points=True, legend="bottom")
+    return lines(cols, {msg("legible digits"): "confident_share", msg("near copies"): "near_copies"},
+                 msg("Shares of G's samples"), y_domain=(0, 1), height=200, points=True, legend="bottom")

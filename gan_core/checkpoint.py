@@ -20,6 +20,7 @@ import torch
 from . import config, models
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import MAX_INDEX_BYTES, Digits, zip_index
+from .i18n import msg
 from .trainer import Trainer
 
 FORMAT = "gan-studio-checkpoint"
@@ -60,20 +61,20 @@ def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES, *, name: str | 
     Its size is checked before it is read, and its records before torch.load allocates them.
     `name` labels the file in refusals (default: a path's own name, else "the file").
     """
-    label = name or (Path(source).name if isinstance(source, (str, Path)) else "the file")
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else msg("the file"))
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
-            raise CheckpointError(f"{path}: no such file")
+            raise CheckpointError(msg("{path}: no such file", path=path))
         size = path.stat().st_size
         if size > max_bytes:
-            raise CheckpointError(f"{label} is {size / 2**20:.1f} MB; the limit for a checkpoint is {max_bytes / 2**20:.0f} MB")
+            raise CheckpointError(msg("{label} is {mb:.1f} MB; the limit for a checkpoint is {limit_mb:.0f} MB", label=label, mb=size / 2 ** 20, limit_mb=max_bytes / 2 ** 20))
         with open(path, "rb") as f:
             source = f.read(max_bytes + 1)   # a file that grew since its size was read still stops here
     if len(source) == 0:
-        raise CheckpointError(f"{label} is empty")
+        raise CheckpointError(msg("{label} is empty", label=label))
     if len(source) > max_bytes:
-        raise CheckpointError(f"{label} is {len(source) / 2**20:.1f} MB; the limit for a checkpoint is {max_bytes / 2**20:.0f} MB")
+        raise CheckpointError(msg("{label} is {mb:.1f} MB; the limit for a checkpoint is {limit_mb:.0f} MB", label=label, mb=len(source) / 2 ** 20, limit_mb=max_bytes / 2 ** 20))
     _check_records(source, label)
     try:
         ckpt = torch.load(io.BytesIO(source), map_location="cpu", weights_only=True)
@@ -81,13 +82,13 @@ def read(source: str | Path | bytes, max_bytes: int = MAX_BYTES, *, name: str | 
         # torch's message is long; name the Python global it refused, or the unpickler's complaint
         code = re.search(r"GLOBAL ([\w.]+)", str(e), re.IGNORECASE)
         if code:
-            raise CheckpointError(f"refused: the file refers to Python code ({code.group(1)}), which a "
-                                  "checkpoint never holds; nothing in it was run") from None
+            raise CheckpointError(msg("refused: the file refers to Python code ({code}), which a checkpoint "
+                                      "never holds; nothing in it was run", code=code.group(1))) from None
         detail = str(e).split("WeightsUnpickler error:")[-1].strip().splitlines()[0][:160]
-        raise CheckpointError(f"not a checkpoint: unreadable data ({detail})") from None
+        raise CheckpointError(msg("not a checkpoint: unreadable data ({detail})", detail=detail)) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
             AttributeError, TypeError, IndexError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"corrupt or truncated file ({_first_sentence(e)})") from None
+        raise CheckpointError(msg("corrupt or truncated file ({detail})", detail=_first_sentence(e))) from None
     validate(ckpt)
     return ckpt
 
@@ -99,45 +100,46 @@ def _check_records(blob: bytes, label: str) -> None:
     here. An index zipfile cannot read goes on to torch.load, whose complaint names the fault.
     """
     if not blob.startswith(b"PK\x03\x04"):
-        raise CheckpointError(f"not a checkpoint: {label} is not in the zip format torch.save writes")
+        raise CheckpointError(msg("not a checkpoint: {label} is not in the zip format torch.save writes", label=label))
     f = io.BytesIO(blob)
     index_bytes, entries = zip_index(f, most=MAX_RECORDS)
     if index_bytes > MAX_INDEX_BYTES:
-        raise CheckpointError(f"not a checkpoint: {label} has an index of {index_bytes / 2**20:,.0f} MB, far more than {MAX_RECORDS:,} records need")
+        raise CheckpointError(msg("not a checkpoint: {label} has an index of {mb:,.0f} MB, far more than {most:,} records need", label=label, mb=index_bytes / 2 ** 20, most=MAX_RECORDS))
     if entries > MAX_RECORDS:
-        raise CheckpointError(f"not a checkpoint: {label} holds more than {MAX_RECORDS:,} records")
+        raise CheckpointError(msg("not a checkpoint: {label} holds more than {most:,} records", label=label, most=MAX_RECORDS))
     try:
         records = zipfile.ZipFile(f).infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, OverflowError, struct.error):
         return
     packed = next((r for r in records if r.compress_type != zipfile.ZIP_STORED or r.file_size != r.compress_size), None)
     if packed is not None:
-        raise CheckpointError(f"not a checkpoint: {label} holds a compressed record ({packed.filename}), which torch.save never writes")
+        raise CheckpointError(msg("not a checkpoint: {label} holds a compressed record ({record}), which torch.save never writes", label=label, record=packed.filename))
     claimed = sum(r.file_size for r in records)
     if claimed > len(blob):
-        raise CheckpointError(f"not a checkpoint: {label} claims {claimed / 2**20:,.1f} MB of records in {len(blob) / 2**20:,.1f} MB")
+        raise CheckpointError(msg("not a checkpoint: {label} claims {claimed_mb:,.1f} MB of records in {file_mb:,.1f} MB", label=label, claimed_mb=claimed / 2 ** 20, file_mb=len(blob) / 2 ** 20))
 
 
 def validate(ckpt: Any) -> None:
     if not isinstance(ckpt, dict):
-        raise CheckpointError(f"not a checkpoint: the file holds a {type(ckpt).__name__}, not a dict")
+        raise CheckpointError(msg("not a checkpoint: the file holds a {kind}, not a dict", kind=type(ckpt).__name__))
     if ckpt.get("format") != FORMAT:
-        raise CheckpointError("not a checkpoint of this studio (its 'format' field is missing or different)")
+        raise CheckpointError(msg("not a checkpoint of this studio (its 'format' field is missing or different)"))
     if ckpt.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint version {ckpt.get('version')!r} is not supported (expected {VERSION})")
+        raise CheckpointError(msg("checkpoint version {version!r} is not supported (expected {expected})",
+                                  version=ckpt.get("version"), expected=VERSION))
     missing = KEYS - set(ckpt)
     if missing:
-        raise CheckpointError(f"checkpoint lacks {', '.join(sorted(missing))}")
+        raise CheckpointError(msg("checkpoint lacks {keys}", keys=", ".join(sorted(missing))))
     if not isinstance(ckpt["step"], int) or ckpt["step"] < 0:
-        raise CheckpointError(f"step must be a non-negative whole number, got {ckpt['step']!r}")
+        raise CheckpointError(msg("step must be a non-negative whole number, got {value!r}", value=ckpt['step']))
     checked = {}
     for key, cls in (("spec", ModelSpec), ("settings", LiveSettings)):
         if not isinstance(ckpt[key], dict):
-            raise CheckpointError(f"{key} must be a dict of settings")
+            raise CheckpointError(msg("{key} must be a dict of settings", key=key))
         try:
             checked[key] = config.validate(cls, **ckpt[key])
         except (ConfigError, TypeError) as e:
-            raise CheckpointError(f"{key}: {e}") from None
+            raise CheckpointError(msg("{key}: {reason}", key=key, reason=e)) from None
     with torch.device("meta"):  # shapes only: no memory, no init
         g, d = models.build(checked["spec"])
     for key, model in (("G", g), ("D", d), ("G_ema", g)):
@@ -146,13 +148,13 @@ def validate(ckpt: Any) -> None:
         _check_optimizer(key, ckpt[key], list(model.parameters()))
     rng = ckpt["rng"]
     if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.dim() != 1:
-        raise CheckpointError("rng must be a uint8 vector")
+        raise CheckpointError(msg("rng must be a uint8 vector"))
     cpu = torch.Generator()
     if rng.numel() == cpu.get_state().numel():   # a CPU generator's state: restore() on a CPU uses it
         try:
             cpu.set_state(rng)
         except RuntimeError:
-            raise CheckpointError("rng is not a valid generator state") from None
+            raise CheckpointError(msg("rng is not a valid generator state")) from None
 
 
 def _first_sentence(e: Exception) -> str:
@@ -165,38 +167,41 @@ def _first_sentence(e: Exception) -> str:
 
 def _check_state(key: str, state: Any, expected: dict[str, torch.Tensor]) -> None:
     if not isinstance(state, dict):
-        raise CheckpointError(f"{key}: weights must be a dict of tensors")
+        raise CheckpointError(msg("{key}: weights must be a dict of tensors", key=key))
     if set(state) != set(expected):
         extra, lack = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
-        raise CheckpointError(f"{key}: weights do not fit the architecture "
-                              f"(unexpected {extra[:3]}, missing {lack[:3]})")
+        raise CheckpointError(msg("{key}: weights do not fit the architecture (unexpected {extra}, missing {lack})",
+                                  key=key, extra=extra[:3], lack=lack[:3]))
     for name, ref in expected.items():
         t = state[name]
         if not isinstance(t, torch.Tensor):
-            raise CheckpointError(f"{key}.{name}: not a tensor")
+            raise CheckpointError(msg("{key}.{name}: not a tensor", key=key, name=name))
         if t.shape != ref.shape:
-            raise CheckpointError(f"{key}.{name}: shape {tuple(t.shape)}, expected {tuple(ref.shape)}")
+            raise CheckpointError(msg("{key}.{name}: shape {shape}, expected {expected}", key=key, name=name,
+                                      shape=tuple(t.shape), expected=tuple(ref.shape)))
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            raise CheckpointError(f"{key}.{name}: holds NaN or infinite values")
+            raise CheckpointError(msg("{key}.{name}: holds NaN or infinite values", key=key, name=name))
 
 
 def _check_optimizer(key: str, state: Any, params: list[torch.Tensor]) -> None:
     if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
-        raise CheckpointError(f"{key}: not an optimizer state")
+        raise CheckpointError(msg("{key}: not an optimizer state", key=key))
     groups = state["param_groups"]
     if not isinstance(groups, list) or sum(len(g.get("params", [])) for g in groups if isinstance(g, dict)) != len(params):
-        raise CheckpointError(f"{key}: optimizer state does not fit the model")
+        raise CheckpointError(msg("{key}: optimizer state does not fit the model", key=key))
     if not isinstance(state["state"], dict):
-        raise CheckpointError(f"{key}: optimizer state is malformed")
+        raise CheckpointError(msg("{key}: optimizer state is malformed", key=key))
     for idx, s in state["state"].items():
         if not isinstance(idx, int) or not 0 <= idx < len(params) or not isinstance(s, dict):
-            raise CheckpointError(f"{key}: optimizer state refers to parameter {idx!r}")
+            raise CheckpointError(msg("{key}: optimizer state refers to parameter {index!r}", key=key, index=idx))
         for name in ("exp_avg", "exp_avg_sq"):
             t = s.get(name)
             if not isinstance(t, torch.Tensor) or t.shape != params[idx].shape:
-                raise CheckpointError(f"{key}: {name} of parameter {idx} has the wrong shape")
+                raise CheckpointError(msg("{key}: {name} of parameter {index} has the wrong shape", key=key, name=name,
+                                          index=idx))
             if not bool(torch.isfinite(t).all()):
-                raise CheckpointError(f"{key}: {name} of parameter {idx} holds NaN or infinite values")
+                raise CheckpointError(msg("{key}: {name} of parameter {index} holds NaN or infinite values", key=key,
+                                          name=name, index=idx))
 
 
 def restore(ckpt: dict[str, Any], digits: Digits, **spec_overrides: Any) -> Trainer:

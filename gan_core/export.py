@@ -17,6 +17,7 @@ import torch
 from . import checkpoint, config, data, render, sampling
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import Digits
+from .i18n import msg
 from .sampling import SamplingSettings
 from .trainer import Trainer
 
@@ -51,7 +52,7 @@ def samples(t: Trainer, s: SamplingSettings) -> torch.Tensor:
 def digit_samples(t: Trainer, digit: int, s: SamplingSettings) -> torch.Tensor:
     """s.n images (n, 1, 28, 28) of `digit` from a conditional G's EMA."""
     if not t.spec.conditional:
-        raise ConfigError("this model is not conditional: turn on Conditional and Reset")
+        raise ConfigError(msg("this model is not conditional: turn on Conditional and Reset"))
     return t.generate(sampling.sample_latent(s.n, t.spec.latent_dim, s), sampling.digit_labels(s.n, digit))
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from . import config
+from . import config, i18n
 from .config import ConfigError, LiveSettings, ModelSpec
+from .i18n import msg
 
 MAX_VALUE_LEN = 64
+LANGUAGE = "lang"    # the page's language in a link: lang=zh; not a setting of the run
 
 
 def _parse(text: str, kind: str) -> Any:
@@ -37,16 +39,17 @@ def _decode(cls, params: Mapping[str, str], problems: list[str]):
             continue
         text = str(params[f.name])
         if len(text) > MAX_VALUE_LEN:   # no setting is this long: refused whole, never read cut short
-            problems.append(f"ignored {f.name}=({len(text):,} characters): at most {MAX_VALUE_LEN} fit a setting")
+            problems.append(msg("ignored {name}=({n:,} characters): at most {limit} fit a setting", name=f.name,
+                                n=len(text), limit=MAX_VALUE_LEN))
             continue
         try:
             value = _parse(text, str(f.type))
             if cls is ModelSpec and f.name == "data" and value not in config.DATA_SOURCES:
-                raise ConfigError(f"data must be one of {', '.join(config.DATA_SOURCES)} in a link")
+                raise ConfigError(msg("data must be one of {options} in a link", options=", ".join(config.DATA_SOURCES)))
             config.validate(cls, **{f.name: value})
             values[f.name] = value
         except ConfigError as e:
-            problems.append(f"ignored {f.name}={text!r}: {e}")
+            problems.append(msg("ignored {name}={text!r}: {reason}", name=f.name, text=text, reason=e))
     return config.validate(cls, **values)
 
 
@@ -58,12 +61,17 @@ def decode(params: Mapping[str, str]) -> tuple[LiveSettings, ModelSpec, list[str
     return live, spec, problems
 
 
-def encode(live: LiveSettings, spec: ModelSpec) -> dict[str, str]:
-    """The settings that differ from the defaults, as query parameters."""
-    out = {}
+def encode(live: LiveSettings, spec: ModelSpec, lang: str = i18n.DEFAULT) -> dict[str, str]:
+    """The settings that differ from the defaults, and the page's language, as query parameters."""
+    out = {LANGUAGE: lang} if lang != i18n.DEFAULT else {}
     for obj, default in ((live, LiveSettings()), (spec, ModelSpec())):
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
             if value != getattr(default, f.name) and not (f.name == "data" and value not in config.DATA_SOURCES):
                 out[f.name] = str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) else str(value)
     return out
+
+
+def language(params: Mapping[str, str]) -> str | None:
+    """The language a link asks for (lang=zh, or a tag such as zh-CN), or None: the visitor's own then."""
+    return i18n.language_of(str(params.get(LANGUAGE, ""))[:MAX_VALUE_LEN])

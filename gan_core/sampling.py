@@ -11,6 +11,7 @@ import torch
 
 from . import config
 from .config import ConfigError, SEED_MAX, _field
+from .i18n import msg
 
 DISTRIBUTIONS = ("normal", "uniform")
 TRUNCATION_MODES = ("resample", "clip")
@@ -96,7 +97,7 @@ def digit_labels(n: int, digit: int | None = None) -> torch.Tensor:
     if digit is None:
         return grid_labels(n)
     if isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit < N_DIGITS:
-        raise ConfigError(f"digit must be 0..9, got {digit!r}")
+        raise ConfigError(msg("digit must be 0..9, got {digit!r}", digit=digit))
     return torch.full((n,), digit)
 
 
@@ -105,7 +106,7 @@ def latent_walk(z0: torch.Tensor, mode: str, seed: int, frames: int, radius: flo
     direction and back ("direction"), or out to each row's own random partner and back along a slerp
     ("interpolation")."""
     if mode not in WALKS:
-        raise ConfigError(f"mode must be direction or interpolation, got {mode!r}")
+        raise ConfigError(msg("mode must be direction or interpolation, got {mode!r}", mode=mode))
     gen = torch.Generator().manual_seed(seed)
     phase = torch.linspace(0, 2 * torch.pi, frames + 1)[:-1]                # one loop
     if mode == "direction":

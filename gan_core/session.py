@@ -29,6 +29,7 @@ from . import checkpoint, cpus, export, probe, render
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
+from .i18n import msg
 from .sampling import SamplingSettings
 from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer
@@ -284,7 +285,7 @@ class TrainingSession(Worker):
 
     def _crashed(self, e: Exception) -> None:
         # a crash marks this session failed; other sessions go on
-        self._state, self._message = FAILED, f"training failed: {type(e).__name__}: {e}"
+        self._state, self._message = FAILED, msg("training failed: {error}", error=f"{type(e).__name__}: {e}")
 
     def _ended(self) -> None:
         self.scheduler.release(self)
@@ -306,7 +307,7 @@ class TrainingSession(Worker):
         if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
             self._hooks = [h for h in self._hooks if not h.probe]
             with self._cv:
-                self._message = f"live measurements are off: {type(failed).__name__}: {failed}"
+                self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
 
     def _take_turn(self) -> bool:
         # ask for a turn outside our lock: the scheduler may wake other sessions
@@ -325,13 +326,13 @@ class TrainingSession(Worker):
         # under the lock: the visitor left, or has not touched anything for the idle limit
         now = time.monotonic()
         if self._left_at is not None and now - self._left_at > self.limits.leave_grace_s:
-            reason = "the page was closed"
+            reason = msg("the page was closed")
         elif now - self._last_touch > self.limits.idle_limit_s:
-            reason = f"no interaction for {self.limits.idle_limit_s / 60:.0f} min"
+            reason = msg("no interaction for {minutes:.0f} min", minutes=self.limits.idle_limit_s / 60)
         else:
             return False
         if self._state in (RUNNING, WAITING):
-            self._state, self._message = PAUSED, f"paused: {reason}"
+            self._state, self._message = PAUSED, msg("paused: {reason}", reason=reason)
         return True
 
     def _command(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -344,7 +345,7 @@ class TrainingSession(Worker):
     def _set_training(self, on: bool) -> None:
         with self._cv:
             if on and self._state == FAILED:
-                raise RuntimeError("this session failed; reset it first")
+                raise RuntimeError(msg("this session failed; reset it first"))
             if on:
                 self._state, self._message, self._stopping = RUNNING, None, False
             elif self._state in (RUNNING, WAITING):
@@ -395,8 +396,8 @@ class TrainingSession(Worker):
         with self._cv:
             self._trainer = trainer
             self._state = PAUSED
-            self._message = (f"Training diverged ({why}). Rewound to step {good['step']}, the last good "
-                             "state. Try lower learning rates, fewer D steps, or another loss.")
+            self._message = msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
+                                "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"])
         self.scheduler.release(self)
         self._publish_grid()
 

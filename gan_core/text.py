@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Callable
+
+from .i18n import N_
 
 MAX_SHOWN = 300         # characters of one value: enough for a file name or a reason, short enough to read
+CUT_NOTE = N_("… (cut: {n:,} characters in all)")
 
 # control (Cc), format (Cf: bidi overrides and isolates, zero-width characters), line and paragraph
 # separators (Zl, Zp) and lone surrogates (Cs): none is visible, and several reorder or hide text
@@ -24,15 +28,16 @@ def _visible(ch: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def printable(value: object, limit: int = MAX_SHOWN) -> str:
+def printable(value: object, limit: int = MAX_SHOWN, gettext_: Callable[[str], str] = str) -> str:
     """str(value) on one line: invisible characters written as escapes (\\x1b, \\u202e), and at most
-    `limit` characters of it kept, with a note of the full length when cut."""
+    `limit` characters of it kept, with a note of the full length when cut (in the language of
+    `gettext_`; English by default)."""
     text = str(value)
     shown = "".join(_visible(ch) for ch in text[:limit])
-    return shown if len(text) <= limit else f"{shown}… (cut: {len(text):,} characters in all)"
+    return shown if len(text) <= limit else shown + gettext_(CUT_NOTE).format(n=len(text))
 
 
-def markdown_literal(value: object, limit: int = MAX_SHOWN) -> str:
+def markdown_literal(value: object, limit: int = MAX_SHOWN, gettext_: Callable[[str], str] = str) -> str:
     """printable(value) as Markdown code spans, which render as exactly that text.
 
     A code span is the one inline form Markdown leaves alone: no link, image, autolink, HTML,
@@ -41,7 +46,7 @@ def markdown_literal(value: object, limit: int = MAX_SHOWN) -> str:
     Streamlit rewrites ":material/" in the raw Markdown, code spans included, so that colon is
     written between two spans.
     """
-    first, *rest = printable(value, limit).split(":material/")
+    first, *rest = printable(value, limit, gettext_).split(":material/")
     return ":".join([_code_span(first), *(_code_span("material/" + piece) for piece in rest)])
 
 

@@ -15,6 +15,7 @@ import torch.distributed as dist
 from . import config, losses, models, sampling
 from .config import LiveSettings, ModelSpec
 from .data import Digits
+from .i18n import msg
 
 _init_lock = threading.Lock()  # model init reads the global RNG; serialise it across sessions
 
@@ -39,7 +40,7 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise config.ConfigError("device cuda was asked for but no CUDA device is present")
+        raise config.ConfigError(msg("device cuda was asked for but no CUDA device is present"))
     return torch.device(name)
 
 
@@ -61,7 +62,7 @@ class Trainer:
         self.images = digits.images.to(self.device).contiguous()   # (N, 28, 28) uint8; shared when it can be
         self.labels = digits.labels.clamp(min=0).to(self.device)
         if spec.conditional and bool((digits.labels < 0).any()):
-            raise config.ConfigError("a conditional model needs labelled data; these images have no labels")
+            raise config.ConfigError(msg("a conditional model needs labelled data; these images have no labels"))
         self.opt_g = self._adam(self.G, settings.lr_g)
         self.opt_d = self._adam(self.D, settings.lr_d)
         self.fixed_z = sampling.fixed_grid(grid_size, spec.latent_dim, spec.seed).to(self.device)
@@ -223,8 +224,8 @@ class Trainer:
         names += [f"grad/{n}" for n in self._layer_index[0]]
         out = dict(zip(names, values))
         if not all(math.isfinite(v) for v in values[:2]):
-            raise DivergenceError(f"step {self.step_count}: loss is not finite "
-                                  f"(L_D={values[0]:.4g}, L_G={values[1]:.4g})")
+            raise DivergenceError(msg("step {step}: loss is not finite (L_D={loss_d:.4g}, L_G={loss_g:.4g})",
+                                      step=self.step_count, loss_d=values[0], loss_g=values[1]))
         out["lr_g"], out["lr_d"], out["step"] = self.settings.lr_g, self.settings.lr_d, self.step_count
         return out
 

@@ -92,9 +92,10 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
 
 
-def visit(browser, url: str, width: int = 1400, height: int = 1000):
-    """A new visitor (its own browser context, so its own Streamlit session) on the page."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+def visit(browser, url: str, width: int = 1400, height: int = 1000, locale: str | None = None):
+    """A new visitor (its own browser context, so its own Streamlit session) on the page; `locale`
+    is the browser's language (navigator.language and Accept-Language)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     page = context.new_page()
     page.goto(url)
     page.wait_for_selector(".st-key-start button, .st-key-pause button", timeout=60_000)
@@ -130,8 +131,9 @@ def _shown(page, selector: str, pattern: str, timeout: float) -> str:
         time.sleep(0.1)
 
 
-def step_of(page, timeout: float = 5.0) -> int:
-    return int(_shown(page, ".st-key-step", r"Step\s+([\d,]+)", timeout).replace(",", ""))
+def step_of(page, timeout: float = 5.0, label: str = "Step") -> int:
+    """The step counter's value; `label` is its name in the page's language."""
+    return int(_shown(page, ".st-key-step", rf"{label}\s+([\d,]+)", timeout).replace(",", ""))
 
 
 def state_of(page) -> str:

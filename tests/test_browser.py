@@ -3,7 +3,8 @@
 The page must go live with no interaction after Start, the digits must change, a slider must reach
 the settings in effect, Pause must freeze the step, and no exception box may appear. A checkpoint
 from a GPU machine must continue in the page, and a bad file be refused beside the uploader. It saves a
-screenshot to artifacts/browser.png.
+screenshot to artifacts/browser.png. The Chinese page (a link's lang=zh, or a browser that prefers
+Chinese) trains the same way; its screenshots go to artifacts/zh_*.png.
 """
 import time
 
@@ -100,3 +101,51 @@ def test_a_checkpoint_from_another_machine_is_continued_and_a_bad_one_refused(pa
     assert step_of(page) == 7                                   # nothing lost
     assert page.locator("[data-testid='stException']").count() == 0
     assert not broken(errors), broken(errors)
+
+
+def label_of(button) -> str:
+    return button.inner_text().split()[-1]        # after the icon's name
+
+
+def test_the_chinese_page_trains_in_a_real_browser(server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = visit(browser, server.url + "/?lang=zh")
+        errors: list[str] = []
+        watch_console(page, errors)
+        start = page.locator(".st-key-start button")
+        assert label_of(start) == "开始"
+        assert "看 GAN 学会写数字" in page.inner_text(".stMain")
+        page.screenshot(path=str(ARTIFACTS / "zh_page.png"))
+        start.click()
+        assert until(lambda: step_of(page, label="步数") > 20), "the step did not advance after 开始"
+        first = step_of(page, label="步数")
+        assert until(lambda: step_of(page, label="步数") > first + 20), "the step stopped advancing"
+        assert "训练中" in page.inner_text(".stMain")
+        assert "lang=zh" in page.url                                  # the link stays Chinese
+        page.screenshot(path=str(ARTIFACTS / "zh_training.png"))
+        for i, tab in enumerate(["博弈与梯度", "质量", "历史", "潜在空间"]):
+            button = page.get_by_role("tab", name=tab)
+            button.click(force=True)      # the live panel redraws every second: never "stable"
+            button.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(1500)
+            assert button.get_attribute("aria-selected") == "true"
+            page.screenshot(path=str(ARTIFACTS / f"zh_tab{i + 1}.png"))
+        page.locator(".st-key-pause button").click()
+        page.wait_for_selector(".st-key-start button", timeout=10_000)
+        assert label_of(page.locator(".st-key-start button")) == "继续"
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert not broken(errors), broken(errors)
+        browser.close()
+
+
+def test_a_browser_that_prefers_chinese_gets_the_chinese_page(server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = visit(browser, server.url, locale="zh-CN")
+        assert label_of(page.locator(".st-key-start button")) == "开始"
+        english = visit(browser, server.url, locale="en-US")
+        assert label_of(english.locator(".st-key-start button")) == "Start"
+        browser.close()

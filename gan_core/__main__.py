@@ -256,6 +256,11 @@ def _error(message: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # one write per line: under torchrun every rank shares one stderr, and an unbuffered print (the
+    # text, then its newline) from two ranks at once ran their lines together
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(write_through=False, line_buffering=True)
     try:
         a = _parser().parse_args(argv)
         {"train": _train, "sample": _sample}[a.command](a)

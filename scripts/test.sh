@@ -34,7 +34,10 @@ fi
 # a Chinese font, so the screenshots of the Chinese page show characters, not empty boxes
 if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=zh)" ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-wqy-zenhei >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1 || {
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-wqy-zenhei >/dev/null
+  }
 fi
 
 status=0

@@ -1,5 +1,6 @@
 """Run by torchrun from test_distributed.py: join the group as the CLI does, train a step, leave it,
 and print the threads still alive in this process (Linux: /proc/self/task/*/comm)."""
+import sys
 from pathlib import Path
 
 from gan_core import __main__ as cli
@@ -13,4 +14,5 @@ t.step()
 cli.replica_difference(t)
 cli._leave_distributed()
 threads = sorted(p.read_text().strip() for p in Path("/proc/self/task").glob("*/comm"))
-print(f"rank {rank} threads after leaving: {' '.join(threads)}", flush=True)
+sys.stdout.write(f"rank {rank} threads after leaving: {' '.join(threads)}\n")   # one write: ranks share stdout
+sys.stdout.flush()

@@ -147,3 +147,11 @@ def until(cond, timeout: float = 30.0, every: float = 0.2) -> bool:
             return True
         time.sleep(every)
     return False
+
+
+def rerun_until(at, cond, timeout: float = 30.0) -> bool:
+    """AppTest's page has no live timer: run it again until cond() holds, or timeout seconds pass."""
+    def ran_and_holds() -> bool:
+        at.run()
+        return cond()
+    return until(ran_and_holds, timeout, every=0.1)

@@ -4,6 +4,7 @@ import time
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from harness import rerun_until as wait_for
 
 APP = "../app.py"
 
@@ -21,14 +22,6 @@ def trainer(t):
     return t
 
 
-def wait_for(at, cond, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        at.run()
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture

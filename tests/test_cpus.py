@@ -91,6 +91,7 @@ needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None or not hasatt
                                    or 0 not in os.sched_getaffinity(0), reason="needs taskset and CPU 0")
 
 
+@pytest.mark.slow   # a subprocess: the slow tier
 @needs_taskset
 def test_one_cpu_of_affinity_sizes_the_server_to_one():
     r = sizing("taskset", "-c", "0")
@@ -101,6 +102,7 @@ def test_one_cpu_of_affinity_sizes_the_server_to_one():
                     "trainers at once: 1; torch threads each: 1" % os.cpu_count()]   # once, not per configure()
 
 
+@pytest.mark.slow   # a subprocess: the slow tier
 @needs_taskset
 def test_environment_overrides_the_sizing():
     r = sizing("taskset", "-c", "0", env={"GAN_STUDIO_MAX_RUNNING": "3", "GAN_STUDIO_THREADS": "2"})

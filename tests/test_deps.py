@@ -47,6 +47,7 @@ APP = ("import json; from streamlit.testing.v1 import AppTest; at = AppTest.from
        "'buttons': [b.key for b in at.button]}))")
 
 
+@pytest.mark.slow   # a subprocess: the slow tier
 @pytest.mark.parametrize("case", FAILURES)
 def test_page_says_what_to_install(tmp_path, case):
     module, body, package = FAILURES[case]

@@ -33,6 +33,7 @@ def test_two_processes_keep_identical_replicas_and_both_contribute(tmp_path):
     assert not torch.equal(ddp["G"]["net.0.weight"], single["G"]["net.0.weight"])
 
 
+@pytest.mark.slow   # a subprocess: the slow tier
 def test_no_gloo_thread_outlives_leaving_the_group():
     # a group that outlives destroy_process_group() keeps gloo's threads running into interpreter
     # shutdown, where they can abort the process; leaving must end them on every rank
@@ -46,6 +47,7 @@ def test_no_gloo_thread_outlives_leaving_the_group():
         assert "gloo" not in line, line
 
 
+@pytest.mark.slow   # a subprocess: the slow tier
 def test_a_rank_that_fails_fails_the_run_with_its_reason(tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")

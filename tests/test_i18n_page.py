@@ -8,7 +8,6 @@ without the catalog. Only numbers, formula symbols, layer names and the language
 import gettext
 import json
 import re
-import time
 
 import pytest
 import streamlit as st
@@ -16,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from gan_core import config, i18n, models, session
 from gan_core.config import LiveSettings, ModelSpec
+from harness import rerun_until as wait_for
 
 APP = "../app.py"
 OPEN, CLOSE = "⟦", "⟧"
@@ -131,14 +131,6 @@ def english_sentences(texts: list[str]) -> list[str]:
 
 
 # -- driving the page into every panel ------------------------------------------------------------------
-def wait_for(at, cond, timeout=30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        at.run()
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def step_shown(at) -> int:

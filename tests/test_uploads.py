@@ -110,6 +110,7 @@ def test_a_checkpoint_path_is_refused_on_its_size_before_it_is_read(tmp_path, mo
     (hostile.digits_zip(extra=[("../evil.png", hostile.image_bytes())]),
      r"^error: \.\./evil\.png: a path that leaves the zip's folder$"),
 ], ids=["bomb", "huge header", "dot-dot name"])
+@pytest.mark.slow   # a subprocess: the slow tier
 def test_the_cli_gives_the_same_refusals_with_exit_2(tmp_path, blob, message):
     (tmp_path / "bomb.zip").write_bytes(blob)
     r = subprocess.run([sys.executable, "-m", "gan_core", "train", "--data", str(tmp_path / "bomb.zip"),

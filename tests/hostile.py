@@ -82,21 +82,22 @@ def central_entries(blob: bytes):
         pos += 46 + name_len + extra_len + comment_len
 
 
-def lie_about_sizes(blob: bytes, declared: int) -> bytes:
-    """The same zip with every member claiming to unpack to `declared` bytes (central and local headers)."""
+def _patch_headers(blob: bytes, fmt: str, value: int, central_at: int, local_at: int) -> bytes:
+    """The same zip with one field of every member's central and local header set to value."""
     b = bytearray(blob)
     for cd, local in list(central_entries(blob)):
-        struct.pack_into("<L", b, cd + 24, declared)
-        struct.pack_into("<L", b, local + 22, declared)
+        struct.pack_into(fmt, b, cd + central_at, value)
+        struct.pack_into(fmt, b, local + local_at, value)
     return bytes(b)
+
+
+def lie_about_sizes(blob: bytes, declared: int) -> bytes:
+    """The same zip with every member claiming to unpack to `declared` bytes."""
+    return _patch_headers(blob, "<L", declared, 24, 22)
 
 
 def set_flags(blob: bytes, flags: int) -> bytes:
-    b = bytearray(blob)
-    for cd, local in list(central_entries(blob)):
-        struct.pack_into("<H", b, cd + 8, flags)
-        struct.pack_into("<H", b, local + 6, flags)
-    return bytes(b)
+    return _patch_headers(blob, "<H", flags, 8, 6)
 
 
 def index_bomb(entries: int) -> bytes:

@@ -84,6 +84,13 @@ def limits() -> Limits:
     return _limits
 
 
+def replica() -> str | None:
+    """This server's name among replicas behind a load balancer (GAN_STUDIO_REPLICA), or None when it
+    runs alone. A link to a run names it, so the balancer can send the link to the process holding the run."""
+    name = os.environ.get("GAN_STUDIO_REPLICA", "").strip()
+    return name if name and len(name) <= 32 and all(c.isalnum() or c in "-_" for c in name) else None
+
+
 @dataclass(frozen=True)
 class Snapshot:
     state: str

@@ -123,6 +123,15 @@ def quality_report(samples, train_images=None) -> dict:
     )
 
 
+def legibility(images) -> tuple[float, int]:
+    """The share of N images (N, 28, 28) or (N, 1, 28, 28) the judge reads with confidence over
+    CONFIDENT, and how many different digits (0..10) those legible ones are read as."""
+    probs = judge.predict(images)                                   # (N, 10)
+    confident = probs.max(dim=1).values > CONFIDENT                 # (N,)
+    covered = probs.argmax(dim=1)[confident].unique().numel()
+    return confident.double().mean().item(), covered
+
+
 def passes(report: dict) -> dict[str, bool]:
     """Each bar of QUALITY_BAR -> whether the report clears it (floors: >=, ceilings: <=)."""
     return {key: report[key] >= bar if key in AT_LEAST else report[key] <= bar

@@ -90,3 +90,15 @@ def test_ceiling_benchmark_reports_consistent_ratios():
     assert abs(r["by_hand_vs_trainer"] - r["by_hand_steps_per_s"] / r["trainer_steps_per_s"]) < 0.01
     assert 0 < r["trainer_fraction_of_matmul_limit"] < 1 and 0 < r["by_hand_fraction_of_matmul_limit"] < 1
 
+
+@pytest.mark.slow
+def test_recipe_benchmark_reports_steps_to_digits_and_the_sample_report():
+    out = run("recipe.py", "--seeds", "0", "1", "--max-steps", "4", "--every", "2", "--budget-steps", "3")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    # two judgements a seed of a barely trained grid: nothing legible yet, so no seed reaches digits
+    assert [l for l in lines if "grid legibility" in l] == [
+        f"seed {s}: grid legibility (step, share, digits) [(2, 0.0, 0), (4, 0.0, 0)]" for s in (0, 1)]
+    assert "seeds reaching digits within 4 steps: 0 of 2" in lines
+    assert "median steps to digits: 4" in lines                 # a seed that never got there counts as the budget
+    assert sum(l.startswith("seed ") and "after 3 steps: confident 0.000" in l for l in lines) == 2

@@ -132,3 +132,19 @@ def test_passes_holds_floors_and_ceilings_at_the_bar():
     for key, bar in metrics.QUALITY_BAR.items():
         worse = bar - 1e-6 if key in metrics.AT_LEAST else bar + 1e-6
         assert metrics.passes({**at_bar, key: worse}) == {k: k != key for k in metrics.QUALITY_BAR}
+
+
+def test_legibility_counts_confident_images_and_the_digits_they_cover(split):
+    digits, _, test_idx = split
+    held_out = digits.images[test_idx[:200]]
+    probs = judge.predict(held_out)
+    confident = probs.max(dim=1).values > metrics.CONFIDENT
+    by_hand = (confident.double().mean().item(), len(set(probs.argmax(dim=1)[confident].tolist())))
+    assert metrics.legibility(held_out) == by_hand
+    assert by_hand[0] > 0.9 and by_hand[1] == 10              # real digits: legible, all ten
+    threes = held_out[digits.labels[test_idx[:200]] == 3]
+    assert metrics.legibility(threes)[1] == 1                 # one digit, however many images
+    noise = torch.rand(64, 28, 28, generator=torch.Generator().manual_seed(2))
+    assert metrics.legibility(noise) == (0.0, 0)
+    # the same share the quality report calls confident
+    assert metrics.legibility(held_out)[0] == metrics.quality_report(held_out)["confident_share"]

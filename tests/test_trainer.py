@@ -180,7 +180,7 @@ def test_ema_follows_its_formula(digits):
     assert same(params(t.G_ema), params(t.G))   # first step: a copy
     ema = params(t.G_ema)
     t.step()
-    d = min(0.9, 2 / 11)                          # warm-up caps the decay early on
+    d = min(0.9, 2 / 6)                           # warm-up caps the decay early on: (1+k)/(5+k), k = 1
     for e0, e1, g in zip(ema, params(t.G_ema), params(t.G)):
         torch.testing.assert_close(e1, d * e0 + (1 - d) * g)
 

@@ -601,8 +601,7 @@ def lesson_ui(s: TrainingSession) -> None:
     st.markdown("#### " + _("Guided experiments"))
     with st.container(key="lesson"):
         titles = {stop.key: _(stop.title) for stop in lessons.STOPS}
-        key = st.segmented_control(_("Stop"), list(titles), format_func=titles.get, key="lesson_stop",
-                                   default=lessons.STOPS[0].key) or lessons.STOPS[0].key
+        key = st.radio(_("Stop"), list(titles), format_func=titles.get, key="lesson_stop", horizontal=True)
         stop = next(x for x in lessons.STOPS if x.key == key)
         st.markdown(_(stop.text))
         for name in stop.presets:

@@ -41,7 +41,7 @@ def test_restore_runs_on_the_worker_and_shows_the_search(app):
 
 
 def test_a_preset_resets_and_starts_the_studio(app):
-    app.segmented_control(key="lesson_stop").set_value("wrong").run()
+    app.radio(key="lesson_stop").set_value("wrong").run()
     assert {"preset_divergence", "preset_cure"} <= {b.key for b in app.button}
     app.button(key="preset_cure").click().run()
     assert not app.exception

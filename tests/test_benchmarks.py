@@ -90,3 +90,16 @@ def test_ceiling_benchmark_reports_consistent_ratios():
     assert abs(r["by_hand_vs_trainer"] - r["by_hand_steps_per_s"] / r["trainer_steps_per_s"]) < 0.01
     assert 0 < r["trainer_fraction_of_matmul_limit"] < 1 and 0 < r["by_hand_fraction_of_matmul_limit"] < 1
 
+
+
+@pytest.mark.slow
+def test_applications_benchmark_reports_its_figures(tmp_path, digits):
+    from gan_core import checkpoint
+    from gan_core.config import ModelSpec
+    t = Trainer(ModelSpec(arch="mlp", latent_dim=8), digits=digits)
+    checkpoint.save(t, tmp_path / "c.pt")
+    out = run("applications.py", str(tmp_path / "c.pt"), "--n", "4", "--steps", "3", "--restarts", "1", "--seeds", "2")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert sum(line.startswith("restore: judge reads the true digit") for line in lines) == 3
+    assert any(line.startswith("augment: gain") for line in lines)

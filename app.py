@@ -752,8 +752,8 @@ def augment_result_ui(r: augment.Result, step: int) -> None:
         message_ui("info", _("**No clear difference**: the gain is within twice its standard error. That is a "
                              "lesson too: generated data helps only when G draws what real data lacks.").format(),
                    icon=":material/info:")
-    st.caption(_("Accuracy per seed, without → with: {pairs}. G trained on all 5,000 bundled digits, the held-out "
-                 "ones among them.").format(pairs=", ".join(f"{a:.0%}→{b:.0%}" for a, b in zip(r.without, r.with_g))))
+    st.caption(_("Accuracy per seed, without → with: {pairs}. A G trained in the studio on the bundled digits has "
+                 "seen the held-out ones too.").format(pairs=", ".join(f"{a:.0%}→{b:.0%}" for a, b in zip(r.without, r.with_g))))
 
 
 # -- exports and imports -------------------------------------------------------------------------------

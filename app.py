@@ -619,6 +619,10 @@ def preset_ui(s: TrainingSession, p: lessons.Preset) -> None:
     if p.promise:
         c2.caption(_("Promise: the diagnosis says **{finding}** within {steps} steps (checked on 5 seeds by the "
                      "test suite).").format(finding=_(RULE_NAMES[p.promise]), steps=p.steps))
+        if p.quality_every:
+            c2.caption(_("This finding rests on the digit judge, which reads G about every {seconds:.0f} s here: "
+                         "the page says it after two readings, so watch the grid first.").format(
+                             seconds=session.limits().quality_every_s))
     else:
         c2.caption(_("Promise: no failure diagnosed in {steps} steps (checked on 5 seeds by the test suite).").format(
             steps=p.steps))

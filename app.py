@@ -17,7 +17,8 @@ if _missing := deps.problem("torch", "numpy", "PIL", "pyarrow", "mlxtend"):
 
 import pyarrow as pa  # noqa: E402 (after the check above)
 
-from gan_core import charts, config, data, diagnosis, i18n, metrics, probe, query, render, session, text  # noqa: E402
+from gan_core import (augment, charts, config, data, diagnosis, i18n, lessons, metrics, probe, query, render,  # noqa: E402
+                      restore, session, text)
 from gan_core.checkpoint import CheckpointError  # noqa: E402
 from gan_core.config import ConfigError, LiveSettings, ModelSpec  # noqa: E402
 from gan_core.data import DataError  # noqa: E402
@@ -38,6 +39,11 @@ STATE_NAMES = {"idle": N_("Idle"), "running": N_("Running"), "waiting": N_("Wait
                "failed": N_("Failed"), "stopped": N_("Stopped")}
 DISTRIBUTION_NAMES = {"normal": N_("normal"), "uniform": N_("uniform")}
 WALK_NAMES = {"direction": N_("along one random direction"), "interpolation": N_("to a random partner and back")}
+MASK_NAMES = {"bottom": N_("bottom part"), "band": N_("a band across"), "pixels": N_("random pixels"),
+              "noise": N_("added noise")}
+RULE_NAMES = {"d_winning": N_("D is winning"), "g_winning": N_("G is winning"), "mode_collapse": N_("mode collapse"),
+              "oscillation": N_("oscillation"), "divergence": N_("divergence"), "d_collapsed": N_("D has stopped teaching")}
+RESTORE_STEPS, RESTORE_RESTARTS = 150, 4   # about a second on the worker for the default model
 
 
 # -- the visitor's language ------------------------------------------------------------------------------
@@ -588,6 +594,172 @@ def walk_ui(s: TrainingSession) -> None:
                 step=step, path=_(WALK_NAMES[shown])))
 
 
+# -- guided experiments ----------------------------------------------------------------------------------
+@st.fragment
+def lesson_ui(s: TrainingSession) -> None:
+    """The lesson's stops, each with one-click presets that set the studio up (reset, then start)."""
+    st.markdown("#### " + _("Guided experiments"))
+    with st.container(key="lesson"):
+        titles = {stop.key: _(stop.title) for stop in lessons.STOPS}
+        key = st.radio(_("Stop"), list(titles), format_func=titles.get, key="lesson_stop", horizontal=True)
+        stop = next(x for x in lessons.STOPS if x.key == key)
+        st.markdown(_(stop.text))
+        for name in stop.presets:
+            preset_ui(s, lessons.PRESETS[name])
+        refusal_ui("lesson")
+    if st.session_state.pop("_preset_started", False):
+        st.rerun()   # the whole page: the live panel's timer starts with the training
+
+
+def preset_ui(s: TrainingSession, p: lessons.Preset) -> None:
+    c1, c2 = st.columns([1, 3], vertical_alignment="top")
+    c1.button(_(p.title), key=f"preset_{p.key}", icon=":material/science:", width="stretch",
+              help=_("resets the studio to this setup and starts training"), on_click=_start_preset, args=(s, p))
+    c2.markdown(_(p.what))
+    if p.promise:
+        c2.caption(_("Promise: the diagnosis says **{finding}** within {steps} steps (checked on 5 seeds by the "
+                     "test suite).").format(finding=_(RULE_NAMES[p.promise]), steps=p.steps))
+        if p.quality_every:
+            c2.caption(_("This finding rests on the digit judge, which reads G about every {seconds:.0f} s here: "
+                         "the page says it after two readings, so watch the grid first.").format(
+                             seconds=session.limits().quality_every_s))
+    else:
+        c2.caption(_("Promise: no failure diagnosed in {steps} steps (checked on 5 seeds by the test suite).").format(
+            steps=p.steps))
+
+
+def _start_preset(s: TrainingSession, p: lessons.Preset) -> None:
+    # a callback: it runs before the sidebar's widgets are drawn, so they can take the preset's values
+    def setup():
+        spec, settings = p.configs()   # validated by config, as any visitor's settings
+        s.reset(spec, settings)
+        s.start()
+    _command("lesson", setup)
+    _sync_widgets(s.snapshot())
+    st.session_state["_preset_started"] = True
+
+
+# -- restoration and augmentation ----------------------------------------------------------------------------
+@st.cache_resource
+def _held_out() -> tuple:
+    # the 1,000 digits the judge never trained on (uint8 (1000, 28, 28)) and their labels; read-only
+    digits = data.load("bundled")[0]
+    _, test_idx = data.held_out_split(digits)
+    return digits.images[test_idx], digits.labels[test_idx]
+
+
+@st.fragment
+def restore_ui(s: TrainingSession) -> None:
+    """Hide part of a real digit and find the z whose image matches the rest: gradient descent on z."""
+    st.markdown(_("**Restoration**: hide part of a digit; backprop then finds the latent vector z whose image "
+                  "best matches the visible pixels. G is frozen: only z learns."))
+    c1, c2 = st.columns([2, 3], gap="large")
+    images, labels = _held_out()
+    with c1:
+        n = st.number_input(_("Held-out digit (0 to {last})").format(last=len(images) - 1), 0, len(images) - 1, 0,
+                            key="restore_index", help=_("one of the 1,000 digits the judge never trained on (the GAN trains on all 5,000)"))
+        up = st.file_uploader(_("…or your own 28x28 image"), type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif",
+                                                                   "tiff", "pgm"], key="restore_upload")
+        kind = st.radio(_("Hide"), restore.MASKS, horizontal=True, format_func=_named(MASK_NAMES), key="restore_mask")
+        amount = st.slider(_("How much (share hidden, or the noise's spread)"), 0.1, 0.9, restore.DEFAULT_HIDDEN, 0.05,
+                           key="restore_amount")
+        go = st.button(_("Restore"), key="restore_go", icon=":material/healing:", type="primary",
+                       help=_("{steps} gradient steps on z from {restarts} starts; about a second").format(
+                           steps=RESTORE_STEPS, restarts=RESTORE_RESTARTS))
+    with c2, st.container(key="restore"):
+        image = images[int(n)]                                  # (28, 28) uint8
+        if up is not None:
+            try:
+                image = restore_source(up)
+            except DataError as e:
+                message_ui("error", _("This image cannot be used: {}"), _said(e), icon=":material/error:")
+                return
+        if go:
+            try:
+                st.session_state["_restore"] = (s.call(restore.demo, image, kind, amount, RESTORE_STEPS,
+                                                       RESTORE_RESTARTS), s.snapshot().step)
+            except REFUSALS as e:
+                message_ui("error", "{}", _said(e), icon=":material/error:")
+        if "_restore" in st.session_state:
+            restore_result_ui(*st.session_state["_restore"])
+        else:
+            st.caption(_("Press Restore. A GAN trained for a minute or more fills the gap with strokes a digit "
+                         "has; an untrained one, with noise."))
+
+
+def restore_source(up):
+    """An uploaded image, read once by data.decode_image (bounded; 28x28 only): (28, 28) uint8."""
+    if st.session_state.get("_restore_up_id") != up.file_id:
+        st.session_state["_restore_up"] = data.decode_image(up.name, up.getvalue())   # DataError
+        st.session_state["_restore_up_id"] = up.file_id
+    return st.session_state["_restore_up"]
+
+
+def restore_result_ui(d: restore.Demo, step: int) -> None:
+    names = {"original": _("original"), "damaged": _("what G sees"), "restored": _("restored")}
+    for col, (which, img) in zip(st.columns(3), d.panels()):
+        digit, conf = d.reads[which]
+        with col:
+            _img(render.data_uri(render.png(img, scale=4)), names[which], max_width=140)
+            st.caption(_("{name}: the judge reads {digit} ({confidence:.0%})").format(
+                name=names[which], digit=digit, confidence=conf))
+    steps, strip = d.strip()
+    st.markdown(_("**The search, step by step** (steps {steps})").format(steps=", ".join(map(str, steps))))
+    _img(render.data_uri(render.png(strip, nrow=len(steps), scale=3)), _("restoration steps"), max_width=700)
+    st.caption(_("G at training step {step:,}. Error on the visible pixels: {start:.4f} at the first step, "
+                 "{end:.4f} at the last.").format(step=step, start=d.result.loss[0], end=d.result.loss[-1]))
+
+
+@st.fragment
+def augment_ui(s: TrainingSession) -> None:
+    """Does adding G's digits help a classifier that saw few real ones? Run on a background thread."""
+    st.markdown(_("**Data augmentation**: a small classifier learns from {k} real digits of each class, once "
+                  "alone and once with {n} digits of each class from G added; both are scored on 1,000 held-out "
+                  "digits, over {seeds} seeds.").format(k=augment.K, n=augment.GENERATED, seeds=augment.SEEDS))
+    c1, c2 = st.columns([1, 4])
+    if c1.button(_("Run the experiment"), key="augment_go", icon=":material/science:",
+                 help=_("takes a few seconds; training goes on meanwhile")):
+        try:
+            fake, labels = s.call(augment.sampler())
+            st.session_state["_augment"] = (augment.start(fake, labels), s.snapshot().step)
+        except REFUSALS as e:
+            st.session_state["_augment"] = e
+    with st.container(key="augment"):
+        job = st.session_state.get("_augment")
+        if isinstance(job, Exception):
+            message_ui("error", "{}", _said(job), icon=":material/error:")
+        elif job is not None and not job[0].done():
+            c2.button(_("Show the result"), key="augment_refresh", icon=":material/refresh:")
+            st.info(_("Running on a background thread…"), icon=":material/hourglass_top:")
+        elif job is not None:
+            augment_result_ui(job[0].result(), job[1])
+
+
+def augment_result_ui(r: augment.Result, step: int) -> None:
+    m = r.summary()
+    c = st.columns(3)
+    c[0].metric(_("Real digits only"), f"{m['without']:.1%}", help=_("mean held-out accuracy; ± one standard deviation"))
+    c[0].caption(f"± {m['without_sd']:.1%}")
+    c[1].metric(_("With G's digits"), f"{m['with']:.1%}")
+    c[1].caption(f"± {m['with_sd']:.1%}")
+    c[2].metric(_("Gain"), f"{m['gain']:+.1%}", help=_("paired by seed; ± one standard error"))
+    c[2].caption(f"± {m['gain_se']:.1%}")
+    verdict = r.verdict()
+    if verdict == "helped":
+        message_ui("info", _("G's digits **helped**: the gain is more than twice its standard error. G (at step "
+                             "{step:,}) drew digits a classifier can learn from.").format(step=step), icon=":material/check:")
+    elif verdict == "hurt":
+        message_ui("warning", _("G's digits **hurt**: accuracy fell by more than twice its standard error. G (at "
+                                "step {step:,}) draws digits that mislead: wrong shapes, or the wrong digit for "
+                                "its label.").format(step=step), icon=":material/warning:")
+    else:
+        message_ui("info", _("**No clear difference**: the gain is within twice its standard error. That is a "
+                             "lesson too: generated data helps only when G draws what real data lacks.").format(),
+                   icon=":material/info:")
+    st.caption(_("Accuracy per seed, without → with: {pairs}. A G trained in the studio on the bundled digits has "
+                 "seen the held-out ones too.").format(pairs=", ".join(f"{a:.0%}→{b:.0%}" for a, b in zip(r.without, r.with_g))))
+
+
 # -- exports and imports -------------------------------------------------------------------------------
 def files_ui(s: TrainingSession) -> None:
     @st.fragment  # no timer: downloads are built when clicked
@@ -690,6 +862,12 @@ def main() -> None:
     live_ui(s)
     st.divider()
     walk_ui(s)       # outside the timer: its GIF is large and drawn only when asked
+    st.divider()
+    lesson_ui(s)
+    st.divider()
+    st.markdown("#### " + _("Uses of a trained G, by backprop"))
+    restore_ui(s)
+    augment_ui(s)
     st.divider()
     st.markdown("#### " + _("Files"))
     files_ui(s)

@@ -17,11 +17,13 @@ WINDOW = 50          # recent history points a rule looks at
 MIN_POINTS = 20      # fewer than this and no rule speaks
 SEVERITIES = ("info", "warning", "error")
 D_LR_TOO_HIGH = 1e-2  # D's learning rate beyond which Adam's steps overshoot (the default is 1.5e-3)
+ALIKE = 0.06          # diversity (of real digits') below which G's samples are near-copies of one another
+G_WINNING = 0.6       # D's mean verdict on generated digits above which, if also above real ones', G is winning
 
 
 @dataclass(frozen=True)
 class Finding:
-    name: str        # the rule: d_winning, mode_collapse, oscillation, divergence, d_collapsed
+    name: str        # the rule: d_winning, g_winning, mode_collapse, oscillation, divergence, d_collapsed
     severity: str    # info, warning or error
     message: str     # what the numbers show (an i18n.Message: English as a str, translated on the page)
     advice: str      # what to try
@@ -79,6 +81,19 @@ def d_winning(history, quality=()) -> Finding | None:
                    msg("Lower D's learning rate, add label smoothing (0.1), or try the hinge loss."))
 
 
+def g_winning(history, quality=()) -> Finding | None:
+    """G fools D: D rates generated digits above real ones. D learns too slowly to keep up, and G
+    climbs D's fixed judgement instead of learning digits."""
+    real, fake = _recent(history, "d_real").mean(), _recent(history, "d_fake").mean()
+    if not (fake > G_WINNING and fake > real + 0.1):
+        return None
+    return Finding("g_winning", "warning",
+                   msg("G is winning: D says {fake:.2f} to generated digits, more than the {real:.2f} it says to "
+                       "real ones. D has stopped keeping up, so G learns to please D, not to draw digits.",
+                       fake=fake, real=real),
+                   msg("Raise D's learning rate or its steps per G step, or lower G's learning rate."))
+
+
 def mode_collapse(history, quality=()) -> Finding | None:
     """G draws only a few kinds of digit, or its samples look alike."""
     if not quality:
@@ -91,6 +106,8 @@ def mode_collapse(history, quality=()) -> Finding | None:
     # diversity relative to real digits; a drop from the run's own best, not the blurry start
     best = max((q.get("diversity", 0.0) for q in quality[:-1]), default=0.0)
     low_diversity = best >= 0.5 and last.get("diversity", 1.0) < 0.6 * best
+    # or near-copies in two readings running: even the blurry blobs of a fresh G differ more than that
+    alike = len(quality) >= 2 and all(q.get("diversity", 1.0) < ALIKE for q in quality[-2:])
     if len(shares) and legible and (kinds <= 4 or shares.max() > 0.5):
         top = ", ".join(f"{d}" for d in np.argsort(-shares)[:kinds or 1])
         message = msg("Mode collapse: the judge reads {kinds} kind(s) of digit in G's samples (mostly {top}).",
@@ -98,6 +115,9 @@ def mode_collapse(history, quality=()) -> Finding | None:
     elif low_diversity:
         message = msg("Mode collapse: G's samples have grown alike (diversity {now:.2f} of real digits', "
                       "down from {best:.2f}).", now=last["diversity"], best=best)
+    elif alike:
+        message = msg("Mode collapse: G draws near-copies of one image whatever z is (diversity {now:.2f} of "
+                      "real digits').", now=last["diversity"])
     else:
         return None
     return Finding("mode_collapse", "error" if kinds <= 2 else "warning", message,
@@ -141,7 +161,7 @@ def d_collapsed(history, quality=()) -> Finding | None:
                    if too_fast else msg("Raise D's learning rate, or give D more steps per G step."))
 
 
-RULES = (divergence, d_winning, mode_collapse, oscillation, d_collapsed)
+RULES = (divergence, d_winning, g_winning, mode_collapse, oscillation, d_collapsed)
 
 
 def diagnose(history: dict[str, list[float]], quality: list[dict] = ()) -> list[Finding]:

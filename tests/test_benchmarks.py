@@ -102,3 +102,16 @@ def test_recipe_benchmark_reports_steps_to_digits_and_the_sample_report():
     assert "seeds reaching digits within 4 steps: 0 of 2" in lines
     assert "median steps to digits: 4" in lines                 # a seed that never got there counts as the budget
     assert sum(l.startswith("seed ") and "after 3 steps: confident 0.000" in l for l in lines) == 2
+
+
+@pytest.mark.slow
+def test_applications_benchmark_reports_its_figures(tmp_path, digits):
+    from gan_core import checkpoint
+    from gan_core.config import ModelSpec
+    t = Trainer(ModelSpec(arch="mlp", latent_dim=8), digits=digits)
+    checkpoint.save(t, tmp_path / "c.pt")
+    out = run("applications.py", str(tmp_path / "c.pt"), "--n", "4", "--steps", "3", "--restarts", "1", "--seeds", "2")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert sum(line.startswith("restore: judge reads the true digit") for line in lines) == 3
+    assert any(line.startswith("augment: gain") for line in lines)

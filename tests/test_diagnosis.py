@@ -119,3 +119,28 @@ def test_d_collapsed_under_a_huge_d_learning_rate_says_lower_it():
     h["lr_d"] = [1e-1] * N                       # the forced collapse of the studio: lr_d at its top
     [wrecked] = diagnosis.diagnose(h, poor)
     assert wrecked.name == "d_collapsed" and wrecked.advice.startswith("Lower D's learning rate")
+
+
+def test_g_winning_when_d_rates_fakes_above_reals():
+    h = healthy_history()
+    h["d_real"][-50:] = [0.52] * 50                 # window means: fake 0.80 > 0.6 and > real + 0.1
+    h["d_fake"][-50:] = [0.80] * 50
+    [f] = diagnosis.diagnose(h, healthy_quality())
+    assert f.name == "g_winning" and "0.80" in f.message and "0.52" in f.message
+    h["d_fake"][-50:] = [0.61] * 50                 # above 0.6 but within 0.1 of real: no finding
+    assert names(h, healthy_quality()) == set()
+    h["d_real"][-50:] = [0.40] * 50
+    h["d_fake"][-50:] = [0.58] * 50                 # above real by 0.18 but not above 0.6: no finding
+    assert names(h, healthy_quality()) == set()
+
+
+def test_mode_collapse_when_samples_are_near_copies_twice_running():
+    # diversity below ALIKE (0.06 of real digits') in the last two readings, even before any digit is legible
+    blobs = [report(s, confident=0.0, diversity=0.15) for s in range(0, N - 40, 40)]
+    once = blobs + [report(N, confident=0.0, diversity=0.04)]
+    assert names(healthy_history(), once) == set()
+    twice = blobs + [report(N - 20, confident=0.0, diversity=0.05), report(N, confident=0.0, diversity=0.03)]
+    [f] = diagnosis.diagnose(healthy_history(), twice)
+    assert f.name == "mode_collapse" and "near-copies" in f.message and "0.03" in f.message
+    edge = blobs + [report(N - 20, confident=0.0, diversity=0.06), report(N, confident=0.0, diversity=0.03)]
+    assert names(healthy_history(), edge) == set()  # 0.06 is not below 0.06

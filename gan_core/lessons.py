@@ -1,0 +1,137 @@
+"""A guided path through the lesson (backprop, D's step, G's step, repeat, what goes wrong), each stop
+with one-click experiments that set the studio up to show it.
+
+A Preset is a model spec and live settings, both validated by config like any visitor's, plus what it
+promises: the diagnosis rule (diagnosis.py) that names its failure within `steps` training steps, or
+None for a run that must not fail. `rehearse()` trains a preset's Trainer as the session would and
+reports the first step at which each rule spoke; the tests hold every preset to its promise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from . import config, diagnosis, export, probe
+from .config import LiveSettings, ModelSpec
+from .data import Digits
+from .history import MetricHistory
+from .i18n import N_
+from .trainer import DivergenceError
+
+CHECK_EVERY = 10   # steps between two readings of the diagnosis in a rehearsal (the page reads it every second)
+SEED_MODEL = dict(arch="mlp", conditional=False)   # the seed's own model: fast, and every failure shows on it
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    title: str                          # N_: translated where drawn
+    what: str                           # N_: what to watch, in a sentence or two
+    promise: str | None                 # the diagnosis rule that names the failure; None: no rule may fire
+    steps: int                          # within this many steps
+    spec: dict[str, Any] = field(default_factory=dict)       # ModelSpec fields (the rest: defaults)
+    settings: dict[str, Any] = field(default_factory=dict)   # LiveSettings fields (the rest: defaults)
+    quality_every: int = 0              # steps between judge readings in a rehearsal (0: none needed)
+
+    def configs(self, seed: int | None = None) -> tuple[ModelSpec, LiveSettings]:
+        """The preset's ModelSpec and LiveSettings, validated (ConfigError), with another seed if given."""
+        spec = {**self.spec, **({} if seed is None else {"seed": seed})}
+        return config.validate(ModelSpec, **spec), config.validate(LiveSettings, **self.settings)
+
+
+PRESETS = {p.key: p for p in (
+    Preset("d_strong", N_("D too strong"),
+           N_("D learns ten times faster than G and takes three steps to its one. Within a few dozen steps D says "
+              "1 to every real digit and 0 to every generated one: the curves of D(x) and D(G(z)) split apart "
+              "and G's gradients have nothing useful to say."),
+           "d_winning", 100, SEED_MODEL, dict(lr_d=1e-2, lr_g=1e-4, d_steps=3, batch_size=64)),
+    Preset("g_strong", N_("G too strong"),
+           N_("D barely learns (its learning rate is a thousandth of G's), so G learns to please a judge that no "
+              "longer changes: D(G(z)) climbs above D(x), while the grid shows no digits at all."),
+           "g_winning", 150, SEED_MODEL, dict(lr_d=1e-5, lr_g=1e-2, batch_size=64)),
+    Preset("collapse", N_("Mode collapse"),
+           N_("G learns two hundred times faster than D, with long momentum: G finds one image that D likes and draws "
+              "it for every z. Watch the grid's 64 cells turn into copies of one blot."),
+           "mode_collapse", 100, SEED_MODEL, dict(lr_d=1e-4, lr_g=2e-2, beta1=0.9, batch_size=64), quality_every=25),
+    Preset("oscillation", N_("Oscillation"),
+           N_("Both learning rates are thirty times the default and Adam's momentum is long: each player "
+              "overshoots the other's last move, and the losses swing up and down instead of settling."),
+           "oscillation", 150, SEED_MODEL, dict(lr_d=5e-2, lr_g=5e-2, beta1=0.9, batch_size=64)),
+    Preset("divergence", N_("Divergence"),
+           N_("The Wasserstein loss without its gradient penalty, at a huge learning rate: nothing bounds D's "
+              "scores, so they run away, and the losses reach the thousands within a few dozen steps."),
+           "divergence", 50, SEED_MODEL, dict(lr_d=1e-1, lr_g=1e-1, loss="wgan-gp", gp_weight=0.0, batch_size=64)),
+    Preset("cure", N_("The cure: WGAN-GP"),
+           N_("The Wasserstein loss with its gradient penalty (λ = 10) and modest steps: D becomes a critic whose "
+              "slope is held near 1, so its scores cannot run away and G always gets a useful gradient. "
+              "No failure should be diagnosed."),
+           None, 150, SEED_MODEL, dict(lr_d=1e-4, lr_g=1e-4, beta1=0.5, beta2=0.9, loss="wgan-gp", gp_weight=10.0,
+                                       batch_size=64)),
+)}
+
+
+@dataclass(frozen=True)
+class Stop:
+    key: str
+    title: str          # N_
+    text: str           # N_: the lesson at this stop, in Markdown
+    presets: tuple[str, ...]
+
+
+STOPS = (
+    Stop("backprop", N_("1 · Backprop"),
+         N_("Every update is the same four stages: **forward** (run the network), **loss** (one number saying how "
+            "wrong it was), **backward** (the gradient of that number with respect to every weight, by the chain "
+            "rule), **update** (each weight takes a small step against its gradient)."), ()),
+    Stop("d_step", N_("2 · D's step"),
+         N_("D sees a real batch and a generated one and descends L_D: it learns to say 1 to real digits and 0 to "
+            "G's. G is frozen here. If D learns far faster than G, it wins outright."), ("d_strong",)),
+    Stop("g_step", N_("3 · G's step"),
+         N_("G draws a fresh batch and descends L_G: the gradient flows back through D, whose weights stay "
+            "frozen, into G. D's judgement is G's only teacher: if D stops learning, G learns to fool it, not "
+            "to draw."), ("g_strong",)),
+    Stop("repeat", N_("4 · Repeat"),
+         N_("The two steps alternate thousands of times. It is a game, not a descent: each player's step changes "
+            "the other's landscape, so it can circle or settle on a single answer."), ("collapse", "oscillation")),
+    Stop("wrong", N_("5 · What goes wrong, and the cure"),
+         N_("With steps too large the game runs away. The seed's cure is the Wasserstein loss: D becomes a critic "
+            "with a bounded slope (here kept by a gradient penalty), which keeps the game stable."),
+         ("divergence", "cure")),
+)
+
+
+@dataclass
+class Rehearsal:
+    first: dict[str, int]        # rule name -> the first step at which it spoke
+    steps: int                   # steps trained
+    nan_at: int | None = None    # a step that produced NaN (the session would rewind there)
+
+    def kept(self, p: Preset) -> bool:
+        """Did the run keep the preset's promise within its steps?"""
+        if p.promise is None:
+            return not self.first and self.nan_at is None
+        return self.first.get(p.promise, p.steps + 1) <= p.steps
+
+
+def rehearse(p: Preset, seed: int, digits: Digits, steps: int | None = None) -> Rehearsal:
+    """Train the preset's model as a session would (export.build, Trainer.step, the session's history
+    cap) for `steps` (default: the preset's) and read the diagnosis every CHECK_EVERY steps, with a
+    judge report every `quality_every` steps when the preset needs one."""
+    spec, settings = p.configs(seed)
+    t, _ = export.build(spec, settings, digits)
+    history, quality, gen = MetricHistory(1000), [], torch.Generator().manual_seed(seed)
+    first: dict[str, int] = {}
+    steps = p.steps if steps is None else steps
+    for i in range(1, steps + 1):
+        try:
+            history.append(t.step())
+        except DivergenceError:
+            return Rehearsal(first, i, nan_at=i)
+        if p.quality_every and i % p.quality_every == 0:
+            quality.append({"step": i, **probe.quality(t, gen, n=128)})
+        if i % CHECK_EVERY == 0:
+            for f in diagnosis.diagnose(history.columns(), quality):
+                first.setdefault(f.name, i)
+    return Rehearsal(first, steps)

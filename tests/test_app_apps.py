@@ -1,0 +1,71 @@
+"""The page's restoration, augmentation and guided-experiment sections through AppTest."""
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from harness import until
+
+from gan_core import lessons
+
+APP = "../app.py"
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    at.selectbox(key="model_arch").set_value("mlp")   # the seed model: fast enough for tests
+    at.button(key="reset").click().run()
+    return at
+
+
+def html_with(at, alt: str) -> list[str]:
+    return [h.proto.body for h in at.get("html") if f'alt="{alt}' in h.proto.body]
+
+
+def test_restore_runs_on_the_worker_and_shows_the_search(app):
+    assert "Press Restore" in " ".join(c.value for c in app.caption)
+    app.radio(key="restore_mask").set_value("band")
+    app.button(key="restore_go").click().run()
+    assert not app.exception
+    demo, step = app.session_state["_restore"]
+    assert demo.mask[10:16].eq(0).all() and len(demo.result.loss) == 151
+    assert html_with(app, "restored") and html_with(app, "restoration steps")
+    assert any("the judge reads" in c.value for c in app.caption)
+
+
+def test_a_preset_resets_and_starts_the_studio(app):
+    app.radio(key="lesson_stop").set_value("wrong").run()
+    assert {"preset_divergence", "preset_cure"} <= {b.key for b in app.button}
+    app.button(key="preset_cure").click().run()
+    assert not app.exception
+    s = app.session_state["session"]
+    spec, settings = lessons.PRESETS["cure"].configs()
+    snap = s.snapshot()
+    assert snap.spec == spec and snap.settings == settings and snap.state in ("running", "waiting")
+    assert app.selectbox(key="loss").value == "wgan-gp"       # the sidebar shows the preset's settings
+    s.pause()
+
+
+def test_augmentation_needs_a_conditional_g_and_says_so(app):
+    app.toggle(key="model_conditional").set_value(False)
+    app.button(key="reset").click().run()
+    app.button(key="augment_go").click().run()
+    assert not app.exception
+    assert any("not conditional" in e.value for e in app.error)
+
+
+def test_augmentation_runs_off_the_page_thread(app):
+    app.button(key="augment_go").click().run()
+    job, step = app.session_state["_augment"]
+    assert until(job.done, timeout=240)
+    app.run()
+    r = job.result()
+    assert len(r.without) == len(r.with_g) == 5
+    assert any("Accuracy per seed" in c.value for c in app.caption)

@@ -508,20 +508,20 @@ def slow_motion_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     with c1:
         st.markdown(_("**D's update.** Real digits x, and G(z) (no graph into G)"))
         strip("real", _("real batch"))
-        st.caption(_("D(x) = {values}").format(values=_values(r.d_real_before)))
+        st.caption("D(x) = {values}".format(values=_values(r.d_real_before)))
         strip("fake", _("generated batch"))
-        st.caption(_("D(G(z)) = {values}").format(values=_values(r.d_fake_before)))
+        st.caption("D(G(z)) = {values}".format(values=_values(r.d_fake_before)))
     with c2:
         st.markdown(_("**G's update.** The same G(z), judged by D after its update"))
         strip("fake", _("generated batch"))
-        st.caption(_("D(G(z)) = {values}").format(values=_values(r.d_fake_g_before)))
+        st.caption("D(G(z)) = {values}".format(values=_values(r.d_fake_g_before)))
 
     st.markdown("##### " + _("2 · Loss"))
     c1, c2 = st.columns(2, gap="large")
     terms = {"real": _("on real digits"), "fake": _("on G's digits"), "penalty": _("gradient penalty")}
-    c1.markdown(_("L_D = **{loss:.4f}**").format(loss=r.loss_d) + "  \n" + "  \n".join(
+    c1.markdown("L_D = **{loss:.4f}**".format(loss=r.loss_d) + "  \n" + "  \n".join(
         f"{terms[k]}: {v:.4f}" for k, v in r.terms_d.items()))
-    c2.markdown(_("L_G = **{loss:.4f}**").format(loss=r.loss_g) + "  \n" + _(
+    c2.markdown("L_G = **{loss:.4f}**".format(loss=r.loss_g) + "  \n" + _(
         "low when D(G(z)) is near 1: G wants D fooled"))
 
     st.markdown("##### " + _("3 · Backward"))
@@ -535,7 +535,7 @@ def slow_motion_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                    + full.format(full=pic["pixel_fake_d_scale"]))
     with c2:
         st.markdown(_("**‖∂L_G/∂θ‖ per layer of G**") + "  \n" + _norms_text(r.grad_norms_g))
-        strip("pixel_fake_g", _("dL_G/dG(z)"))
+        strip("pixel_fake_g", _("dL_G/dG(z) on the generated batch"))
         st.caption(_("−∂L_G/∂G(z): the way G's update moves its images, through G's weights. ")
                    + full.format(full=pic["pixel_fake_g_scale"]))
 
@@ -543,14 +543,14 @@ def slow_motion_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c1, c2 = st.columns(2, gap="large")
     with c1:
         st.markdown(_("**Adam steps D's weights.** The same images, D's outputs before → after"))
-        st.caption(_("D(x): {before} → {after}").format(before=_values(r.d_real_before), after=_values(r.d_real_after)))
-        st.caption(_("D(G(z)): {before} → {after}").format(before=_values(r.d_fake_before),
+        st.caption("D(x): {before} → {after}".format(before=_values(r.d_real_before), after=_values(r.d_real_after)))
+        st.caption("D(G(z)): {before} → {after}".format(before=_values(r.d_fake_before),
                                                             after=_values(r.d_fake_after)))
     with c2:
         st.markdown(_("**Adam steps G's weights.** The same z: G's images before, then after"))
         strip("fake", _("generated batch before"))
         strip("fake_after", _("generated batch after"))
-        st.caption(_("D(G(z)): {before} → {after}").format(before=_values(r.d_fake_g_before),
+        st.caption("D(G(z)): {before} → {after}".format(before=_values(r.d_fake_g_before),
                                                             after=_values(r.d_fake_g_after)))
 
 

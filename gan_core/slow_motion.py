@@ -26,6 +26,9 @@ class SlowStep:
     step: int                          # the run's step after this one
     loss: str
     real: torch.Tensor                 # (n, 1, 28, 28) the real batch
+    y_real: torch.Tensor | None        # (n,) its labels, for a conditional model
+    z: torch.Tensor                    # (n, latent_dim) the latent batch
+    y_fake: torch.Tensor | None        # (n,) the digits asked of a conditional G
     fake: torch.Tensor                 # (n, 1, 28, 28) G(z) before the step
     # D's update
     d_real_before: list[float]         # D(x) = sigmoid(logit), per image
@@ -116,7 +119,8 @@ def slow_step(t: Trainer, n: int = BATCH) -> SlowStep:
 
     cpu = lambda a: a.detach().float().cpu()  # noqa: E731
     return SlowStep(
-        step=t.step_count, loss=s.loss, real=cpu(x), fake=cpu(fake),
+        step=t.step_count, loss=s.loss, real=cpu(x), fake=cpu(fake), z=cpu(z),
+        y_real=None if y_real is None else y_real.cpu(), y_fake=None if y_fake is None else y_fake.cpu(),
         d_real_before=_p(real_logit), d_fake_before=_p(fake_logit), loss_d=float(loss_d.detach()),
         terms_d={k: float(v.detach()) for k, v in terms.items()}, grad_norms_d=grad_norms_d,
         pixel_real=cpu(pixel_real), pixel_fake_d=cpu(pixel_fake_d),

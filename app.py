@@ -540,6 +540,9 @@ def slow_motion_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                    + full.format(full=pic["pixel_fake_g_scale"]))
 
     st.markdown("##### " + _("4 · Update"))
+    st.caption(_("{n} images give a noisy gradient, and one Adam step on it can move D's outputs on these very "
+                 "images far; a normal step averages over the batch size ({batch}).").format(
+                     n=len(r.d_real_before), batch=snap.settings.batch_size))
     c1, c2 = st.columns(2, gap="large")
     with c1:
         st.markdown(_("**Adam steps D's weights.** The same images, D's outputs before → after"))

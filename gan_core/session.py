@@ -385,12 +385,12 @@ class TrainingSession(Worker):
         if not on:
             self.scheduler.release(self)
 
-    def _train_step(self, run: Callable[[Trainer], dict[str, float]] = Trainer.step) -> dict[str, float]:
-        # run: a round (Trainer.step), or half of one (step_d, step_g), or the slow-motion step
+    def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
+        # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
         t = self._trainer
         # every few steps, how far this step moves each layer: weights copied before, compared after
         before = probe.copy_weights(t) if t.step_count % self.limits.update_every_steps == 0 else None
-        m = run(t)
+        m = t.step() if run is None else run(t)
         ratios = probe.update_ratios(before, t) if before is not None else None
         with self._cv:
             self._history.append(m)

@@ -172,6 +172,7 @@ def test_backprop_on_the_digits_in_a_real_browser(page):
     assert until(lambda: "4 · Update" in page.inner_text(".st-key-slow_motion")
                  and page.locator(".st-key-slow_motion img").count() == 8)
     page.mouse.move(0, 0)
+    page.set_viewport_size({"width": 1400, "height": 2600})     # the whole view at once: no inner scrolling
     page.locator(".st-key-slow_motion").screenshot(path=str(ARTIFACTS / "slow_motion.png"))
     # live: the advice follows the training
     advice1 = page.get_attribute(".st-key-advice img", "src")

@@ -8,7 +8,8 @@ A TrainingSession trains in its thread while a poller does what the live page do
 most once per refresh (every 1 s; 0.25 s, the grid's own rate, as a harder case). Phases off and on
 alternate, `--repeats` times each, and the medians and their ratio are printed with the machine's load,
 and the worker's own time per advice (the share of its time it takes at that refresh rate: the
-slowdown expected on a quiet machine, where the ratio itself is noisy).
+slowdown expected on a quiet machine, where the ratio itself is noisy). First, in this thread, the CPU
+time of one step, one advice and its drawing.
 One JSON document, then one line per figure.
 """
 from __future__ import annotations
@@ -23,8 +24,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gan_core import advice, render, session  # noqa: E402
+from gan_core import advice, data, render, session  # noqa: E402
 from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
+from gan_core.trainer import Trainer  # noqa: E402
 
 
 WORKER_S: list[float] = []          # seconds the worker spent computing advice, per call
@@ -62,6 +64,26 @@ def phase(s: session.TrainingSession, seconds: float, every: float, on: bool, co
     return rate
 
 
+def cpu_costs(arch: str, repeats: int = 15) -> dict[str, float]:
+    """CPU milliseconds (this thread's, so a busy machine inflates them little) of one training step,
+    one advice computation and its drawing: the load-independent side of the slowdown."""
+    t = Trainer(ModelSpec(arch=arch), LiveSettings(), digits=data.load("bundled")[0])
+    for _ in range(3):
+        t.step()
+
+    def ms(fn) -> float:
+        out = []
+        for _ in range(repeats):
+            c = time.thread_time()
+            fn()
+            out.append(time.thread_time() - c)
+        return round(1000 * statistics.median(out), 1)
+    a = advice.compute(t)
+    return {"step_ms": ms(t.step), "advice_ms": ms(lambda: advice.compute(t)),
+            "drawing_ms": ms(lambda: (render.advice_png(a.images, a.grads, nrow=8, scale=1),
+                                      render.advice_png(a.real, a.real_grads, nrow=8, scale=1)))}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default="mlp_wide")
@@ -69,8 +91,9 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--every", type=float, nargs="+", default=[1.0, 0.25])
     a = p.parse_args()
-    advice.compute = _timed(advice.compute)
     load0 = os.getloadavg()[0]
+    cpu = cpu_costs(a.arch)
+    advice.compute = _timed(advice.compute)
     s = session.TrainingSession(ModelSpec(arch=a.arch), LiveSettings())
     s.start()
     time.sleep(1.0)                                             # warm-up
@@ -92,13 +115,15 @@ def main() -> None:
                      "runs_off": [round(r, 1) for r in off], "runs_on": [round(r, 1) for r in on]})
     s.stop()
     report = {"arch": a.arch, "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2),
-              "torch_threads": __import__("torch").get_num_threads(), "rows": rows}
+              "torch_threads": __import__("torch").get_num_threads(), "cpu_ms": cpu, "rows": rows}
     print(json.dumps(report, indent=2))
     print()
     for r in rows:
         print(f"refresh every {r['every_s']} s: {r['off_steps_per_s']} steps/s without advice, "
               f"{r['on_steps_per_s']} with; ratio {r['on_vs_off']}; advice {r['advice_worker_ms']} ms on the worker "
               f"({r['worker_share']:.1%} of its time), {r['advice_call_ms']} ms per page refresh with drawing and waiting")
+    print(f"CPU time: a step {cpu['step_ms']} ms, the advice {cpu['advice_ms']} ms on the worker "
+          f"({cpu['advice_ms'] / cpu['step_ms']:.2f} steps' work), drawing it {cpu['drawing_ms']} ms on the page's thread")
     print(f"load average {report['load_before']} before, {report['load_after']} after")
 
 

@@ -127,3 +127,4 @@ def test_advice_benchmark_reports_consistent_ratios():
     assert abs(row["on_vs_off"] - row["on_steps_per_s"] / row["off_steps_per_s"]) < 0.01
     assert row["advice_worker_ms"] > 0                  # the advice really was computed, on the worker
     assert row["worker_share"] == pytest.approx(row["advice_worker_ms"] / 1000 / 0.2, rel=0.01)
+    assert all(r["cpu_ms"][k] > 0 for k in ("step_ms", "advice_ms", "drawing_ms"))

@@ -17,8 +17,8 @@ if _missing := deps.problem("torch", "numpy", "PIL", "pyarrow", "mlxtend"):
 
 import pyarrow as pa  # noqa: E402 (after the check above)
 
-from gan_core import (augment, charts, config, data, diagnosis, i18n, lessons, metrics, probe, query, render,  # noqa: E402
-                      restore, session, text)
+from gan_core import (advice, augment, charts, config, data, diagnosis, i18n, lessons, metrics, probe, query,  # noqa: E402
+                      render, restore, session, slow_motion, text)
 from gan_core.checkpoint import CheckpointError  # noqa: E402
 from gan_core.config import ConfigError, LiveSettings, ModelSpec  # noqa: E402
 from gan_core.data import DataError  # noqa: E402
@@ -189,6 +189,12 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
         st.metric(_("Step"), f"{snap.step:,}")
         st.button(_("Step once"), key="step_once", icon=":material/skip_next:", disabled=running,
                   on_click=_command, args=("controls", s.step_once), help=_("one D update, then one G update"))
+    with c1:
+        d, g = st.columns(2)
+        d.button(_("Step D"), key="step_d", disabled=running, on_click=_command, args=("controls", s.step_d),
+                 width="stretch", help=_("one D update only: G, and so the grid, stay as they are"))
+        g.button(_("Step G"), key="step_g", disabled=running, on_click=_command, args=("controls", s.step_g),
+                 width="stretch", help=_("one G update only: D stays as it is"))
     c2.metric(_("Steps / s"), f"{snap.steps_per_s:,.0f}" if snap.state == RUNNING else "–")
     c3.metric(_("Training time"), _("{seconds:,.1f} s").format(seconds=snap.elapsed))
     c4.metric(_("State"), _(STATE_NAMES.get(snap.state, snap.state)))
@@ -254,6 +260,8 @@ def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
     st.select_slider(_("Batch size"), _with(BATCH_OPTIONS, current.batch_size, st.session_state.batch_size),
                      **kw("batch_size"))
     st.slider(_("D steps per G step"), *_range("d_steps"), **kw("d_steps"))
+    st.slider(_("G steps per round"), *_range("g_steps"), **kw("g_steps"),
+              help=_("G updates after D's in each step"))
     st.selectbox(_("Loss"), _range("loss"), format_func=_named(LOSS_NAMES), **kw("loss"))
     st.slider(_("Label smoothing (real target 1 − s)"), *_range("label_smoothing"), step=0.05,
               **kw("label_smoothing"), help=_("one-sided; BCE only"))
@@ -304,13 +312,44 @@ def _reset(s: TrainingSession) -> None:
 
 
 # -- main: the live panel ----------------------------------------------------------------------------
-def grid_ui(snap: session.Snapshot) -> None:
+def grid_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     st.markdown(_("**Fixed noise, step {step:,}**  ·  the same 64 latent vectors every frame").format(
         step=snap.grid_step))
-    with st.container(key="samples"):
+    show = st.toggle(_("D's advice, pixel by pixel"), key="advice_show",
+                     help=_("beside the grid: where G's next step adds or removes ink, and what D looks at"))
+    grid_place, advice_place = st.columns(2) if show else (st.container(), None)
+    with grid_place.container(key="samples"):
         if snap.grid is not None:
             _img(render.data_uri(render.mosaic_png(snap.grid)),
                  _("generated digits at step {step}").format(step=snap.grid_step))
+    if show:
+        with advice_place.container(key="advice"):
+            advice_ui(s, snap)
+
+
+def advice_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    """The gradients of the losses with respect to the images, drawn over them (advice.py). Computed
+    on the worker once per new state of the run: at most once per refresh of the live panel."""
+    key = (snap.step, snap.spec, snap.settings, snap.elapsed, tuple(snap.history.get("loss_d", [])[-1:]))
+    kept = st.session_state.get("_advice")
+    if kept is None or kept[0] != key:
+        try:
+            kept = st.session_state["_advice"] = (key, s.advice_pngs())
+        except REFUSALS as e:
+            message_ui("error", "{}", _said(e), icon=":material/error:")
+            return
+    drawn = kept[1]
+    (grid_png, grid_full), (real_png, real_full) = drawn["grid"], drawn["real"]
+    _img(render.data_uri(grid_png), _("D's advice to G at step {step}").format(step=drawn["step"]))
+    st.caption(_("**D's advice to G**: −∂L_G/∂x on the live G's images of the same noise (the grid shows their "
+                 "running average). <span style='color:#ff961e'>Orange</span>: G's next step adds ink there; "
+                 "<span style='color:#2896ff'>blue</span>: it removes ink. Full colour at |∂L_G/∂x| ≥ {full:.2g}, "
+                 "the {pct}th percentile of this frame.").format(full=grid_full, pct=advice.PERCENTILE),
+               unsafe_allow_html=True)
+    _img(render.data_uri(real_png), _("what D looks at on real digits"))
+    st.caption(_("**What D looks at**: −∂L_D/∂x on {n} real digits. Orange: more ink there would lower D's "
+                 "loss (the digit would look more real to D); blue: less ink. Full colour at |∂L_D/∂x| ≥ "
+                 "{full:.2g}.").format(n=advice.REAL_N, full=real_full))
 
 
 def curves_ui(snap: session.Snapshot) -> None:
@@ -323,9 +362,9 @@ def in_effect_ui(snap: session.Snapshot) -> None:
     s = snap.settings
     st.caption(_(
         "In effect: lr G **{lr_g}** · lr D **{lr_d}** · β1 **{beta1:g}** · batch **{batch_size}** · "
-        "D steps **{d_steps}** · loss **{loss}** · smoothing **{label_smoothing:g}**  —  model **{arch}**, "
+        "D steps **{d_steps}** · G steps **{g_steps}** · loss **{loss}** · smoothing **{label_smoothing:g}**  —  model **{arch}**, "
         "z **{latent_dim}**, seed **{seed}**{conditional} · data: {data}").format(
-            lr_g=_short(s.lr_g), lr_d=_short(s.lr_d), beta1=s.beta1, batch_size=s.batch_size, d_steps=s.d_steps,
+            lr_g=_short(s.lr_g), lr_d=_short(s.lr_d), beta1=s.beta1, batch_size=s.batch_size, d_steps=s.d_steps, g_steps=s.g_steps,
             loss=s.loss, label_smoothing=s.label_smoothing, arch=snap.spec.arch, latent_dim=snap.spec.latent_dim,
             seed=snap.spec.seed, conditional=_(", conditional") if snap.spec.conditional else "",
             data=_t(snap.data_name)))
@@ -376,7 +415,7 @@ def live_ui(s: TrainingSession) -> None:
         controls_ui(s, snap)
         left, right = st.columns([5, 6], gap="large")
         with left:
-            grid_ui(snap)
+            grid_ui(s, snap)
         with right:
             curves_ui(snap)
         with st.container(key="in_effect"):
@@ -428,8 +467,100 @@ def formulas_ui(snap: session.Snapshot) -> None:
                          "whatever the loss.").format(loss=_(LOSS_NAMES[snap.settings.loss])))
 
 
+def _slow_step(s: TrainingSession) -> None:
+    def run():
+        r = s.slow_step()
+        pictures = {k: render.data_uri(v) if isinstance(v, bytes) else v for k, v in slow_motion.pictures(r).items()}
+        st.session_state["_slow"] = (r, pictures)
+    _command("slow_motion", run)
+
+
+def _values(values: list[float]) -> str:
+    return " · ".join(f"{v:.2f}" for v in values)
+
+
+def _norms_text(norms: dict[str, float]) -> str:
+    return "  \n".join(f"`{name}` {v:.3g}" for name, v in norms.items())
+
+
+def slow_motion_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    """One real step on a batch of 8, read top to bottom: forward, loss, backward, update."""
+    st.markdown(_("**One step in slow motion**: forward, loss, backward, update, on one batch of {n}").format(
+        n=slow_motion.BATCH))
+    st.button(_("Take one step in slow motion"), key="slow_step", icon=":material/slow_motion_video:",
+              disabled=snap.state in (RUNNING, WAITING), on_click=_slow_step, args=(s,),
+              help=_("a real step of the run (pause first), on {n} images, shown stage by stage").format(
+                  n=slow_motion.BATCH))
+    refusal_ui("slow_motion")
+    if "_slow" not in st.session_state:
+        st.caption(_("Press the button: the run takes one real step, D's update and then G's, on {n} real "
+                     "digits and {n} of G's, and each stage of backprop is shown here.").format(n=slow_motion.BATCH))
+        return
+    r, pic = st.session_state["_slow"]
+    st.caption(_("Step {step:,} · loss **{loss}** · D(·) is sigmoid(D's logit), one value per image, left to "
+                 "right. G's update reuses the same z (a normal step draws a fresh one), so the same images "
+                 "go through both updates.").format(step=r.step, loss=r.loss))
+    strip = lambda name, alt: _img(pic[name], alt, max_width=520)  # noqa: E731
+    full = _("Full colour at |∂L/∂x| ≥ {full:.2g}; orange: the step adds ink, blue: removes it.")
+
+    st.markdown("##### " + _("1 · Forward"))
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        st.markdown(_("**D's update.** Real digits x, and G(z) (no graph into G)"))
+        strip("real", _("real batch"))
+        st.caption("D(x) = {values}".format(values=_values(r.d_real_before)))
+        strip("fake", _("generated batch"))
+        st.caption("D(G(z)) = {values}".format(values=_values(r.d_fake_before)))
+    with c2:
+        st.markdown(_("**G's update.** The same G(z), judged by D after its update"))
+        strip("fake", _("generated batch"))
+        st.caption("D(G(z)) = {values}".format(values=_values(r.d_fake_g_before)))
+
+    st.markdown("##### " + _("2 · Loss"))
+    c1, c2 = st.columns(2, gap="large")
+    terms = {"real": _("on real digits"), "fake": _("on G's digits"), "penalty": _("gradient penalty")}
+    c1.markdown("L_D = **{loss:.4f}**".format(loss=r.loss_d) + "  \n" + "  \n".join(
+        f"{terms[k]}: {v:.4f}" for k, v in r.terms_d.items()))
+    c2.markdown("L_G = **{loss:.4f}**".format(loss=r.loss_g) + "  \n" + _(
+        "low when D(G(z)) is near 1: G wants D fooled"))
+
+    st.markdown("##### " + _("3 · Backward"))
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        st.markdown(_("**‖∂L_D/∂θ‖ per layer of D**") + "  \n" + _norms_text(r.grad_norms_d))
+        strip("pixel_real", _("dL_D/dx on the real batch"))
+        st.caption(_("−∂L_D/∂x on the real digits. ") + full.format(full=pic["pixel_real_scale"]))
+        strip("pixel_fake_d", _("dL_D/dx on the generated batch"))
+        st.caption(_("−∂L_D/∂x on G's digits: backprop stops here, G is not updated by L_D. ")
+                   + full.format(full=pic["pixel_fake_d_scale"]))
+    with c2:
+        st.markdown(_("**‖∂L_G/∂θ‖ per layer of G**") + "  \n" + _norms_text(r.grad_norms_g))
+        strip("pixel_fake_g", _("dL_G/dG(z) on the generated batch"))
+        st.caption(_("−∂L_G/∂G(z): the way G's update moves its images, through G's weights. ")
+                   + full.format(full=pic["pixel_fake_g_scale"]))
+
+    st.markdown("##### " + _("4 · Update"))
+    st.caption(_("{n} images give a noisy gradient, and one Adam step on it can move D's outputs on these very "
+                 "images far; a normal step averages over the batch size ({batch}).").format(
+                     n=len(r.d_real_before), batch=snap.settings.batch_size))
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        st.markdown(_("**Adam steps D's weights.** The same images, D's outputs before → after"))
+        st.caption("D(x): {before} → {after}".format(before=_values(r.d_real_before), after=_values(r.d_real_after)))
+        st.caption("D(G(z)): {before} → {after}".format(before=_values(r.d_fake_before),
+                                                            after=_values(r.d_fake_after)))
+    with c2:
+        st.markdown(_("**Adam steps G's weights.** The same z: G's images before, then after"))
+        strip("fake", _("generated batch before"))
+        strip("fake_after", _("generated batch after"))
+        st.caption("D(G(z)): {before} → {after}".format(before=_values(r.d_fake_g_before),
+                                                            after=_values(r.d_fake_g_after)))
+
+
 def game_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     formulas_ui(snap)
+    with st.container(key="slow_motion"):
+        slow_motion_ui(s, snap)
     st.caption(_("About once a second the worker shows D a batch of {n} real and {n} generated digits and "
                  "counts its answers in {bins} bins.").format(n=probe.GAME_BATCH, bins=probe.HIST_BINS))
     c1, c2 = st.columns(2, gap="large")

@@ -40,7 +40,8 @@ class LiveSettings:
     beta1: float = _field(0.5, (0.0, 0.999))       # Adam β1; 0.5 (DCGAN) damps the oscillation of the game
     beta2: float = _field(0.99, (0.0, 0.9999))     # Adam β2; 0.99 (not 0.999): Fréchet ratio 5.3 vs 5.8 over 4 seeds of 60 s
     batch_size: int = _field(128, (8, 1024))       # real and fake images per D update; 64 and 256 drew worse digits in 60 s
-    d_steps: int = _field(1, (1, 10))              # D updates per G update
+    d_steps: int = _field(1, (1, 10))              # D updates per round
+    g_steps: int = _field(1, (1, 10))              # G updates per round, after D's (GAN Lab offers both)
     loss: str = _field("bce", LOSSES)              # bce is the seed's objective; see losses.py
     label_smoothing: float = _field(0.0, (0.0, 0.5))  # one-sided: real targets become 1 - smoothing (bce only)
     ema_decay: float = _field(0.998, (0.0, 0.9999))   # EMA of G's weights used for samples; 0 turns it off (0.99 left speckled strokes)

@@ -66,3 +66,20 @@ LOSSES = {
     "lsgan": (lsgan_d, lsgan_g),
     "wgan-gp": (wgan_d, wgan_g),
 }
+
+
+# L_D's two terms, (on real images, on generated ones), written out for the slow-motion view; each
+# pair sums to that loss's L_D (WGAN-GP's penalty is the trainer's third term)
+D_TERMS = {
+    "bce": (lambda real, s: F.binary_cross_entropy_with_logits(real, torch.full_like(real, 1.0 - s)),
+            lambda fake: F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))),
+    "hinge": (lambda real, s: F.relu(1.0 - real).mean(), lambda fake: F.relu(1.0 + fake).mean()),
+    "lsgan": (lambda real, s: 0.5 * ((real - 1.0) ** 2).mean(), lambda fake: 0.5 * (fake ** 2).mean()),
+    "wgan-gp": (lambda real, s: -real.mean(), lambda fake: fake.mean()),
+}
+
+
+def d_terms(name: str, real: torch.Tensor, fake: torch.Tensor, smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the term of L_D on D's real logits, the term on its fake logits) for the loss `name`."""
+    on_real, on_fake = D_TERMS[name]
+    return on_real(real, smoothing), on_fake(fake)

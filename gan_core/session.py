@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import checkpoint, cpus, export, probe, render
+from . import advice, checkpoint, cpus, export, probe, render, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
@@ -167,6 +167,24 @@ class TrainingSession(Worker):
         """One step while paused or idle; returns its metrics."""
         return self._command(lambda t: self._train_step())
 
+    def step_d(self) -> dict[str, float]:
+        """One D update alone (G and the grid stay as they were); the run advances a step."""
+        return self._command(lambda t: self._train_step(Trainer.step_d))
+
+    def step_g(self) -> dict[str, float]:
+        """One G update alone (D stays as it was); the run advances a step."""
+        return self._command(lambda t: self._train_step(Trainer.step_g))
+
+    def slow_step(self, n: int = slow_motion.BATCH) -> slow_motion.SlowStep:
+        """One real step on n images, recorded stage by stage (slow_motion.py)."""
+        kept = []
+
+        def run(t: Trainer) -> dict[str, float]:
+            kept.append(slow_motion.slow_step(t, n))
+            return kept[0].metrics
+        self._command(lambda t: self._train_step(run))
+        return kept[0]
+
     def apply(self, **changes: Any) -> LiveSettings:
         """Apply live settings before the next step; Trainer.apply validates them (ConfigError)."""
         return self._command(self._apply, changes)
@@ -210,6 +228,13 @@ class TrainingSession(Worker):
     def sample_digit_png(self, digit: int, n: int = 16, s: SamplingSettings | None = None,
                          scale: int = 2) -> bytes:
         return render.png(self.sample_digit(digit, n, s), scale=scale)
+
+    def advice_pngs(self, scale: int = 1) -> dict[str, Any]:
+        """D's advice now (advice.py), drawn: "grid" and "real" as (PNG bytes, |∂L/∂x| of full colour),
+        with the step and the loss it was computed at."""
+        a = self.call(advice.compute)
+        return {"step": a.step, "loss": a.loss, "grid": render.advice_png(a.images, a.grads, nrow=8, scale=scale),
+                "real": render.advice_png(a.real, a.real_grads, nrow=len(a.real), scale=scale)}
 
     def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
                           method: str = "slerp", scale: int = 2, digit: int = 0) -> tuple[bytes, bytes]:
@@ -360,11 +385,12 @@ class TrainingSession(Worker):
         if not on:
             self.scheduler.release(self)
 
-    def _train_step(self) -> dict[str, float]:
+    def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
+        # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
         t = self._trainer
         # every few steps, how far this step moves each layer: weights copied before, compared after
         before = probe.copy_weights(t) if t.step_count % self.limits.update_every_steps == 0 else None
-        m = t.step()
+        m = t.step() if run is None else run(t)
         ratios = probe.update_ratios(before, t) if before is not None else None
         with self._cv:
             self._history.append(m)

@@ -116,18 +116,58 @@ class Trainer:
 
     # -- the step -------------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
-        """One round of the game; returns losses, D's outputs, per-layer gradient norms, lrs."""
-        for m in (self.G, self.D):
-            if not m.training:   # train() walks every module: only when something switched it
-                m.train()
+        """One round of the game: d_steps D updates, then g_steps G updates; returns losses, D's
+        outputs, per-layer gradient norms, lrs."""
+        self._train_mode()
         for _ in range(self.settings.d_steps):
             loss_d, real_logit, fake_logit = self.update_d()
-        loss_g = self.update_g()
+        for _ in range(self.settings.g_steps):
+            loss_g = self.update_g()
+        return self.end_round(loss_d, loss_g, real_logit, fake_logit)
+
+    def end_round(self, loss_d: torch.Tensor, loss_g: torch.Tensor, real_logit: torch.Tensor,
+                  fake_logit: torch.Tensor) -> dict[str, float]:
+        """After a round's updates: G's EMA, the step counter, and the round's metrics."""
         grads = self._grad_norms()
         self._average_buffers()
         self._update_ema()
         self.step_count += 1
         return self._metrics(loss_d, loss_g, real_logit, fake_logit, grads)
+
+    # -- half a round: one player's update alone (the page's Step D and Step G) -----------------
+    def step_d(self) -> dict[str, float]:
+        """One D update alone: G, its EMA and so the grid stay as they were. The run advances a step."""
+        self._train_mode()
+        loss_d, real_logit, fake_logit = self.update_d()
+        scores = {"loss_d": loss_d, "d_real": torch.sigmoid(real_logit.detach()).mean(),
+                  "d_fake": torch.sigmoid(fake_logit.detach()).mean()}
+        return self._end_half(scores, "D", self.D)
+
+    def step_g(self) -> dict[str, float]:
+        """One G update alone, then G's EMA (the grid shows the EMA); D stays as it was."""
+        self._train_mode()
+        loss_g = self.update_g()
+        self._update_ema()
+        return self._end_half({"loss_g": loss_g}, "G", self.G)
+
+    def _train_mode(self) -> None:
+        for m in (self.G, self.D):
+            if not m.training:   # train() walks every module: only when something switched it
+                m.train()
+
+    def _end_half(self, scores: dict[str, torch.Tensor], tag: str, model: torch.nn.Module) -> dict[str, float]:
+        # the other player's metrics are absent from the row: its charts skip this step
+        out = {k: float(v.detach()) for k, v in scores.items()}
+        if not math.isfinite(out.get("loss_d", out.get("loss_g"))):
+            raise DivergenceError(msg("step {step}: loss is not finite (L_D={loss_d:.4g}, L_G={loss_g:.4g})",
+                                      step=self.step_count, loss_d=out.get("loss_d", math.nan),
+                                      loss_g=out.get("loss_g", math.nan)))
+        for name, params in models.layers(model):
+            out[f"grad/{tag}.{name}"] = float(torch.sqrt(sum(p.grad.pow(2).sum() for p in params)))
+        self._average_buffers()
+        self.step_count += 1
+        out["lr_g"], out["lr_d"], out["step"] = self.settings.lr_g, self.settings.lr_d, self.step_count
+        return out
 
     def update_d(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(1) D update: L_D = -E[log D(x)] - E[log(1 - D(G(z)))]  (or the chosen loss)."""

@@ -215,3 +215,64 @@ def test_the_page_offers_the_ranges_and_options_config_accepts(app):
     assert len(app.selectbox(key="model_arch").options) == len(config.limits(ModelSpec, "arch"))
     app.selectbox(key="loss").set_value("wgan-gp").run()        # the last option reaches the trainer
     assert session_of(app).snapshot().settings.loss == "wgan-gp" and not app.exception
+
+
+# -- backprop on the digits: Step D / Step G, D's advice, the slow-motion step -----------------------------
+def test_step_d_keeps_the_grid_and_step_g_changes_it(app):
+    app.button(key="step_once").click().run()
+    grid = images(app, "generated digits")
+    app.button(key="step_d").click().run()
+    assert step_shown(app) == 2 and images(app, "generated digits at step 2")
+    src = lambda html: [h.split('src="')[1].split('"')[0] for h in html]  # noqa: E731
+    assert src(images(app, "generated digits")) == src(grid)      # the same pixels
+    app.button(key="step_g").click().run()
+    assert step_shown(app) == 3
+    assert src(images(app, "generated digits")) != src(grid)
+    assert not app.exception
+
+
+def test_advice_is_drawn_beside_the_grid_once_per_new_state(app):
+    import functools
+    s, calls = session_of(app), []
+    original = s.advice_pngs
+
+    @functools.wraps(original)
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+    s.advice_pngs = counted
+    assert not images(app, "D's advice")                 # off by default
+    app.toggle(key="advice_show").set_value(True).run()
+    first = images(app, "D's advice to G at step 0")
+    assert first and images(app, "what D looks at") and images(app, "generated digits")
+    assert any("99th percentile" in c.value for c in app.caption)
+    app.run()
+    app.run()
+    assert len(calls) == 1                                # nothing changed: no new computation
+    app.button(key="step_once").click().run()
+    assert len(calls) == 2 and images(app, "D's advice to G at step 1") != first
+    assert not app.exception
+
+
+def test_slow_step_takes_one_step_and_shows_the_four_stages(app):
+    app.button(key="slow_step").click().run()
+    assert step_shown(app) == 1 and not app.exception and not app.error
+    text = " ".join(m.value for m in app.markdown)
+    for stage in ("1 · Forward", "2 · Loss", "3 · Backward", "4 · Update"):
+        assert stage in text
+    r = app.session_state["_slow"][0]
+    assert f"L_D = **{r.loss_d:.4f}**" in text and f"L_G = **{r.loss_g:.4f}**" in text
+    for alt in ("real batch", "generated batch after", "dL_G/dG(z)"):
+        assert images(app, alt)
+    assert len(session_of(app).snapshot().history["step"]) == 1       # one row, like any step
+
+
+def test_g_steps_reaches_the_trainer_and_the_link(app):
+    from gan_core import config
+    from gan_core.config import LiveSettings
+    w = app.slider(key="g_steps")
+    assert (w.min, w.max) == config.limits(LiveSettings, "g_steps")
+    w.set_value(3).run()
+    assert session_of(app).call(lambda t: t.settings.g_steps) == 3
+    assert app.query_params["g_steps"] == ["3"] or app.query_params["g_steps"] == "3"
+    assert any("G steps **3**" in c.value for c in app.caption)

@@ -115,3 +115,16 @@ def test_applications_benchmark_reports_its_figures(tmp_path, digits):
     lines = out.stdout.splitlines()
     assert sum(line.startswith("restore: judge reads the true digit") for line in lines) == 3
     assert any(line.startswith("augment: gain") for line in lines)
+
+
+@pytest.mark.slow
+def test_advice_benchmark_reports_consistent_ratios():
+    out = run("advice.py", "--arch", "mlp", "--repeats", "1", "--seconds", "0.6", "--every", "0.2")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout[:out.stdout.index("\n\n")])
+    [row] = r["rows"]
+    assert row["off_steps_per_s"] > 0 and row["on_steps_per_s"] > 0
+    assert abs(row["on_vs_off"] - row["on_steps_per_s"] / row["off_steps_per_s"]) < 0.01
+    assert row["advice_worker_ms"] > 0                  # the advice really was computed, on the worker
+    assert row["worker_share"] == pytest.approx(row["advice_worker_ms"] / 1000 / 0.2, rel=0.01)
+    assert all(r["cpu_ms"][k] > 0 for k in ("step_ms", "advice_ms", "drawing_ms"))

@@ -149,3 +149,36 @@ def test_a_browser_that_prefers_chinese_gets_the_chinese_page(server):
         english = visit(browser, server.url, locale="en-US")
         assert label_of(english.locator(".st-key-start button")) == "Start"
         browser.close()
+
+
+def test_backprop_on_the_digits_in_a_real_browser(page):
+    """D's advice beside the grid, live; Step D keeps the grid, Step G changes it; the slow-motion
+    step shows its four stages. Screenshots: artifacts/advice.png, artifacts/slow_motion.png."""
+    errors: list[str] = []
+    watch_console(page, errors)
+    page.click(".st-key-advice_show label")
+    page.wait_for_selector(".st-key-advice img", timeout=30_000)
+    advice0 = page.get_attribute(".st-key-advice img", "src")
+    grid0 = grid_src(page)
+    page.click(".st-key-step_d button")
+    assert until(lambda: step_of(page) == 1)
+    assert until(lambda: page.get_attribute(".st-key-advice img", "src") != advice0), "advice not redrawn"
+    assert grid_src(page) == grid0                       # D's update alone leaves G's digits as they were
+    page.click(".st-key-step_g button")
+    assert until(lambda: step_of(page) == 2)
+    assert until(lambda: grid_src(page) != grid0), "Step G did not change the grid"
+    page.click(".st-key-slow_step button")
+    assert until(lambda: step_of(page) == 3)
+    assert until(lambda: "4 · Update" in page.inner_text(".st-key-slow_motion")
+                 and page.locator(".st-key-slow_motion img").count() == 8)
+    page.mouse.move(0, 0)
+    page.set_viewport_size({"width": 1400, "height": 2600})     # the whole view at once: no inner scrolling
+    page.locator(".st-key-slow_motion").screenshot(path=str(ARTIFACTS / "slow_motion.png"))
+    # live: the advice follows the training
+    advice1 = page.get_attribute(".st-key-advice img", "src")
+    page.click(".st-key-start button")
+    assert until(lambda: page.get_attribute(".st-key-advice img", "src") != advice1, timeout=30), "advice not live"
+    page.click(".st-key-pause button")
+    page.locator(".st-key-advice").screenshot(path=str(ARTIFACTS / "advice.png"))
+    assert not broken(errors), errors
+    assert page.locator("[data-testid=stException]").count() == 0

@@ -50,7 +50,9 @@ class Limits:
     """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
     max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", cpus.trainers_at_once()))  # trainers at once
     threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = usable CPUs / max_running
-    slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 30)                 # turn length when others wait
+    slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 90)                 # turn length when others wait: about
+                                                                          # the default model's time to digits
+    first_slice_s: float = _env_float("GAN_STUDIO_FIRST_SLICE_S", 3)      # a newcomer's first turn (scheduler.py)
     idle_limit_s: float = _env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60)  # pause without interaction
     leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
     grid_every_s: float = 0.25                                            # fixed-noise grid refresh
@@ -61,7 +63,11 @@ class Limits:
 
 
 _limits = Limits()
-_scheduler = Scheduler(_limits.max_running, _limits.slice_s)
+def _new_scheduler() -> Scheduler:
+    return Scheduler(_limits.max_running, _limits.slice_s, first_slice_s=_limits.first_slice_s)
+
+
+_scheduler = _new_scheduler()
 _sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
 
 
@@ -70,7 +76,7 @@ def configure(**limits: Any) -> None:
     global _scheduler
     for k, v in limits.items():
         setattr(_limits, k, type(getattr(_limits, k))(v))
-    _scheduler = Scheduler(_limits.max_running, _limits.slice_s)
+    _scheduler = _new_scheduler()
     _set_threads()
 
 
@@ -106,6 +112,7 @@ class Snapshot:
     data_name: str
     message: str | None                 # why it paused, failed or fell back
     queue_position: int | None
+    queue_eta_s: float | None = None    # about when the turn of a waiting session comes (Scheduler.eta)
     quality: list[dict] = field(default_factory=list)   # probe.quality reports with "step", thinned
     game: list[dict] = field(default_factory=list)      # {"step", "real", "fake"} histograms of D's outputs
     updates: dict[str, list[float]] = field(default_factory=dict)  # "step" and ||Δw||/||w|| per layer
@@ -144,7 +151,7 @@ class TrainingSession(Worker):
         self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
         self._last_touch, self._left_at = time.monotonic(), None
         self._trainer, self._message = export.build(spec, settings)
-        self._last_good = _clone_state(self._trainer)
+        self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
         lim, cls = self.limits, TrainingSession
         self._hooks = [Hook(lim.grid_every_s, cls._publish_grid),
                        Hook(lim.game_every_s, cls._publish_game, probe=True),
@@ -243,6 +250,7 @@ class TrainingSession(Worker):
                 grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
                 settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
                 queue_position=self.scheduler.position(self) if self._state == WAITING else None,
+                queue_eta_s=self.scheduler.eta(self) if self._state == WAITING else None,
                 quality=list(self._quality.items), game=list(self._game.items),
                 updates={k: list(v) for k, v in self._updates.columns().items()},
             )
@@ -296,11 +304,30 @@ class TrainingSession(Worker):
 
     def _ended(self) -> None:
         self.scheduler.release(self)
+        self._shed()
         _trim_memory()
+
+    def _shed(self) -> None:
+        # on the worker, as a turn ends: what only a training trainer needs goes, so each waiting or
+        # paused visitor holds their models, Adam's moments and histories only (benchmarks/class_load.py).
+        # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step
+        if self._last_good is None and not self._has_grads():
+            return
+        self._last_good = None
+        for m in (self._trainer.G, self._trainer.D):
+            for p in m.parameters():
+                p.grad = None
+        _trim_memory()
+
+    def _has_grads(self) -> bool:
+        return any(p.grad is not None for p in self._trainer.D.parameters())
 
     def _step(self) -> None:
         if not self._take_turn():
+            self._shed()
             return
+        if self._last_good is None:
+            self._last_good = _clone_state(self._trainer)   # a turn begins: its rewind point
         t0 = time.monotonic()
         try:
             self._train_step()
@@ -359,6 +386,7 @@ class TrainingSession(Worker):
                 self._state = PAUSED
         if not on:
             self.scheduler.release(self)
+            self._shed()
 
     def _train_step(self) -> dict[str, float]:
         t = self._trainer
@@ -393,7 +421,7 @@ class TrainingSession(Worker):
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
                 self._state = PAUSED if self._state != FAILED else IDLE
             self._message = notice
-        self._last_good = _clone_state(trainer)
+        self._last_good = None
         self.scheduler.release(self)
         self._publish_grid()
 

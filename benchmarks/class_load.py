@@ -154,9 +154,10 @@ class _Visitor:
         self.i, self.steps, self.first, self.digits, self.waited, self.last = i, 0.0, None, None, 0.0, None
 
 
-def simulate(policy: str, n: int, rates: dict, digits_steps: int, dt: float = 0.1, horizon: float = 3600) -> dict:
+def simulate(policy: str, n: int, rates: dict, digits_steps: int, dt: float = 0.25) -> dict:
     trainers, threads, kw = POLICIES[policy]
     rate = rates["alone_2_threads"] if trainers == 1 else rates["two_at_once_1_thread_each"]
+    horizon = 2 * n * digits_steps / (rate * trainers) + 600     # twice what the work needs
     clock = _Clock()
     sched = Scheduler(trainers, clock=clock, **kw)
     visitors = [_Visitor(i) for i in range(n)]
@@ -205,6 +206,7 @@ def main() -> None:
         rates = {"alone_1_thread": r[0], "alone_2_threads": r[1], "two_at_once_1_thread_each": r[2]}
     else:
         rates = measure_rates(a.rate_seconds)
+        print(f"rates: {rates}", file=sys.stderr, flush=True)
     report = {"rates": rates, "simulated": [simulate(k, a.visitors, rates, a.digits_steps) for k in POLICIES],
               "real": [real_class(k, a.visitors, a.seconds, a.rate_seconds)
                        for k in a.policies.split(",") if k != "none"]}

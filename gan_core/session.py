@@ -45,10 +45,17 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
+def _trainers_at_once() -> int:
+    # sessions train on the GPU when there is one (Trainer's device "auto"): then the cap follows it
+    if torch.cuda.is_available():
+        return cpus.trainers_at_once(gpu_memory_mb=torch.cuda.get_device_properties(0).total_memory / 2**20)
+    return cpus.trainers_at_once()
+
+
 @dataclass
 class Limits:
     """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
-    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", cpus.trainers_at_once()))  # trainers at once
+    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", _trainers_at_once()))  # trainers at once
     threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = usable CPUs / max_running
     slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 90)                 # turn length when others wait: about
                                                                           # the default model's time to digits

@@ -115,3 +115,25 @@ def test_applications_benchmark_reports_its_figures(tmp_path, digits):
     lines = out.stdout.splitlines()
     assert sum(line.startswith("restore: judge reads the true digit") for line in lines) == 3
     assert any(line.startswith("augment: gain") for line in lines)
+
+@pytest.mark.slow
+def test_class_load_reports_consistent_figures():
+    out = run("class_load.py", "--visitors", "3", "--seconds", "6", "--rate-seconds", "1",
+              "--digits-steps", "50", "--policies", "newcomers")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout[:out.stdout.index("\n\n")])
+    sims = {s["policy"]: s for s in r["simulated"]}
+    # on the fake clock, today's 30 s turns make the third visitor wait a whole turn; newcomers' 3 s
+    # first turns do not
+    assert sims["today"]["first_step_s"]["max"] >= 30 > sims["newcomers"]["first_step_s"]["max"]
+    real = r["real"][0]
+    assert real["first_step_s"]["started"] == 3                # every visitor took a step
+    assert abs(real["total_vs_alone"] - real["total_steps_per_s"] / real["alone_steps_per_s"]) < 0.02
+    assert real["rss_mb"]["with_all"] > 0 and real["after_vs_before"] > 0
+
+
+def test_gpu_load_says_there_is_no_gpu_and_exits_0():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the script measures it (run it by hand)")
+    out = run("gpu_load.py")
+    assert out.returncode == 0 and "no CUDA device" in out.stdout, out.stdout + out.stderr

@@ -19,6 +19,7 @@ Two parts, each printing one line per figure:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import statistics
@@ -87,12 +88,28 @@ def is_digits(report: dict) -> bool:
     return report["confident_share"] >= 0.8 and report["min_digit_share"] >= 0.02
 
 
+def chosen() -> tuple[int, int, dict]:
+    """The studio's own policy: what session.Limits says on this host."""
+    lim = session.limits()
+    return lim.max_running, lim.threads, dict(slice_s=lim.slice_s, first_slice_s=lim.first_slice_s)
+
+
 def real_class(policy: str, n: int, seconds: float, alone_seconds: float) -> dict:
-    trainers, threads, kw = POLICIES[policy]
+    """`policy` names one of POLICIES, or "studio" for the studio's own (chosen())."""
+    kept = dataclasses.asdict(session.limits())
+    try:
+        return _real_class(policy, n, seconds, alone_seconds)
+    finally:
+        session.configure(**kept)
+
+
+def _real_class(policy: str, n: int, seconds: float, alone_seconds: float) -> dict:
+    trainers, threads, kw = chosen() if policy == "studio" else POLICIES[policy]
     configure(trainers, threads)
     # a visitor alone first (warms the process: torch, the judge), then leaves: the baseline
     one = sessions(1, Scheduler(trainers, **kw))
-    alone = steps_per_s(one, alone_seconds, warm=11.0)   # past the first judge report
+    one[0].measure()                                     # loads the judge and its reference figures
+    alone = steps_per_s(one, alone_seconds, warm=3.0)
     rss_one = rss_mb()
     session.stop_all()
     del one
@@ -133,7 +150,7 @@ def real_class(policy: str, n: int, seconds: float, alone_seconds: float) -> dic
         "steps_each": {"min": min(steps), "median": statistics.median(steps), "max": max(steps)},
         "alone_steps_per_s": round(alone, 1),
         "total_steps_per_s": round(sum(steps) / wall, 1),
-        "total_vs_alone": round(sum(steps) / wall / alone, 2),
+        "total_vs_alone": round(sum(steps) / wall / max(alone, 1e-9), 2),
         "rss_mb": {"with_one": round(rss_one), "before": round(rss_before), "with_all": round(rss_all),
                    "after_all_left": round(rss_after)},
         "mb_per_further_visitor": round((rss_all - rss_one) / (n - 1), 1),

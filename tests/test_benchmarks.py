@@ -119,7 +119,7 @@ def test_applications_benchmark_reports_its_figures(tmp_path, digits):
 @pytest.mark.slow
 def test_class_load_reports_consistent_figures():
     out = run("class_load.py", "--visitors", "3", "--seconds", "6", "--rate-seconds", "1",
-              "--digits-steps", "50", "--policies", "newcomers")
+              "--digits-steps", "5000", "--policies", "newcomers")
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout[:out.stdout.index("\n\n")])
     sims = {s["policy"]: s for s in r["simulated"]}
@@ -132,6 +132,7 @@ def test_class_load_reports_consistent_figures():
     assert real["rss_mb"]["with_all"] > 0 and real["after_vs_before"] > 0
 
 
+@pytest.mark.slow
 def test_gpu_load_says_there_is_no_gpu_and_exits_0():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: the script measures it (run it by hand)")

@@ -87,7 +87,7 @@ def test_a_browser_stays_on_its_replica_and_a_link_reaches_the_replica_it_names(
         page.click(".st-key-start button")
         assert until(lambda: step_or_0(page) > 0, timeout=60)
         first = step_or_0(page)
-        assert until(lambda: step_or_0(page) > first, timeout=30)   # live reruns over nginx's websocket
+        assert until(lambda: step_or_0(page) > first, timeout=60)   # live reruns over nginx's websocket
         assert replica_of(page) == home
         page.screenshot(path=str(ARTIFACTS / "replica_home.png"))
         page.reload()                                              # the cookie keeps the replica

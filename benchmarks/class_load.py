@@ -27,8 +27,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gan_core import data, session  # noqa: E402
 from gan_core.scheduler import Scheduler  # noqa: E402

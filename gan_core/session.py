@@ -69,11 +69,11 @@ class Limits:
     update_every_steps: int = 20                                          # weight-update ratios
 
 
-_limits = Limits()
 def _new_scheduler() -> Scheduler:
     return Scheduler(_limits.max_running, _limits.slice_s, first_slice_s=_limits.first_slice_s)
 
 
+_limits = Limits()
 _scheduler = _new_scheduler()
 _sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
 

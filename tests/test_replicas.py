@@ -82,7 +82,7 @@ def test_a_browser_stays_on_its_replica_and_a_link_reaches_the_replica_it_names(
         p = stack.enter_context(sync_playwright())
         browser = launch(p)
         # a visitor through the balancer: on one replica, and on it while training reruns the page
-        page = visit(browser, lb.url)
+        page = visit(browser, lb.url, timeout=120)      # each replica's first visitor imports torch
         home = replica_of(page)
         page.click(".st-key-start button")
         assert until(lambda: step_or_0(page) > 0, timeout=60)
@@ -95,7 +95,7 @@ def test_a_browser_stays_on_its_replica_and_a_link_reaches_the_replica_it_names(
         assert replica_of(page) == home
         # a link naming each replica reaches it, whichever this browser was sent to at first
         for name in ("b", "a"):
-            other = visit(browser, f"{lb.url}/?replica={name}")
+            other = visit(browser, f"{lb.url}/?replica={name}", timeout=120)
             assert replica_of(other) == name
             other.context.close()
         browser.close()

@@ -91,7 +91,7 @@ def test_a_browser_stays_on_its_replica_and_a_link_reaches_the_replica_it_names(
         assert replica_of(page) == home
         page.screenshot(path=str(ARTIFACTS / "replica_home.png"))
         page.reload()                                              # the cookie keeps the replica
-        page.wait_for_selector(".st-key-start button, .st-key-pause button", timeout=30_000)
+        page.wait_for_selector(".st-key-start button, .st-key-pause button", timeout=120_000)
         assert replica_of(page) == home
         # a link naming each replica reaches it, whichever this browser was sent to at first
         for name in ("b", "a"):

@@ -35,6 +35,7 @@ from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer
 from .worker import Worker
 
+WAIT_FALLBACK_S = 5.0   # a waiting session's longest sleep between two asks for a turn
 IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
 
 
@@ -353,6 +354,8 @@ class TrainingSession(Worker):
 
     def _take_turn(self) -> bool:
         # ask for a turn outside our lock: the scheduler may wake other sessions
+        with self._cv:
+            self._woken = False
         granted = self.scheduler.acquire(self)
         with self._cv:
             if self._state not in (RUNNING, WAITING):
@@ -366,8 +369,11 @@ class TrainingSession(Worker):
             self._waiting_since = None if granted else (self._waiting_since or now)
             self._state = RUNNING if granted else WAITING
             if not granted:
-                if not self._jobs and not self._stopping:
-                    self._cv.wait(timeout=0.5)
+                # woken by the scheduler when a place frees (kept if it came before this wait), by
+                # a command or by the visitor leaving; the timeout is only a fallback. Twenty
+                # sessions polling twice a second slowed the two that trained (one GIL between them)
+                if not self._jobs and not self._stopping and not self._woken:
+                    self._cv.wait(timeout=WAIT_FALLBACK_S)
                 self._last_end = time.monotonic()
         return granted
 

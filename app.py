@@ -201,12 +201,37 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     # notices come and go inside one container, so the live panel keeps the same shape every run
     with st.container(key="notices"):
         if snap.state == WAITING:
-            message_ui("info", _("All trainers on this server are busy. You are number {position} in the "
-                                 "queue; training starts by itself when a trainer frees up.").format(
-                                     position=snap.queue_position), icon=":material/hourglass_top:")
+            queue_ui(snap)
         if snap.message:
             message_ui("error" if snap.state == "failed" else "warning", "{}", snap.message)
         refusal_ui("controls")
+
+
+def queue_ui(snap: session.Snapshot) -> None:
+    """Where a waiting visitor stands, and about when their turn comes (the scheduler's estimate)."""
+    if snap.queue_eta_s is None:   # between two turns, for a moment
+        text = _("All trainers on this server are busy. You are number {position} in the queue; training "
+                 "starts by itself when a trainer frees up.").format(position=snap.queue_position)
+    else:
+        text = _("All trainers on this server are busy. You are number {position} in the queue; your turn "
+                 "comes in about {wait}, and training starts by itself.").format(
+                     position=snap.queue_position, wait=_wait(snap.queue_eta_s))
+    message_ui("info", text, icon=":material/hourglass_top:")
+
+
+def _wait(seconds: float) -> str:
+    # a rough figure: the estimate assumes every turn ahead runs its full length
+    if seconds < 90:
+        return _("{seconds:.0f} s").format(seconds=max(5, 5 * round(seconds / 5)))
+    return _n("{n} minute", "{n} minutes", round(seconds / 60)).format(n=round(seconds / 60))
+
+
+def replica_ui() -> None:
+    """Which replica serves this page, when several run behind a load balancer (GAN_STUDIO_REPLICA)."""
+    name = session.replica()
+    if name:
+        with st.container(key="replica"):
+            st.caption(_("Server {name}").format(name=name))
 
 
 def _apply_live(s: TrainingSession, name: str) -> None:
@@ -983,6 +1008,7 @@ def main() -> None:
     with st.sidebar:
         language_ui()
         sidebar_ui(s)
+        replica_ui()
     st.markdown("### " + _("Watch a GAN learn to draw digits"))
     st.caption(_("G turns random noise z into images; D learns to tell them from real handwritten digits. "
                  "Each step: one backprop update of D on a real and a generated batch, then one of G, "

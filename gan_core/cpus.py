@@ -14,7 +14,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_TRAINERS = 2   # trainers at once by default, when the CPUs allow: each holds ~15-130 MB and a core
+MAX_TRAINERS = 32      # trainers at once on a CPU host: one per usable CPU, one torch thread each
+# On a GPU the trainers' Python loops (one GIL between them) feed it, not the CPU's cores: at most
+# this many at once until benchmarks/gpu_load.py has measured where a lent GPU's total steps/s stops
+# growing; GAN_STUDIO_MAX_RUNNING overrides it.
+MAX_GPU_TRAINERS = 4
+GPU_MB_PER_TRAINER = 512   # device memory allowed to each: the default model with Adam takes ~40 MB
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,15 @@ def usable(root: str | Path = "/") -> CPUs:
     return CPUs(max(1, math.floor(cpus)), f"{where} quota of {cpus:.3g} CPUs")
 
 
-def trainers_at_once(cpus: CPUs | None = None) -> int:
-    """Default for how many sessions train at once: one CPU each, at most MAX_TRAINERS."""
-    return min(MAX_TRAINERS, (cpus or usable()).count)
+def trainers_at_once(cpus: CPUs | None = None, gpu_memory_mb: float | None = None) -> int:
+    """Default for how many sessions train at once: on a CPU host one per usable CPU (at most
+    MAX_TRAINERS), as one-thread trainers side by side outrun one trainer with every thread
+    (benchmarks/class_load.py); on a GPU of `gpu_memory_mb`, what its memory holds at
+    GPU_MB_PER_TRAINER each, at most MAX_GPU_TRAINERS and one per usable CPU."""
+    count = (cpus or usable()).count
+    if gpu_memory_mb is None:
+        return min(MAX_TRAINERS, count)
+    return max(1, min(MAX_GPU_TRAINERS, count, int(gpu_memory_mb // GPU_MB_PER_TRAINER)))
 
 
 def threads_each(max_running: int, threads: int = 0, cpus: CPUs | None = None) -> int:

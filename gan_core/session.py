@@ -35,6 +35,7 @@ from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer
 from .worker import Worker
 
+WAIT_FALLBACK_S = 5.0   # a waiting session's longest sleep between two asks for a turn
 IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
 
 
@@ -45,12 +46,21 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
+def _trainers_at_once() -> int:
+    # sessions train on the GPU when there is one (Trainer's device "auto"): then the cap follows it
+    if torch.cuda.is_available():
+        return cpus.trainers_at_once(gpu_memory_mb=torch.cuda.get_device_properties(0).total_memory / 2**20)
+    return cpus.trainers_at_once()
+
+
 @dataclass
 class Limits:
     """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
-    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", cpus.trainers_at_once()))  # trainers at once
+    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", _trainers_at_once()))  # trainers at once
     threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = usable CPUs / max_running
-    slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 30)                 # turn length when others wait
+    slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 90)                 # turn length when others wait: about
+                                                                          # the default model's time to digits
+    first_slice_s: float = _env_float("GAN_STUDIO_FIRST_SLICE_S", 3)      # a newcomer's first turn (scheduler.py)
     idle_limit_s: float = _env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60)  # pause without interaction
     leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
     grid_every_s: float = 0.25                                            # fixed-noise grid refresh
@@ -60,8 +70,12 @@ class Limits:
     update_every_steps: int = 20                                          # weight-update ratios
 
 
+def _new_scheduler() -> Scheduler:
+    return Scheduler(_limits.max_running, _limits.slice_s, first_slice_s=_limits.first_slice_s)
+
+
 _limits = Limits()
-_scheduler = Scheduler(_limits.max_running, _limits.slice_s)
+_scheduler = _new_scheduler()
 _sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
 
 
@@ -70,7 +84,7 @@ def configure(**limits: Any) -> None:
     global _scheduler
     for k, v in limits.items():
         setattr(_limits, k, type(getattr(_limits, k))(v))
-    _scheduler = Scheduler(_limits.max_running, _limits.slice_s)
+    _scheduler = _new_scheduler()
     _set_threads()
 
 
@@ -106,6 +120,7 @@ class Snapshot:
     data_name: str
     message: str | None                 # why it paused, failed or fell back
     queue_position: int | None
+    queue_eta_s: float | None = None    # about when the turn of a waiting session comes (Scheduler.eta)
     quality: list[dict] = field(default_factory=list)   # probe.quality reports with "step", thinned
     game: list[dict] = field(default_factory=list)      # {"step", "real", "fake"} histograms of D's outputs
     updates: dict[str, list[float]] = field(default_factory=dict)  # "step" and ||Δw||/||w|| per layer
@@ -143,8 +158,9 @@ class TrainingSession(Worker):
         self._markers: list[tuple[int, str]] = []
         self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
         self._last_touch, self._left_at = time.monotonic(), None
+        self._waiting_since: float | None = None       # when this session last began to wait for a turn
         self._trainer, self._message = export.build(spec, settings)
-        self._last_good = _clone_state(self._trainer)
+        self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
         lim, cls = self.limits, TrainingSession
         self._hooks = [Hook(lim.grid_every_s, cls._publish_grid),
                        Hook(lim.game_every_s, cls._publish_game, probe=True),
@@ -268,6 +284,7 @@ class TrainingSession(Worker):
                 grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
                 settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
                 queue_position=self.scheduler.position(self) if self._state == WAITING else None,
+                queue_eta_s=self.scheduler.eta(self) if self._state == WAITING else None,
                 quality=list(self._quality.items), game=list(self._game.items),
                 updates={k: list(v) for k, v in self._updates.columns().items()},
             )
@@ -321,11 +338,30 @@ class TrainingSession(Worker):
 
     def _ended(self) -> None:
         self.scheduler.release(self)
+        self._shed()
         _trim_memory()
+
+    def _shed(self) -> None:
+        # on the worker, as a turn ends: what only a training trainer needs goes, so each waiting or
+        # paused visitor holds their models, Adam's moments and histories only (benchmarks/class_load.py).
+        # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step
+        if self._last_good is None and not self._has_grads():
+            return
+        self._last_good = None
+        for m in (self._trainer.G, self._trainer.D):
+            for p in m.parameters():
+                p.grad = None
+        _trim_memory()
+
+    def _has_grads(self) -> bool:
+        return any(p.grad is not None for p in self._trainer.D.parameters())
 
     def _step(self) -> None:
         if not self._take_turn():
+            self._shed()
             return
+        if self._last_good is None:
+            self._last_good = _clone_state(self._trainer)   # a turn begins: its rewind point
         t0 = time.monotonic()
         try:
             self._train_step()
@@ -343,14 +379,26 @@ class TrainingSession(Worker):
 
     def _take_turn(self) -> bool:
         # ask for a turn outside our lock: the scheduler may wake other sessions
+        with self._cv:
+            self._woken = False
         granted = self.scheduler.acquire(self)
         with self._cv:
             if self._state not in (RUNNING, WAITING):
                 return False      # stopped meanwhile: the turn goes back as the worker ends
+            now = time.monotonic()
+            if granted and self._waiting_since is not None:
+                # hooks count training time: without this, probes that fell due while the session
+                # waited ran at once and ate a short turn (a 3 s first turn took one step under load)
+                for h in self._hooks:
+                    h.due += now - self._waiting_since
+            self._waiting_since = None if granted else (self._waiting_since or now)
             self._state = RUNNING if granted else WAITING
             if not granted:
-                if not self._jobs and not self._stopping:
-                    self._cv.wait(timeout=0.5)
+                # woken by the scheduler when a place frees (kept if it came before this wait), by
+                # a command or by the visitor leaving; the timeout is only a fallback. Twenty
+                # sessions polling twice a second slowed the two that trained (one GIL between them)
+                if not self._jobs and not self._stopping and not self._woken:
+                    self._cv.wait(timeout=WAIT_FALLBACK_S)
                 self._last_end = time.monotonic()
         return granted
 
@@ -384,6 +432,7 @@ class TrainingSession(Worker):
                 self._state = PAUSED
         if not on:
             self.scheduler.release(self)
+            self._shed()
 
     def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
         # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
@@ -419,7 +468,7 @@ class TrainingSession(Worker):
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
                 self._state = PAUSED if self._state != FAILED else IDLE
             self._message = notice
-        self._last_good = _clone_state(trainer)
+        self._last_good = None
         self.scheduler.release(self)
         self._publish_grid()
 
@@ -474,6 +523,19 @@ def _smoothed(rate: float, dt: float) -> float:
     return (1 - a) * rate + a / max(dt, 1e-9) if rate else 1 / max(dt, 1e-9)
 
 
+def _tune_malloc() -> None:
+    # glibc: a few arenas, not 8 per core (each trainer thread would fragment one of its own), and
+    # blocks of 1 MB or more (weights, Adam's moments, big gradients) in their own mappings, handed
+    # back to the system when freed. Without it a class of 20 left the server 38% above its RSS
+    # before they came (benchmarks/class_load.py)
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, 2)            # M_ARENA_MAX
+        libc.mallopt(-3, 1 << 20)      # M_MMAP_THRESHOLD (fixed: no longer raised as blocks are freed)
+    except (OSError, AttributeError):
+        pass
+
+
 def _trim_memory() -> None:
     # glibc keeps freed memory in its arenas; hand it back so a server's RSS falls when visitors go
     try:
@@ -502,6 +564,7 @@ def _ensure_exit_hook() -> None:
         if not _exit_registered:
             atexit.register(stop_all)
             _set_threads()
+            _tune_malloc()
             _exit_registered = True
 
 

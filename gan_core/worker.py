@@ -22,6 +22,7 @@ class Worker:
         self._jobs: deque[tuple[Callable[[], Any], concurrent.futures.Future]] = deque()
         self._thread: threading.Thread | None = None
         self._stopping = False                          # end once the queue is empty
+        self._woken = False                             # wake() was called since the last look
         self._name = name
 
     # -- to override ----------------------------------------------------------------------------
@@ -80,8 +81,10 @@ class Worker:
         return self._thread is not None
 
     def wake(self) -> None:
-        """Stop waiting now (something it waits for has changed)."""
+        """Stop waiting now (something it waits for has changed); a wake that comes before the
+        wait is kept in `_woken`, so it is not lost."""
         with self._cv:
+            self._woken = True
             self._cv.notify_all()
 
     # -- the thread ---------------------------------------------------------------------------------

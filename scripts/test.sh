@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run it under each tested Python: the global python3
 # (3.11, with the local CPU build of torch), then Python 3.12 in a venv under .venv-3.12/ (ignored).
-# Debian's chromium is installed for the browser test (the playwright package drives
+# Debian's chromium (and nginx) are installed for the browser tests (the playwright package drives
 # /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run.
 #
 # Python 3.12 gets PyPI's torch==2.13.0 (the CUDA build, 2.13.0+cu130, with its nvidia-* packages:
@@ -31,6 +31,14 @@ if [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+# Debian's nginx for the replica test, which runs its own nginx on a free port as a child process;
+# where installing starts the packaged service (port 80), it is stopped again: the tests never use it
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
+  $SUDO invoke-rc.d nginx stop >/dev/null 2>&1 || true
 fi
 # a Chinese font, so the screenshots of the Chinese page show characters, not empty boxes
 if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=zh)" ]; then

@@ -92,13 +92,15 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
 
 
-def visit(browser, url: str, width: int = 1400, height: int = 1000, locale: str | None = None):
+def visit(browser, url: str, width: int = 1400, height: int = 1000, locale: str | None = None,
+          timeout: float = 60.0):
     """A new visitor (its own browser context, so its own Streamlit session) on the page; `locale`
-    is the browser's language (navigator.language and Accept-Language)."""
+    is the browser's language (navigator.language and Accept-Language). `timeout`: seconds for the
+    page's controls to appear (a server's first visitor imports torch)."""
     context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     page = context.new_page()
     page.goto(url)
-    page.wait_for_selector(".st-key-start button, .st-key-pause button", timeout=60_000)
+    page.wait_for_selector(".st-key-start button, .st-key-pause button", timeout=timeout * 1000)
     return page
 
 

@@ -276,3 +276,32 @@ def test_g_steps_reaches_the_trainer_and_the_link(app):
     assert session_of(app).call(lambda t: t.settings.g_steps) == 3
     assert app.query_params["g_steps"] == ["3"] or app.query_params["g_steps"] == "3"
     assert any("G steps **3**" in c.value for c in app.caption)
+
+
+def test_a_waiting_visitor_sees_their_place_and_when_their_turn_comes():
+    from gan_core import session
+    from gan_core.config import LiveSettings, ModelSpec
+    before = session.limits()
+    kept = (before.max_running, before.slice_s, before.first_slice_s)
+    session.configure(max_running=1, slice_s=90, first_slice_s=60)
+    other = session.TrainingSession(ModelSpec(arch="mlp"), LiveSettings(batch_size=16))
+    try:
+        other.start()                       # another visitor's first turn: 60 s while others wait
+        at = AppTest.from_file(APP, default_timeout=30).run()
+        at.button(key="start").click().run()
+        assert wait_for(at, lambda: session_of(at).snapshot().state == "waiting")
+        notice = " ".join(i.value for i in at.info)
+        # first in line; the place frees when the other's 60 s turn ends, a few seconds from now
+        assert "number 1 in the queue" in notice, notice
+        assert any(f"about {s} s" in notice for s in (45, 50, 55, 60)), notice
+    finally:
+        other.stop()
+        session.configure(max_running=kept[0], slice_s=kept[1], first_slice_s=kept[2])
+
+
+def test_the_replica_is_named_only_behind_a_load_balancer(monkeypatch):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not any(c.value.startswith("Server ") for c in at.caption)
+    monkeypatch.setenv("GAN_STUDIO_REPLICA", "b")
+    at.run()
+    assert "Server b" in [c.value for c in at.caption]

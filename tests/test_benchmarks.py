@@ -128,3 +128,27 @@ def test_advice_benchmark_reports_consistent_ratios():
     assert row["advice_worker_ms"] > 0                  # the advice really was computed, on the worker
     assert row["worker_share"] == pytest.approx(row["advice_worker_ms"] / 1000 / 0.2, rel=0.01)
     assert all(r["cpu_ms"][k] > 0 for k in ("step_ms", "advice_ms", "drawing_ms"))
+
+
+@pytest.mark.slow
+def test_class_load_reports_consistent_figures():
+    out = run("class_load.py", "--visitors", "3", "--seconds", "6", "--rate-seconds", "1",
+              "--digits-steps", "5000", "--policies", "newcomers")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout[:out.stdout.index("\n\n")])
+    sims = {s["policy"]: s for s in r["simulated"]}
+    # on the fake clock, today's 30 s turns make the third visitor wait a whole turn; newcomers' 3 s
+    # first turns do not
+    assert sims["today"]["first_step_s"]["max"] >= 30 > sims["newcomers"]["first_step_s"]["max"]
+    real = r["real"][0]
+    assert real["first_step_s"]["started"] == 3                # every visitor took a step
+    assert abs(real["total_vs_alone"] - real["total_steps_per_s"] / real["alone_steps_per_s"]) < 0.02
+    assert real["rss_mb"]["with_all"] > 0 and real["after_vs_before"] > 0
+
+
+@pytest.mark.slow
+def test_gpu_load_says_there_is_no_gpu_and_exits_0():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the script measures it (run it by hand)")
+    out = run("gpu_load.py")
+    assert out.returncode == 0 and "no CUDA device" in out.stdout, out.stdout + out.stderr

@@ -67,12 +67,18 @@ def test_tightest_of_v1_and_v2(tmp_path, host_of_8):
     assert cpus.usable(tmp_path).count == 2
 
 
-@pytest.mark.parametrize("count,trainers,threads", [(1, 1, 1), (2, 2, 1), (3, 2, 1), (8, 2, 4), (16, 2, 8)])
+@pytest.mark.parametrize("count,trainers,threads", [(1, 1, 1), (2, 2, 1), (3, 3, 1), (8, 8, 1), (64, 32, 2)])
 def test_trainers_and_threads_share_the_cpus(count, trainers, threads):
     found = CPUs(count, "test")
     assert cpus.trainers_at_once(found) == trainers
     assert cpus.threads_each(trainers, cpus=found) == threads
     assert trainers * threads <= count   # never more torch threads than CPUs
+
+
+@pytest.mark.parametrize("count,memory_mb,trainers", [(16, 80_000, 4), (2, 80_000, 2), (16, 1_000, 1),
+                                                      (16, 300, 1), (1, 80_000, 1)])
+def test_on_a_gpu_the_cap_follows_its_memory_and_the_cpus_feeding_it(count, memory_mb, trainers):
+    assert cpus.trainers_at_once(CPUs(count, "test"), gpu_memory_mb=memory_mb) == trainers
 
 
 def test_configured_threads_win(capsys):

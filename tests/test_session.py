@@ -166,6 +166,27 @@ def test_cap_queues_visitors_in_order():
     assert c.snapshot().queue_position == 1 and sched.running == 1
 
 
+@pytest.mark.slow
+def test_a_waiting_session_sheds_its_rewind_point_and_its_probes_wait_for_training_time():
+    # a's first turn is 4 s; b waits for it, longer than b's probe interval (3 s)
+    sched = Scheduler(1, slice_s=30, first_slice_s=4.0)
+    lim = Limits(max_running=1, grid_every_s=0.05, game_every_s=3.0, rewind_every_s=0.1)
+    a, b = make(scheduler=sched, limits=lim), make(scheduler=sched, limits=lim)
+    a.start()
+    assert wait_for(lambda: a.snapshot().step > 0)
+    b.start()
+    assert wait_for(lambda: b.snapshot().state == "waiting")
+    eta = b.snapshot().queue_eta_s
+    assert eta is not None and 0 < eta <= 4.0
+    assert wait_for(lambda: b.snapshot().step >= 2, timeout=20)
+    # b's probe fell due (by the wall clock) while it waited; counted in training time it has not
+    assert b.snapshot().game == []
+    assert wait_for(lambda: a.snapshot().state == "waiting")
+    # a's turn is over: its rewind point and gradients are gone until its next turn
+    assert wait_for(lambda: a.call(lambda t: a._last_good is None and all(
+        p.grad is None for p in t.D.parameters())), timeout=5)
+
+
 def test_crash_fails_this_session_only():
     a, b = make(), make()
     a.start(), b.start()

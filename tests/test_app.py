@@ -169,10 +169,11 @@ def test_quality_tab_raises_the_collapse_alarm_of_the_diagnosis(app):
     report = {"n": 256, "confident_share": 0.9, "fid": 50.0, "fid_real_n": 5.0, "near_copies": 0.0,
               "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
     alarms = lambda: [e.value for e in app.error if "Collapse alarm" in e.value]  # noqa: E731
-    s._quality.push({"step": 0, **report, "histogram": [0.1] * 10})
+    # published as the worker publishes a report (a new snapshot version, so the page redraws it)
+    s._push(s._quality, {**report, "histogram": [0.1] * 10})
     app.run()
     assert not alarms()                                   # every digit drawn: no alarm
-    s._quality.push({"step": 1, **report})
+    s._push(s._quality, report)
     app.run()
     [alarm] = alarms()
     assert "mostly 1" in alarm and "Try:" in alarm

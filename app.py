@@ -500,7 +500,8 @@ def _refresh_every(state: str) -> float | None:
     # live while training or queued. One interval for both: turns rotate every few seconds under
     # load, and a page that reran itself at each turn to change its timer met a Streamlit race
     # (a full run's unsent deltas dropped by the next timed run) that blanked and broke the page
-    return LIVE_EVERY_S if state in (RUNNING, WAITING) else None
+    # a viewer's page always polls: only the run's owner can start it again
+    return LIVE_EVERY_S if state in (RUNNING, WAITING) or _viewing() else None
 
 
 def live_ui(s: TrainingSession) -> None:

@@ -115,3 +115,11 @@ def test_applications_benchmark_reports_its_figures(tmp_path, digits):
     lines = out.stdout.splitlines()
     assert sum(line.startswith("restore: judge reads the true digit") for line in lines) == 3
     assert any(line.startswith("augment: gain") for line in lines)
+
+@pytest.mark.slow
+def test_viewers_benchmark_reports_its_figures():
+    out = run("viewers.py", "--viewers", "2", "--seconds", "1", "--arch", "mlp")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["viewers"] == 2 and report["steps_per_s"]["1"] > 0 and report["steps_per_s"]["2"] > 0
+    assert report["figure_builds_per_s"]["2"] > 0 and report["cores_at_live_rate"] >= 0

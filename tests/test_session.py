@@ -426,6 +426,8 @@ def test_a_watched_run_trains_on_after_its_owner_left_and_stops_when_the_last_vi
     s.unwatch(viewer)
     assert wait_for(lambda: not s.alive, timeout=5)
     assert s.snapshot().state == "paused" and "closed" in s.snapshot().message
+    # `alive` turns False just before the thread returns, and nothing is left to join: let it finish
+    assert wait_for(lambda: not [t for t in threading.enumerate() if t.name == "gan-trainer"])
 
 
 def test_the_snapshot_version_moves_when_the_worker_publishes_and_only_then():

@@ -120,4 +120,4 @@ class SharedCache:
             self._items.clear()
 
 
-figures = SharedCache(maxsize=64)   # the page's figures per (run, version, language, smoothing)
+figures = SharedCache(maxsize=32)   # figures per (run, version, language, smoothing): ~0.4 MB each at most

@@ -18,6 +18,7 @@ def open_page(browser, url: str):
     """harness.visit, with more patience: three pages share two busy cores here."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    page.set_default_timeout(90_000)
     page.goto(url)
     page.wait_for_selector(".st-key-start button, .st-key-pause button", timeout=120_000)
     return page

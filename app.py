@@ -151,6 +151,8 @@ def _viewing() -> bool:
 
 def _fork(run: TrainingSession) -> None:
     """The fork button: a session of this visitor's own from the run as it is now; it stops being watched."""
+    if not _viewing():
+        return      # a click delivered twice (a busy page resends it): forked already
     st.session_state.pop("_refusal_watch", None)
     try:
         new = run.fork()

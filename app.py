@@ -2,6 +2,8 @@
 
 The page only draws. Training runs in a TrainingSession (gan_core/session.py) kept in this
 visitor's st.session_state; widgets send it commands and the live panel polls its snapshot.
+A link with watch=<run id> shows another visitor's run instead, live and read-only (gan_core/runs.py):
+its figures come from a cache shared by every page, built once per published snapshot version.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ if _missing := deps.problem("torch", "numpy", "PIL", "pyarrow", "mlxtend"):
 import pyarrow as pa  # noqa: E402 (after the check above)
 
 from gan_core import (advice, augment, charts, config, data, diagnosis, i18n, lessons, metrics, probe, query,  # noqa: E402
-                      render, restore, session, slow_motion, text)
+                      render, restore, runs, session, slow_motion, text)
 from gan_core.checkpoint import CheckpointError  # noqa: E402
 from gan_core.config import ConfigError, LiveSettings, ModelSpec  # noqa: E402
 from gan_core.data import DataError  # noqa: E402
@@ -100,24 +102,118 @@ def _configure_server() -> None:
         session.configure(**overrides)
 
 
+@st.cache_resource(scope="session", on_release=lambda w: w[0].unwatch(w[1]), show_spinner=False)
+def _watch_run(run_id: str, _run: TrainingSession) -> tuple[TrainingSession, object]:
+    # a viewer's page counts once while connected, like the owner's (_watch_leave): released at
+    # disconnect, built again (counted again) at a reconnect
+    return _run, _run.watch()
+
+
 def get_session() -> tuple[TrainingSession, list[str]]:
-    """This visitor's session, built on their first visit from the link's settings, and what the
-    link said that was not used (on that first visit only)."""
+    """The session this page shows: the run its link asks to watch, else this visitor's own, built
+    on their first visit from the link's settings; and what the link said that was not used (on that
+    first visit only). A viewer has no session of their own until they fork the run."""
     problems = []
-    if "session" not in st.session_state:
-        live, spec, problems = query.decode(st.query_params.to_dict())
-        try:
-            st.session_state.session = TrainingSession(spec, live)
-        except (ConfigError, DataError) as e:
-            problems.append(_said(e))
-            st.session_state.session = TrainingSession(settings=live)
+    if "session" not in st.session_state and "watching" not in st.session_state:
+        params = st.query_params.to_dict()
+        run_id, problem = query.watch_id(params)
+        run = runs.find(run_id) if run_id else None
+        if run is not None:
+            st.session_state.watching = run
+        else:
+            if problem:
+                st.session_state["_refusal_watch"] = Message(
+                    "warning", N_("This watch link cannot be used: {}. You have a studio of your own here."),
+                    (problem,), ":material/link_off:")
+            elif run_id:
+                st.session_state["_refusal_watch"] = Message(
+                    "warning", N_("No run on this server has the id {}: it has ended, or the link is wrong. "
+                                  "You have a studio of your own here."), (run_id,), ":material/link_off:")
+            live, spec, problems = query.decode(params)
+            try:
+                st.session_state.session = TrainingSession(spec, live)
+            except (ConfigError, DataError) as e:
+                problems.append(_said(e))
+                st.session_state.session = TrainingSession(settings=live)
+    if _viewing():
+        run = st.session_state.watching
+        st.session_state["_watch_token"] = _watch_run(run.run_id, run)[1]
+        return run, problems
     s = st.session_state.session
     _watch_leave(s)
     return s, problems
 
 
+def _viewing() -> bool:
+    """Does this page watch someone else's run (read-only)?"""
+    return "watching" in st.session_state
+
+
+def _fork(run: TrainingSession) -> None:
+    """The fork button: a session of this visitor's own from the run as it is now; it stops being watched."""
+    if not _viewing():
+        return      # a click delivered twice (a busy page resends it): forked already
+    st.session_state.pop("_refusal_watch", None)
+    try:
+        new = run.fork()
+    except REFUSALS as e:
+        st.session_state["_refusal_watch"] = Message("error", "{}", (_said(e),), ":material/error:")
+        return
+    run.unwatch(st.session_state.pop("_watch_token", None))
+    del st.session_state["watching"]
+    st.session_state.session = new
+    _sync_widgets(new.snapshot())
+    st.session_state["_forked"] = new.snapshot().step
+
+
+def watch_notice_ui() -> None:
+    """Why a watch link did not open a run, or why a fork was refused (kept until the next fork)."""
+    m = st.session_state.get("_refusal_watch")
+    if m is not None:
+        message_ui(m.kind, _(m.template), *m.params, icon=m.icon)
+
+
+def watching_ui(snap: session.Snapshot) -> None:
+    """For a viewer: whose run this is, and the fork button."""
+    with st.container(key="watching"):
+        message_ui("info", _("You are watching a run shared with you, live. Only the person who shared it can "
+                             "steer it; **Fork** gives you a copy of your own, from this step on, to train and "
+                             "change as you like."), icon=":material/visibility:")
+        watch_notice_ui()
+        st.button(_("Fork this run"), key="fork", icon=":material/fork_right:", type="primary",
+                  on_click=_fork, args=(st.session_state.watching,),
+                  help=_("your own session from this run's weights and history as they are now; it waits for "
+                         "a free trainer like any run"))
+
+
+def _base_url() -> str:
+    return st.context.url or ""
+
+
+def watch_ui(snap: session.Snapshot) -> None:
+    """For the owner: the link that lets others watch this run, and how many watch it now."""
+    c1, c2 = st.columns([6, 1], vertical_alignment="bottom")
+    with c1.container(key="watch_link"):
+        st.caption(_("Watch link: whoever opens it sees this run live, read-only; only you steer it."))
+        st.code(query.watch_link(_base_url(), snap.run_id, session.replica()), language=None)
+    with c2.container(key="viewers"):
+        st.metric(_("Watching"), f"{snap.viewers:,}", help=_("pages watching this run through its link"))
+
+
+def others_ui(s: TrainingSession) -> None:
+    """While this visitor waits for a trainer: links to watch runs training now."""
+    now = [(rid, r) for rid, r in runs.all_runs() if r is not s and r.state == RUNNING][:5]
+    if now:
+        st.caption(_("Meanwhile, watch a run training now:"))
+        for rid, r in now:    # link buttons: the address is the widget's, never Markdown
+            st.link_button(_("a run at step {step:,}").format(step=r.step),
+                           query.watch_link(_base_url(), rid, session.replica()), icon=":material/visibility:")
+
+
 def share_ui(snap: session.Snapshot) -> None:
     """Keep the address bar in step with the settings, so the link reproduces this setup."""
+    if _viewing():
+        return      # the address keeps its watch link
     params = query.encode(snap.settings, snap.spec, lang=st.session_state.get("lang", i18n.DEFAULT))
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
@@ -174,26 +270,27 @@ def refusal_ui(place: str) -> None:
 # -- controls ------------------------------------------------------------------------------------------
 def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     """Start/Pause and Reset, the step counter with its Step button, and the run's vital signs."""
-    running = snap.state in (RUNNING, WAITING)
+    running, viewing = snap.state in (RUNNING, WAITING), _viewing()
     c0, c1, c2, c3, c4 = st.columns([1.3, 1.3, 1, 1, 1], vertical_alignment="top")
     with c0:
         if running:
             st.button(_("Pause"), key="pause", icon=":material/pause:", on_click=_command, args=("controls", s.pause),
-                      width="stretch")
+                      width="stretch", disabled=viewing)
         else:
             st.button(_("Resume") if snap.state == PAUSED else _("Start"), key="start", type="primary",
-                      icon=":material/play_arrow:", on_click=_command, args=("controls", s.start), width="stretch")
+                      icon=":material/play_arrow:", on_click=_command, args=("controls", s.start), width="stretch",
+                      disabled=viewing)
         st.button(_("Reset"), key="reset", icon=":material/restart_alt:", on_click=_reset, args=(s,),
-                  width="stretch", help=_("a new model, with the model settings in the sidebar"))
+                  width="stretch", help=_("a new model, with the model settings in the sidebar"), disabled=viewing)
     with c1.container(key="step"):
         st.metric(_("Step"), f"{snap.step:,}")
-        st.button(_("Step once"), key="step_once", icon=":material/skip_next:", disabled=running,
+        st.button(_("Step once"), key="step_once", icon=":material/skip_next:", disabled=running or viewing,
                   on_click=_command, args=("controls", s.step_once), help=_("one D update, then one G update"))
     with c1:
         d, g = st.columns(2)
-        d.button(_("Step D"), key="step_d", disabled=running, on_click=_command, args=("controls", s.step_d),
+        d.button(_("Step D"), key="step_d", disabled=running or viewing, on_click=_command, args=("controls", s.step_d),
                  width="stretch", help=_("one D update only: G, and so the grid, stay as they are"))
-        g.button(_("Step G"), key="step_g", disabled=running, on_click=_command, args=("controls", s.step_g),
+        g.button(_("Step G"), key="step_g", disabled=running or viewing, on_click=_command, args=("controls", s.step_g),
                  width="stretch", help=_("one G update only: D stays as it is"))
     c2.metric(_("Steps / s"), f"{snap.steps_per_s:,.0f}" if snap.state == RUNNING else "–")
     c3.metric(_("Training time"), _("{seconds:,.1f} s").format(seconds=snap.elapsed))
@@ -202,6 +299,7 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     with st.container(key="notices"):
         if snap.state == WAITING:
             queue_ui(snap)
+            others_ui(s)
         if snap.message:
             message_ui("error" if snap.state == "failed" else "warning", "{}", snap.message)
         refusal_ui("controls")
@@ -274,9 +372,13 @@ def _short(v: float) -> str:
 
 def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
     st.subheader(_("Live settings"), help=_("Applied between two steps; training goes on."))
+    viewing = _viewing()
     for key, value in dataclasses.asdict(current).items():
-        st.session_state.setdefault(key, value)
-    kw = lambda name: dict(key=name, on_change=_apply_live, args=(s, name))  # noqa: E731
+        if viewing:
+            st.session_state[key] = value      # a viewer's sidebar shows the run's settings
+        else:
+            st.session_state.setdefault(key, value)
+    kw = lambda name: dict(key=name, on_change=_apply_live, args=(s, name), disabled=viewing)  # noqa: E731
     # a value from a link or a checkpoint joins the options, so any valid setting can be shown
     lr_options = _with(LR_OPTIONS, current.lr_g, current.lr_d, st.session_state.lr_g, st.session_state.lr_d)
     st.select_slider(_("Learning rate of G"), lr_options, format_func=_short, **kw("lr_g"))
@@ -312,15 +414,20 @@ def _named(names: dict[str, str], default: str | None = None):
 
 def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
     st.subheader(_("Model"), help=_("These need a new model: they take effect on Reset."))
+    viewing = _viewing()
     for name in MODEL_FIELDS:
-        st.session_state.setdefault(f"model_{name}", getattr(spec, name))
+        if viewing:
+            st.session_state[f"model_{name}"] = getattr(spec, name)
+        else:
+            st.session_state.setdefault(f"model_{name}", getattr(spec, name))
     st.selectbox(_("Architecture"), _range("arch", ModelSpec), format_func=_named(ARCH_NAMES, config.DEFAULT_ARCH),
-                 key="model_arch")
-    st.select_slider(_("Latent size"), [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim")
-    st.number_input(_("Seed"), *_range("seed", ModelSpec), step=1, key="model_seed")
+                 key="model_arch", disabled=viewing)
+    st.select_slider(_("Latent size"), [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim", disabled=viewing)
+    st.number_input(_("Seed"), *_range("seed", ModelSpec), step=1, key="model_seed", disabled=viewing)
     own = ["own"] if spec.data == "own" else []     # offered while the model trains on uploaded images
-    st.selectbox(_("Data"), [*_range("data", ModelSpec), *own], key="model_data", format_func=_named(DATA_NAMES))
-    st.toggle(_("Conditional (G and D see the digit)"), key="model_conditional")
+    st.selectbox(_("Data"), [*_range("data", ModelSpec), *own], key="model_data", format_func=_named(DATA_NAMES),
+                 disabled=viewing)
+    st.toggle(_("Conditional (G and D see the digit)"), key="model_conditional", disabled=viewing)
     if _pending_spec(spec) != spec:
         message_ui("warning", _("Model settings changed: **Reset** starts over with a new model. "
                                 "Until then the current model keeps training."), icon=":material/restart_alt:")
@@ -337,16 +444,56 @@ def _reset(s: TrainingSession) -> None:
 
 
 # -- main: the live panel ----------------------------------------------------------------------------
-def grid_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+def _figures(snap: session.Snapshot) -> dict:
+    """The figures of this snapshot, built once per (run, version, language, smoothing) and shared by
+    every page showing the run: the owner's and all its viewers'."""
+    lang, smoothing = st.session_state.get("lang", i18n.DEFAULT), st.session_state.get("smoothing", 10)
+    return runs.figures.get((snap.run_id, snap.version, lang, smoothing), lambda: _build_figures(snap, smoothing))
+
+
+def _build_figures(snap: session.Snapshot, smoothing: int) -> dict:
+    h, m, last = snap.history, snap.markers, snap.quality[-1] if snap.quality else None
+    specs = {
+        "losses": charts.losses(h, m, smoothing), "d_outputs": charts.d_outputs(h, m, smoothing),
+        "output_histograms": charts.output_histograms(snap.game[-1] if snap.game else None),
+        "heatmap_fake": charts.output_heatmap(snap.game, "fake"), "heatmap_real": charts.output_heatmap(snap.game, "real"),
+        "grad_G": charts.grad_norms(h, "G", m), "grad_D": charts.grad_norms(h, "D", m),
+        "update_ratios": charts.update_ratios(snap.updates),
+        "digit_histogram": charts.digit_histogram(last), "frechet": charts.frechet(snap.quality),
+        "quality_shares": charts.quality_shares(snap.quality),
+    }
+    figures = {name: _arrow_spec(spec) for name, spec in specs.items()}
+    figures["grid"] = None if snap.grid is None else render.data_uri(render.mosaic_png(snap.grid))
+    figures["findings"] = diagnosis.diagnose(h, snap.quality)
+    figures["collapse"] = diagnosis.mode_collapse(h, snap.quality)
+    return figures
+
+
+def _arrow_spec(spec: dict) -> dict:
+    """A Vega-Lite spec in the visitor's language, its rows as Arrow IPC bytes in a named dataset:
+    Streamlit passes bytes through as they are, so a shared spec costs each page no conversion (a
+    list of dicts goes through pandas, ~25 ms a refresh; from_pylist and IPC, ~3 ms, once)."""
+    spec = i18n.translate_tree(spec, _translation().gettext)    # its Messages, in the visitor's language
+    values = spec.get("data", {}).get("values")
+    if not values:
+        return spec
+    sink = pa.BufferOutputStream()
+    table = pa.Table.from_pylist(values)
+    with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
+        writer.write_table(table)
+    return {**spec, "data": {**{k: v for k, v in spec["data"].items() if k != "values"}, "name": "rows"},
+            "datasets": {"rows": sink.getvalue().to_pybytes()}}
+
+
+def grid_ui(s: TrainingSession, snap: session.Snapshot, figures: dict) -> None:
     st.markdown(_("**Fixed noise, step {step:,}**  ·  the same 64 latent vectors every frame").format(
         step=snap.grid_step))
     show = st.toggle(_("D's advice, pixel by pixel"), key="advice_show",
                      help=_("beside the grid: where G's next step adds or removes ink, and what D looks at"))
     grid_place, advice_place = st.columns(2) if show else (st.container(), None)
     with grid_place.container(key="samples"):
-        if snap.grid is not None:
-            _img(render.data_uri(render.mosaic_png(snap.grid)),
-                 _("generated digits at step {step}").format(step=snap.grid_step))
+        if figures["grid"] is not None:
+            _img(figures["grid"], _("generated digits at step {step}").format(step=snap.grid_step))
     if show:
         with advice_place.container(key="advice"):
             advice_ui(s, snap)
@@ -354,16 +501,12 @@ def grid_ui(s: TrainingSession, snap: session.Snapshot) -> None:
 
 def advice_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     """The gradients of the losses with respect to the images, drawn over them (advice.py). Computed
-    on the worker once per new state of the run: at most once per refresh of the live panel."""
-    key = (snap.step, snap.spec, snap.settings, snap.elapsed, tuple(snap.history.get("loss_d", [])[-1:]))
-    kept = st.session_state.get("_advice")
-    if kept is None or kept[0] != key:
-        try:
-            kept = st.session_state["_advice"] = (key, s.advice_pngs())
-        except REFUSALS as e:
-            message_ui("error", "{}", _said(e), icon=":material/error:")
-            return
-    drawn = kept[1]
+    on the worker once per published version of the run, for the owner and every viewer together."""
+    try:   # shared like the other figures: a run's viewers cost its worker one computation per version
+        drawn = runs.figures.get(("advice", snap.run_id, snap.version), s.advice_pngs)
+    except REFUSALS as e:
+        message_ui("error", "{}", _said(e), icon=":material/error:")
+        return
     (grid_png, grid_full), (real_png, real_full) = drawn["grid"], drawn["real"]
     _img(render.data_uri(grid_png), _("D's advice to G at step {step}").format(step=drawn["step"]))
     st.caption(_("**D's advice to G**: −∂L_G/∂x on the live G's images of the same noise (the grid shows their "
@@ -377,10 +520,9 @@ def advice_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                  "{full:.2g}.").format(n=advice.REAL_N, full=real_full))
 
 
-def curves_ui(snap: session.Snapshot) -> None:
-    smoothing = st.session_state.get("smoothing", 10)
-    _chart(charts.losses(snap.history, snap.markers, smoothing))
-    _chart(charts.d_outputs(snap.history, snap.markers, smoothing))
+def curves_ui(figures: dict) -> None:
+    _chart(figures["losses"])
+    _chart(figures["d_outputs"])
 
 
 def in_effect_ui(snap: session.Snapshot) -> None:
@@ -395,9 +537,9 @@ def in_effect_ui(snap: session.Snapshot) -> None:
             data=_t(snap.data_name)))
 
 
-def diagnosis_ui(snap: session.Snapshot) -> None:
+def diagnosis_ui(snap: session.Snapshot, figures: dict) -> None:
     """The diagnosis rules' findings in plain words; one container, so the panel keeps its shape."""
-    findings = diagnosis.diagnose(snap.history, snap.quality)
+    findings = figures["findings"]
     with st.container(key="findings"):
         for f in findings:
             message_ui(f.severity, _("**{finding}**  \nTry: {advice}").format(
@@ -407,12 +549,7 @@ def diagnosis_ui(snap: session.Snapshot) -> None:
 
 
 def _chart(spec: dict, where=st) -> None:
-    """A Vega-Lite chart, its rows handed over as an Arrow table: Streamlit converts a list of
-    dicts through pandas, which took ~25 ms of each live refresh (from_pylist: ~3 ms)."""
-    spec = i18n.translate_tree(spec, _translation().gettext)    # its Messages, in the visitor's language
-    values = spec.get("data", {}).get("values")
-    if values:
-        spec = {**spec, "data": {**spec["data"], "values": pa.Table.from_pylist(values)}}
+    """A Vega-Lite chart from _figures (translated, its rows already Arrow bytes)."""
     where.vega_lite_chart(spec, width="stretch")
 
 
@@ -426,7 +563,8 @@ def _refresh_every(state: str) -> float | None:
     # live while training or queued. One interval for both: turns rotate every few seconds under
     # load, and a page that reran itself at each turn to change its timer met a Streamlit race
     # (a full run's unsent deltas dropped by the next timed run) that blanked and broke the page
-    return LIVE_EVERY_S if state in (RUNNING, WAITING) else None
+    # a viewer's page always polls: only the run's owner can start it again
+    return LIVE_EVERY_S if state in (RUNNING, WAITING) or _viewing() else None
 
 
 def live_ui(s: TrainingSession) -> None:
@@ -434,26 +572,36 @@ def live_ui(s: TrainingSession) -> None:
 
     @st.fragment(run_every=every)
     def live_panel():
+        if "_forked" in st.session_state and not _viewing():
+            step = st.session_state.pop("_forked")
+            st.toast(_("Forked at step {step:,}: this copy is yours to steer.").format(step=step),
+                     icon=":material/fork_right:")
+            st.rerun()  # a viewer forked: the whole page becomes their own session's
         snap = s.snapshot()
         if _refresh_every(snap.state) != every:
             st.rerun()  # started, paused, queued or stopped by itself: rerun the page to reset the timer
+        if _viewing():
+            watching_ui(snap)
         controls_ui(s, snap)
+        if not _viewing():
+            watch_ui(snap)
+        figures = _figures(snap)
         left, right = st.columns([5, 6], gap="large")
         with left:
-            grid_ui(s, snap)
+            grid_ui(s, snap, figures)
         with right:
-            curves_ui(snap)
+            curves_ui(figures)
         with st.container(key="in_effect"):
             in_effect_ui(snap)
-        diagnosis_ui(snap)
+        diagnosis_ui(snap, figures)
         # one timer for the whole live page: several timed fragments raced under load and the
         # browser dropped its connection
         game, quality, history, latent = st.tabs([_("Game & gradients"), _("Quality"), _("History"),
                                                   _("Latent space")])
         with game:
-            game_ui(s, snap)
+            game_ui(s, snap, figures)
         with quality:
-            quality_ui(s, snap)
+            quality_ui(s, snap, figures)
         with history:
             history_ui(s, snap)
         with latent:
@@ -513,7 +661,7 @@ def slow_motion_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     st.markdown(_("**One step in slow motion**: forward, loss, backward, update, on one batch of {n}").format(
         n=slow_motion.BATCH))
     st.button(_("Take one step in slow motion"), key="slow_step", icon=":material/slow_motion_video:",
-              disabled=snap.state in (RUNNING, WAITING), on_click=_slow_step, args=(s,),
+              disabled=snap.state in (RUNNING, WAITING) or _viewing(), on_click=_slow_step, args=(s,),
               help=_("a real step of the run (pause first), on {n} images, shown stage by stage").format(
                   n=slow_motion.BATCH))
     refusal_ui("slow_motion")
@@ -582,22 +730,22 @@ def slow_motion_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                                                             after=_values(r.d_fake_g_after)))
 
 
-def game_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+def game_ui(s: TrainingSession, snap: session.Snapshot, figures: dict) -> None:
     formulas_ui(snap)
     with st.container(key="slow_motion"):
         slow_motion_ui(s, snap)
     st.caption(_("About once a second the worker shows D a batch of {n} real and {n} generated digits and "
                  "counts its answers in {bins} bins.").format(n=probe.GAME_BATCH, bins=probe.HIST_BINS))
     c1, c2 = st.columns(2, gap="large")
-    _chart(charts.output_histograms(snap.game[-1] if snap.game else None), c1)
+    _chart(figures["output_histograms"], c1)
     with c2:
-        _chart(charts.output_heatmap(snap.game, "fake"))
-        _chart(charts.output_heatmap(snap.game, "real"))
+        _chart(figures["heatmap_fake"])
+        _chart(figures["heatmap_real"])
     st.markdown(_("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it"))
     g1, g2 = st.columns(2, gap="large")
-    _chart(charts.grad_norms(snap.history, "G", snap.markers), g1)
-    _chart(charts.grad_norms(snap.history, "D", snap.markers), g2)
-    _chart(charts.update_ratios(snap.updates))
+    _chart(figures["grad_G"], g1)
+    _chart(figures["grad_D"], g2)
+    _chart(figures["update_ratios"])
     st.caption(_("Every {n} steps the weights are copied before the step and compared after it. A healthy "
                  "ratio is around 1e-3 (a step moves a layer by a thousandth of its size); much higher means the "
                  "learning rate is too large, much lower that the layer barely learns.").format(
@@ -605,7 +753,7 @@ def game_ui(s: TrainingSession, snap: session.Snapshot) -> None:
 
 
 # -- quality -------------------------------------------------------------------------------------------
-def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+def quality_ui(s: TrainingSession, snap: session.Snapshot, figures: dict) -> None:
     last = snap.quality[-1] if snap.quality else None
     lim = session.limits()
     st.caption(_("About every {seconds:.0f} s of training (less often when judging would take more than a "
@@ -616,7 +764,7 @@ def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
         if snap.spec.data not in ("bundled", "mnist"):
             message_ui("warning", _("The judge reads handwritten digits: on this data its numbers say little."),
                        icon=":material/info:")
-        collapse = diagnosis.mode_collapse(snap.history, snap.quality)
+        collapse = figures["collapse"]
         if collapse:
             message_ui("error", _("Collapse alarm. {finding} Try: {advice}").format(
                 finding=_t(collapse.message), advice=_t(collapse.advice)), icon=":material/warning:")
@@ -634,11 +782,12 @@ def quality_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     c[4].metric(_("Near copies"), f"{last['near_copies']:.1%}" if last else dash,
                 help=_("samples within pixel distance 1 of a training image (memorization)"))
     q1, q2 = st.columns(2, gap="large")
-    _chart(charts.digit_histogram(last), q1)
-    _chart(charts.frechet(snap.quality), q2)
-    _chart(charts.quality_shares(snap.quality))
+    _chart(figures["digit_histogram"], q1)
+    _chart(figures["frechet"], q2)
+    _chart(figures["quality_shares"])
     st.button(_("Measure now"), key="measure", icon=":material/straighten:", on_click=_command,
-              args=("quality", s.measure), help=_("also while paused; takes about half a second"))
+              args=("quality", s.measure), help=_("also while paused; takes about half a second"),
+              disabled=_viewing())
 
 
 # -- history -------------------------------------------------------------------------------------------
@@ -657,7 +806,9 @@ def history_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     with c1:
         step, mosaic = frames[round(pos / 100 * (len(frames) - 1))]
         st.markdown(_("**Fixed noise at step {step:,}**").format(step=step))
-        _img(render.data_uri(render.mosaic_png(mosaic)), _("grid at step {step}").format(step=step))
+        uri = runs.figures.get((snap.run_id, snap.version, "frame", pos),
+                               lambda: render.data_uri(render.mosaic_png(mosaic)))
+        _img(uri, _("grid at step {step}").format(step=step))
 
 
 # -- latent sampling ---------------------------------------------------------------------------------
@@ -666,16 +817,13 @@ def _redrawn(snap: session.Snapshot, draw, *args, **kwargs):
     step while paused, or G trains REDRAW_EVERY_S more seconds: the live panel refreshes every
     second, and the latent tab need not cost the trainer three drawings each time (~20 ms)."""
     when = int(snap.elapsed // REDRAW_EVERY_S) if snap.state == RUNNING else snap.step
-    key = (args, sorted(kwargs.items()), snap.spec, when)
-    kept = st.session_state.setdefault("_drawn", {})
-    name = draw.__name__
-    if name not in kept or kept[name][0] != key:
-        try:
-            kept[name] = (key, draw(*args, **kwargs))
-        except REFUSALS as e:
-            message_ui("error", "{}", _said(e), icon=":material/error:")     # said where the drawing would be
-            return None
-    return kept[name][1]
+    # shared by every page of the run: viewers asking for the same drawing cost the trainer one
+    key = (snap.run_id, draw.__name__, args, tuple(sorted(kwargs.items())), snap.spec, when)
+    try:
+        return runs.figures.get(key, lambda: draw(*args, **kwargs))
+    except REFUSALS as e:
+        message_ui("error", "{}", _said(e), icon=":material/error:")     # said where the drawing would be
+        return None
 
 
 def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
@@ -734,7 +882,7 @@ def walk_ui(s: TrainingSession) -> None:
     mode = c1.radio(_("Path"), WALKS, horizontal=True, key="walk_mode", format_func=_named(WALK_NAMES))
     seed = c2.number_input(_("Walk seed"), *_range("seed", SamplingSettings), 0, key="walk_seed")
     refused = None
-    if c3.button(_("Animate on the current G"), key="walk_go", icon=":material/animation:"):
+    if c3.button(_("Animate on the current G"), key="walk_go", icon=":material/animation:", disabled=_viewing()):
         try:
             gif = s.latent_walk_gif(mode, int(seed))
             st.session_state["_walk"] = (render.data_uri(gif, "image/gif"), s.snapshot().step, mode)
@@ -939,7 +1087,7 @@ def downloads_ui(s: TrainingSession) -> None:
     c3.download_button(_("Metrics (CSV)"), lambda: s.metrics_csv(), _("metrics_step{step}.csv").format(step=snap.step),
                        "text/csv", icon=":material/table:", width="stretch")
     up = st.file_uploader(_("Continue from a checkpoint (.pt)"), type=["pt"], key="ckpt_upload",
-                          help=_("validated before use; files with code in them are refused"))
+                          help=_("validated before use; files with code in them are refused"), disabled=_viewing())
     if up is None:
         return
     if st.session_state.get("_loaded") != up.file_id:
@@ -962,7 +1110,7 @@ def downloads_ui(s: TrainingSession) -> None:
 def own_data_ui(s: TrainingSession) -> None:
     """A zip of 28x28 grayscale images, validated by data.load_images; trained on after confirmation."""
     up = st.file_uploader(_("Train on your own images: a .zip of 28x28 grayscale images (at least {n})").format(
-        n=data.MIN_IMAGES), type=["zip"], key="data_upload")
+        n=data.MIN_IMAGES), type=["zip"], key="data_upload", disabled=_viewing())
     with st.container(key="own_data"):
         if up is None:
             return
@@ -1013,6 +1161,8 @@ def main() -> None:
     st.caption(_("G turns random noise z into images; D learns to tell them from real handwritten digits. "
                  "Each step: one backprop update of D on a real and a generated batch, then one of G, "
                  "which learns from D's gradients how to look more real."))
+    if not _viewing():
+        watch_notice_ui()
     if link_problems:
         message_ui("error", _("Some settings in the link were not used: {problems}").format(
             problems=_("; ").join(["{}"] * len(link_problems))), *link_problems, icon=":material/error:")

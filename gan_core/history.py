@@ -1,6 +1,7 @@
 """Bounded histories, thinned as they grow: memory stays flat however long training runs."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 
@@ -38,6 +39,12 @@ class Thinned:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def copy(self) -> "Thinned":
+        """An independent copy; the items themselves are shared (they are never changed once pushed)."""
+        new = copy.copy(self)
+        new.steps, new.items = list(self.steps), list(self.items)
+        return new
+
     def clear(self) -> None:
         self.__init__(self.cap)
 
@@ -60,6 +67,11 @@ class MetricHistory:
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    def copy(self) -> "MetricHistory":
+        new = copy.copy(self)
+        new._rows = self._rows.copy()
+        return new
 
     def clear(self) -> None:
         self._rows.clear()

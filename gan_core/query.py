@@ -9,12 +9,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from . import config, i18n
+from . import config, i18n, runs
 from .config import ConfigError, LiveSettings, ModelSpec
 from .i18n import msg
 
 MAX_VALUE_LEN = 64
 LANGUAGE = "lang"    # the page's language in a link: lang=zh; not a setting of the run
+WATCH = "watch"      # a run to watch: watch=<run id>; not a setting either
+REPLICA = "replica"  # the server holding that run, for a load balancer; the page ignores it
 
 
 def _parse(text: str, kind: str) -> Any:
@@ -75,3 +77,20 @@ def encode(live: LiveSettings, spec: ModelSpec, lang: str = i18n.DEFAULT) -> dic
 def language(params: Mapping[str, str]) -> str | None:
     """The language a link asks for (lang=zh, or a tag such as zh-CN), or None: the visitor's own then."""
     return i18n.language_of(str(params.get(LANGUAGE, ""))[:MAX_VALUE_LEN])
+
+
+def watch_id(params: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(the run id a link asks to watch, or None; a problem with it, or None). An id is checked for
+    length and characters before anything looks it up."""
+    text = str(params.get(WATCH, ""))
+    if not text:
+        return None, None
+    if len(text) != runs.ID_LEN or not set(text) <= runs.ID_CHARS:
+        shown = text if len(text) <= MAX_VALUE_LEN else f"({len(text):,} characters)"
+        return None, msg("ignored {name}={text!r}: not a run's id", name=WATCH, text=shown)
+    return text, None
+
+
+def watch_link(base_url: str, run_id: str, replica: str | None = None) -> str:
+    """The link that opens run_id for watching; it names the replica holding it, when there are several."""
+    return f"{base_url.split('?')[0]}?{WATCH}={run_id}" + (f"&{REPLICA}={replica}" if replica else "")

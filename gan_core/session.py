@@ -8,6 +8,11 @@ Periodic work (the grid, D's histograms, the judge, the rewind point) hangs on t
 `(every, fn)` hooks. The page reads `snapshot()`, a copy made under a lock that never waits for a step.
 
 A process-wide Scheduler (scheduler.py) caps how many sessions train at once; the others wait in line.
+
+A session is a run others can watch (runs.py): it has an unguessable `run_id`, an Audience (its
+owner's page and its viewers' pages), and a snapshot `version` bumped whenever the worker publishes,
+so figures are built once per version for every page. A run whose owner left trains on while anyone
+watches it; `fork()` makes a viewer a session of their own from the run as it is now.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import advice, checkpoint, cpus, export, probe, render, slow_motion
+from . import advice, checkpoint, cpus, export, probe, render, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
@@ -124,6 +129,9 @@ class Snapshot:
     quality: list[dict] = field(default_factory=list)   # probe.quality reports with "step", thinned
     game: list[dict] = field(default_factory=list)      # {"step", "real", "fake"} histograms of D's outputs
     updates: dict[str, list[float]] = field(default_factory=dict)  # "step" and ||Δw||/||w|| per layer
+    version: int = 0                    # bumped at each publish: figures of one version are built once
+    run_id: str = ""                    # the run's id in the registry (runs.py), for watch links
+    viewers: int = 0                    # pages watching this run besides its owner's
 
 
 @dataclass
@@ -145,7 +153,8 @@ class Hook:
 
 class TrainingSession(Worker):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
-                 scheduler: Scheduler | None = None, limits_: Limits | None = None, history_cap: int = 1000):
+                 scheduler: Scheduler | None = None, limits_: Limits | None = None, history_cap: int = 1000,
+                 trainer: Trainer | None = None):
         super().__init__("gan-trainer")
         self.limits, self.scheduler = limits_ or _limits, scheduler or _scheduler
         self._state = IDLE
@@ -157,9 +166,10 @@ class TrainingSession(Worker):
         self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
         self._markers: list[tuple[int, str]] = []
         self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
-        self._last_touch, self._left_at = time.monotonic(), None
+        self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
         self._waiting_since: float | None = None       # when this session last began to wait for a turn
-        self._trainer, self._message = export.build(spec, settings)
+        # a trainer given (a fork) is used as it is; else one is built from the spec
+        self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
         lim, cls = self.limits, TrainingSession
         self._hooks = [Hook(lim.grid_every_s, cls._publish_grid),
@@ -169,6 +179,7 @@ class TrainingSession(Worker):
         self._publish_grid()
         _ensure_exit_hook()
         _sessions.add(self)
+        self.run_id = runs.register(self)
 
     # -- commands (any thread) --------------------------------------------------------------------
     def start(self) -> None:
@@ -229,6 +240,24 @@ class TrainingSession(Worker):
         """Measure D's output histograms and G's quality now (also while paused)."""
         self._command(lambda t: (self._publish_game(), self._publish_quality()))
 
+    def fork(self) -> "TrainingSession":
+        """A session of the caller's own from this run as it is now: its checkpoint and its history.
+        It trains if this run trains (waiting for a trainer like any run), else it is paused."""
+        ckpt, kept, digits, spec = self.call(_fork_state, self)     # one consistent copy, between two steps
+        trainer = checkpoint.restore(ckpt, digits, data=spec.data, device=spec.device)
+        new = TrainingSession(trainer.spec, trainer.settings, scheduler=self.scheduler, limits_=self.limits,
+                              trainer=trainer)
+        with new._cv:
+            (new._history, new._frames, new._quality, new._game, new._updates, new._markers,
+             new._elapsed) = kept
+            new._state = PAUSED if ckpt["step"] else IDLE
+            new._version += 1
+        with self._cv:
+            training = self._state in (RUNNING, WAITING)
+        if training:
+            new.start()
+        return new
+
     # -- drawings and files: export's functions run on the worker, encoded here ---------------------
     def checkpoint_bytes(self) -> bytes:
         return self.call(checkpoint.to_bytes)
@@ -287,7 +316,18 @@ class TrainingSession(Worker):
                 queue_eta_s=self.scheduler.eta(self) if self._state == WAITING else None,
                 quality=list(self._quality.items), game=list(self._game.items),
                 updates={k: list(v) for k, v in self._updates.columns().items()},
+                version=self._version, run_id=self.run_id, viewers=self._audience.viewers,
             )
+
+    @property
+    def state(self) -> str:
+        with self._cv:
+            return self._state
+
+    @property
+    def step(self) -> int:
+        with self._cv:
+            return self._trainer.step_count
 
     def frames(self) -> list[tuple[int, np.ndarray]]:
         """The stored fixed-noise grids over time (thinned), oldest first."""
@@ -299,15 +339,30 @@ class TrainingSession(Worker):
 
     # -- the visitor and the process --------------------------------------------------------------
     def release(self) -> None:
-        """The visitor's page went away: stop after the grace period unless they come back."""
+        """The visitor's page went away: stop after the grace period unless they come back, or
+        while anyone watches the run."""
         with self._cv:
-            self._left_at = time.monotonic()
+            self._audience.owner_left(time.monotonic())
             self._cv.notify_all()
 
     def returned(self) -> None:
         """The visitor's page is connected again (a reconnect within the grace period)."""
         with self._cv:
-            self._left_at = None
+            self._audience.owner_back()
+
+    def watch(self) -> object:
+        """A viewer's page opened this run: a token for `unwatch`. Viewers never steer it."""
+        with self._cv:
+            self._version += 1      # the owner's count changes
+            return self._audience.join()
+
+    def unwatch(self, token: object) -> None:
+        """A viewer's page went (or forked); counted once per token. The last viewer gone after the
+        owner stops the run after the grace period, as the owner's leaving does."""
+        with self._cv:
+            self._audience.leave(token, time.monotonic())
+            self._version += 1
+            self._cv.notify_all()
 
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:
         """End the worker once the step in flight is done (at exit, or when the visitor is gone)."""
@@ -335,6 +390,7 @@ class TrainingSession(Worker):
     def _crashed(self, e: Exception) -> None:
         # a crash marks this session failed; other sessions go on
         self._state, self._message = FAILED, msg("training failed: {error}", error=f"{type(e).__name__}: {e}")
+        self._version += 1
 
     def _ended(self) -> None:
         self.scheduler.release(self)
@@ -392,7 +448,8 @@ class TrainingSession(Worker):
                 for h in self._hooks:
                     h.due += now - self._waiting_since
             self._waiting_since = None if granted else (self._waiting_since or now)
-            self._state = RUNNING if granted else WAITING
+            if self._state != (new := RUNNING if granted else WAITING):
+                self._state, self._version = new, self._version + 1
             if not granted:
                 # woken by the scheduler when a place frees (kept if it came before this wait), by
                 # a command or by the visitor leaving; the timeout is only a fallback. Twenty
@@ -403,9 +460,9 @@ class TrainingSession(Worker):
         return granted
 
     def _should_end(self) -> bool:
-        # under the lock: the visitor left, or has not touched anything for the idle limit
+        # under the lock: the visitor left and nobody watches, or nobody touched anything for the idle limit
         now = time.monotonic()
-        if self._left_at is not None and now - self._left_at > self.limits.leave_grace_s:
+        if self._audience.abandoned(now, self.limits.leave_grace_s):
             reason = msg("the page was closed")
         elif now - self._last_touch > self.limits.idle_limit_s:
             reason = msg("no interaction for {minutes:.0f} min", minutes=self.limits.idle_limit_s / 60)
@@ -413,13 +470,20 @@ class TrainingSession(Worker):
             return False
         if self._state in (RUNNING, WAITING):
             self._state, self._message = PAUSED, msg("paused: {reason}", reason=reason)
+            self._version += 1
         return True
 
     def _command(self, fn: Callable[..., Any], *args: Any) -> Any:
         # a command is the visitor at work. A snapshot or a drawing proves nothing: a rerun already
         # under way when the tab closed still makes them, and must not cancel the leave
-        self._last_touch, self._left_at = time.monotonic(), None
-        return self.call(fn, *args)
+        with self._cv:
+            self._last_touch = time.monotonic()
+            self._audience.owner_back()
+        try:
+            return self.call(fn, *args)
+        finally:
+            with self._cv:
+                self._version += 1      # a command may have changed anything the page shows; a drawing has not
 
     # -- jobs and hooks (on the worker) -------------------------------------------------------------
     def _set_training(self, on: bool) -> None:
@@ -468,6 +532,7 @@ class TrainingSession(Worker):
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
                 self._state = PAUSED if self._state != FAILED else IDLE
             self._message = notice
+            self._version += 1
         self._last_good = None
         self.scheduler.release(self)
         self._publish_grid()
@@ -480,6 +545,7 @@ class TrainingSession(Worker):
             self._state = PAUSED
             self._message = msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
                                 "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"])
+            self._version += 1
         self.scheduler.release(self)
         self._publish_grid()
 
@@ -491,6 +557,7 @@ class TrainingSession(Worker):
         mosaic = render.grid_array(self._trainer.grid(), nrow=8)   # (H, W) uint8
         with self._cv:
             self._frames.push((self._trainer.step_count, mosaic))
+            self._version += 1      # the publish point: about every grid_every_s while training
 
     def _publish_game(self) -> None:
         self._push(self._game, probe.game(self._trainer, self._probe_rng))
@@ -501,6 +568,16 @@ class TrainingSession(Worker):
     def _push(self, into: Thinned, report: dict) -> None:
         with self._cv:
             into.push({"step": self._trainer.step_count, **report})
+            self._version += 1
+
+
+def _fork_state(t: Trainer, session: TrainingSession) -> tuple[dict[str, Any], tuple, Digits, ModelSpec]:
+    # on the worker: the trainer's state and copies of the histories, consistent with each other.
+    # The items themselves (metric rows, grid mosaics, reports) are never changed once pushed: shared
+    with session._cv:
+        kept = (session._history.copy(), session._frames.copy(), session._quality.copy(),
+                session._game.copy(), session._updates.copy(), list(session._markers), session._elapsed)
+    return _clone_state(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere
 
 
 def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Exception | None:

@@ -169,10 +169,11 @@ def test_quality_tab_raises_the_collapse_alarm_of_the_diagnosis(app):
     report = {"n": 256, "confident_share": 0.9, "fid": 50.0, "fid_real_n": 5.0, "near_copies": 0.0,
               "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
     alarms = lambda: [e.value for e in app.error if "Collapse alarm" in e.value]  # noqa: E731
-    s._quality.push({"step": 0, **report, "histogram": [0.1] * 10})
+    # published as the worker publishes a report (a new snapshot version, so the page redraws it)
+    s._push(s._quality, {**report, "histogram": [0.1] * 10})
     app.run()
     assert not alarms()                                   # every digit drawn: no alarm
-    s._quality.push({"step": 1, **report})
+    s._push(s._quality, report)
     app.run()
     [alarm] = alarms()
     assert "mostly 1" in alarm and "Try:" in alarm
@@ -305,3 +306,50 @@ def test_the_replica_is_named_only_behind_a_load_balancer(monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_REPLICA", "b")
     at.run()
     assert "Server b" in [c.value for c in at.caption]
+
+
+# -- watching a run ------------------------------------------------------------------------------------
+def watcher(run_id: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["watch"] = run_id
+    return at.run()
+
+
+def test_the_owner_gets_a_watch_link_and_a_viewer_sees_the_run_read_only_and_can_fork(app):
+    from gan_core import runs
+    s = session_of(app)
+    [link] = [c.value for c in app.code if "watch=" in c.value]
+    assert link.endswith(f"watch={s.run_id}") and runs.find(s.run_id) is s
+    app.button(key="step_once").click().run()
+
+    viewer = watcher(s.run_id)
+    assert not viewer.exception
+    assert "session" not in viewer.session_state and viewer.session_state["watching"] is s  # no trainer of its own
+    assert step_shown(viewer) == s.snapshot().step == 1
+    assert s.snapshot().viewers == 1
+    for key in ("start", "reset", "step_once", "measure", "walk_go"):
+        assert viewer.button(key=key).disabled, key
+    for key in ("lr_g", "lr_d", "batch_size"):
+        assert viewer.select_slider(key=key).disabled, key
+    assert viewer.slider(key="beta1").disabled and viewer.selectbox(key="model_arch").disabled
+    assert any("shared with you" in i.value for i in viewer.info)
+    assert not [c for c in viewer.code if "watch=" in c.value]      # a viewer is offered no link of their own
+    app.run()
+    assert [m.value for m in app.metric if m.label == "Watching"] == ["1"]
+
+    viewer.button(key="fork").click().run()
+    assert not viewer.exception
+    forked = viewer.session_state["session"]
+    assert forked is not s and "watching" not in viewer.session_state and s.snapshot().viewers == 0
+    assert forked.snapshot().step == 1 and not viewer.button(key="step_once").disabled
+    viewer.button(key="step_once").click().run()
+    assert forked.snapshot().step == 2 and s.snapshot().step == 1  # the fork steps, the run does not
+
+
+def test_an_unknown_or_malformed_watch_link_says_so_and_gives_a_studio_of_ones_own():
+    for run_id, said in (("A" * 16, "No run on this server"), ("../../etc/passwd", "cannot be used")):
+        at = watcher(run_id)
+        assert not at.exception
+        assert [w.value for w in at.warning if said in w.value], run_id
+        assert "watching" not in at.session_state and not at.button(key="start").disabled
+        st.cache_resource.clear()

@@ -152,3 +152,12 @@ def test_gpu_load_says_there_is_no_gpu_and_exits_0():
         pytest.skip("a GPU is present: the script measures it (run it by hand)")
     out = run("gpu_load.py")
     assert out.returncode == 0 and "no CUDA device" in out.stdout, out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_viewers_benchmark_reports_its_figures():
+    out = run("viewers.py", "--viewers", "2", "--seconds", "1", "--arch", "mlp")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["viewers"] == 2 and report["steps_per_s"]["1"] > 0 and report["steps_per_s"]["2"] > 0
+    assert report["figure_builds_per_s"]["2"] > 0 and report["cores_at_live_rate"] >= 0

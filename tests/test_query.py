@@ -44,3 +44,22 @@ def test_good_values_survive_beside_bad_ones():
 def test_a_link_cannot_point_at_server_paths(path):
     _, spec, problems = query.decode({"data": path})
     assert spec.data == "bundled" and problems
+
+
+def test_a_watch_id_is_checked_before_anything_looks_it_up():
+    from gan_core import runs
+    good = "a" * (runs.ID_LEN - 2) + "-_"
+    assert query.watch_id({}) == (None, None)
+    assert query.watch_id({"watch": good}) == (good, None)
+    for bad in ("short", "a" * (runs.ID_LEN + 1), "a" * (runs.ID_LEN - 1) + "/", "../" * 6 + "ab",
+                "a" * (runs.ID_LEN - 1) + "\u00e9", "x" * 100_000):
+        run_id, problem = query.watch_id({"watch": bad})
+        assert run_id is None and "watch=" in str(problem), bad
+        assert len(str(problem)) < 200                       # a huge value is named by its length only
+
+
+def test_a_watch_link_names_the_run_and_the_replica_holding_it():
+    assert query.watch_link("http://host:8501/?lr_g=0.001", "abc") == "http://host:8501/?watch=abc"
+    assert query.watch_link("http://host/", "abc", "r2") == "http://host/?watch=abc&replica=r2"
+    # a watch link's own parameters are no settings: decoding ignores them
+    assert query.decode({"watch": "abc", "replica": "r2"})[2] == []

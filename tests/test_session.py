@@ -393,3 +393,116 @@ def test_a_broken_probe_turns_probes_off_and_training_goes_on(monkeypatch):
     at = s.snapshot().step
     assert wait_for(lambda: s.snapshot().step > at + 5)
     assert s.snapshot().state == "running" and s.snapshot().game == []
+
+
+# -- watching a run and forking it ---------------------------------------------------------------------
+def test_runs_are_found_by_an_unguessable_id_and_drop_out_when_nobody_holds_them():
+    import gc
+
+    from gan_core import runs
+    a, b = make(), make()
+    assert a.run_id != b.run_id and len(a.run_id) == runs.ID_LEN and set(a.run_id) <= runs.ID_CHARS
+    assert runs.find(a.run_id) is a and runs.find(b.run_id) is b and runs.find("x" * runs.ID_LEN) is None
+    gone = b.run_id
+    del b
+    gc.collect()
+    assert runs.find(gone) is None                   # an ended run's link expires with it
+
+
+def test_the_audience_rule_without_a_clock():
+    from gan_core.runs import Audience
+    a = Audience()
+    assert not a.abandoned(100.0, grace=30)          # the owner is there
+    v1, v2 = a.join(), a.join()
+    a.owner_left(0.0)
+    assert a.viewers == 2 and not a.abandoned(1000.0, grace=30)   # watched: never abandoned
+    a.leave(v1, 10.0)
+    a.leave(v1, 500.0)                               # a second leave of one page counts nothing
+    assert a.viewers == 1 and not a.abandoned(1000.0, grace=30)
+    a.leave(v2, 900.0)                               # the last viewer went at 900: grace runs from then
+    assert not a.abandoned(929.0, grace=30) and a.abandoned(931.0, grace=30)
+    a.owner_back()
+    assert not a.abandoned(5000.0, grace=30)
+
+
+def test_viewers_are_counted_once_each_in_the_snapshot():
+    s = make()
+    v1, v2 = s.watch(), s.watch()
+    assert s.snapshot().viewers == 2
+    s.unwatch(v1)
+    s.unwatch(v1)
+    assert s.snapshot().viewers == 1
+    s.unwatch(v2)
+    assert s.snapshot().viewers == 0
+
+
+def test_a_watched_run_trains_on_after_its_owner_left_and_stops_when_the_last_viewer_goes():
+    s = make(limits=Limits(max_running=8, leave_grace_s=0.2))
+    viewer = s.watch()
+    s.start()
+    s.release()                                      # the owner's tab closed
+    at = s.snapshot().step
+    assert wait_for(lambda: s.snapshot().step > at + 50)    # well past the grace: still training
+    assert s.alive and s.snapshot().state == "running"
+    s.unwatch(viewer)
+    assert wait_for(lambda: not s.alive, timeout=5)
+    assert s.snapshot().state == "paused" and "closed" in s.snapshot().message
+    # `alive` turns False just before the thread returns, and nothing is left to join: let it finish
+    assert wait_for(lambda: not [t for t in threading.enumerate() if t.name == "gan-trainer"])
+
+
+def test_the_snapshot_version_moves_when_the_worker_publishes_and_only_then():
+    s = make()
+    v0 = s.snapshot().version
+    assert s.snapshot().version == v0                # reading publishes nothing
+    s.step_once()
+    v1 = s.snapshot().version
+    assert v1 > v0
+    s.apply(lr_g=1e-3)
+    assert s.snapshot().version > v1                 # a command changes what the page shows
+
+
+def test_a_fork_starts_from_the_run_as_it_is_and_then_trains_on_its_own():
+    s = make()
+    s.start()
+    assert wait_for(lambda: s.snapshot().step >= 30)
+    s.apply(lr_d=1e-3)
+    f = s.fork()
+    first = f.snapshot()
+    assert f is not s and f.run_id != s.run_id
+    g_run, g_fork = s.call(trainer).G, f.call(trainer).G
+    assert g_fork is not g_run
+    source = s.snapshot()
+    # the fork's history is the run's up to the fork, step for step
+    n = len(first.history["step"])
+    assert first.history["step"] == source.history["step"][:n] and first.history["step"][-1] == first.step
+    assert first.settings == source.settings and first.settings.lr_d == 1e-3
+    assert first.markers == source.markers[:len(first.markers)] and first.markers
+    assert wait_for(lambda: f.snapshot().step >= first.step + 20)     # it trains, as the run did
+    s.pause()
+    frozen = s.snapshot().step
+    assert wait_for(lambda: f.snapshot().step >= first.step + 40)
+    assert s.snapshot().step == frozen               # its own trainer: pausing the run leaves it going
+    f.apply(lr_g=5e-4)
+    assert s.snapshot().settings.lr_g != 5e-4        # and steering it leaves the run alone
+
+
+def test_a_fork_of_a_paused_run_has_its_weights_exactly():
+    s = make()
+    for _ in range(5):
+        s.step_once()
+    f = s.fork()
+    assert f.snapshot().state == "paused" and f.snapshot().step == 5
+    a, b = s.call(trainer), f.call(trainer)
+    for pa, pb in zip([*a.G.parameters(), *a.D.parameters()], [*b.G.parameters(), *b.D.parameters()]):
+        assert torch.equal(pa, pb)
+    assert s.step_once()["loss_d"] == f.step_once()["loss_d"]   # same state, same RNG: the same next step
+
+
+def test_a_fork_waits_for_a_trainer_like_any_run():
+    sched = Scheduler(1)
+    s = make(scheduler=sched)
+    s.start()
+    assert wait_for(lambda: s.snapshot().step > 0)
+    f = s.fork()
+    assert wait_for(lambda: f.snapshot().state == "waiting" and f.snapshot().queue_position == 1)

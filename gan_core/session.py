@@ -289,6 +289,17 @@ class TrainingSession(Worker):
                 updates={k: list(v) for k, v in self._updates.columns().items()},
             )
 
+    def wait_for_step(self, past: int, timeout: float) -> bool:
+        """Wait, at most `timeout` seconds, until the trainer has stepped past step `past`: True if it has."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            while self._trainer.step_count <= past:
+                left = end - time.monotonic()
+                if left <= 0 or self._state not in (RUNNING, WAITING):
+                    return False
+                self._cv.wait(min(left, 0.01))   # the worker does not signal each step: a short poll
+            return True
+
     def frames(self) -> list[tuple[int, np.ndarray]]:
         """The stored fixed-noise grids over time (thinned), oldest first."""
         with self._cv:

@@ -9,6 +9,8 @@ imports nothing heavy; everything it loads is cached process-wide, so later visi
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from typing import Callable
@@ -56,7 +58,9 @@ class Loader:
     def start(self) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="gan-preload", daemon=True)
+                # not a daemon: the interpreter waits for it at exit, as a torch thread still running
+                # then aborts the process ("terminate called without an active exception")
+                self._thread = threading.Thread(target=self._run, name="gan-preload")
                 self._thread.start()
 
     def ready(self, timeout: float = 0.0) -> bool:
@@ -73,10 +77,21 @@ class Loader:
             self.seconds = time.monotonic() - t0
             self._done.set()
         if self._after is not None and self.problem is None and self.error is None:
+            _lower_priority()
             try:
                 self._after()
             except Exception:        # the quality probe reports its own failure when it runs
                 pass
+
+
+def _lower_priority() -> None:
+    # this thread only (on Linux a thread is a task with its own nice value): what runs after the
+    # loading must not take CPU from a trainer or a page drawing that wants it
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
 
 
 loader = Loader()

@@ -116,6 +116,7 @@ def test_applications_benchmark_reports_its_figures(tmp_path, digits):
     assert sum(line.startswith("restore: judge reads the true digit") for line in lines) == 3
     assert any(line.startswith("augment: gain") for line in lines)
 
+<<<<<<< HEAD
 
 @pytest.mark.slow
 def test_advice_benchmark_reports_consistent_ratios():
@@ -152,3 +153,33 @@ def test_gpu_load_says_there_is_no_gpu_and_exits_0():
         pytest.skip("a GPU is present: the script measures it (run it by hand)")
     out = run("gpu_load.py")
     assert out.returncode == 0 and "no CUDA device" in out.stdout, out.stdout + out.stderr
+=======
+@pytest.mark.browser
+def test_visitor_benchmark_prints_each_figure_once():
+    out = run("visitor.py", "--quick")
+    assert out.returncode == 0, out.stdout + out.stderr
+    head, *lines = out.stdout.strip().splitlines()
+    assert head.startswith("load (1-min average) before")
+    figures = {name: float(rest.split()[0]) for name, rest in (line.rsplit(": ", 1) for line in lines)}
+    assert len(figures) == len(lines) == 11, lines
+    assert 0 < figures["first paint, fresh server (s)"] <= figures["page complete, fresh server (s)"]
+    assert 0 < figures["first paint, second visitor (s)"] <= figures["page complete, second visitor (s)"]
+    assert 0 < figures["start to first step (s)"] < 30
+    # speeds are not judged (a loaded machine may show "0" steps/s), only that they were read
+    assert figures["steps/s shown by the page"] >= 0 and figures["steps/s by the step counter"] >= 0
+    ratio = figures["steps/s by the step counter"] / figures["trainer alone, server's threads (steps/s)"]
+    assert abs(figures["page / trainer alone (counter)"] - ratio) < 0.01 + 0.01 * ratio   # printed to 2 places
+    assert 0 <= figures["legible share of the grid at 4 s"] <= 1
+    assert figures["digits covered at 4 s"] in range(11)
+
+
+def test_the_visitor_benchmark_cuts_the_grid_it_judges_back_into_the_images_drawn():
+    # the judge must read the 64 images the page drew, not tiles shifted by the mosaic's padding
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import visitor
+    from gan_core import render
+    images = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    uri = render.data_uri(render.mosaic_png(render.grid_array(images, nrow=8)))
+    want = (images.squeeze(1).numpy() * 255 + 0.5).astype("uint8")
+    assert (visitor.tiles(uri) == want).all()
+>>>>>>> 4e1fdfa (benchmarks/visitor.py: the visitor's clock in headless Chromium (first paint, Start to first step, speed with the page open, the grid judged at 10/20/30 s); the judge's warm-up runs at low priority)

@@ -354,8 +354,7 @@ def grid_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     grid_place, advice_place = st.columns(2) if show else (st.container(), None)
     with grid_place.container(key="samples"):
         if snap.grid is not None:
-            _img(render.data_uri(render.mosaic_png(snap.grid)),
-                 _("generated digits at step {step}").format(step=snap.grid_step))
+            _img(_mosaic_uri(snap.grid), _("generated digits at step {step}").format(step=snap.grid_step))
     if show:
         with advice_place.container(key="advice"):
             advice_ui(s, snap)
@@ -384,6 +383,16 @@ def advice_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     st.caption(_("**What D looks at**: −∂L_D/∂x on {n} real digits. Orange: more ink there would lower D's "
                  "loss (the digit would look more real to D); blue: less ink. Full colour at |∂L_D/∂x| ≥ "
                  "{full:.2g}.").format(n=advice.REAL_N, full=real_full))
+
+
+def _mosaic_uri(mosaic) -> str:
+    """A published grid as a data URI, encoded once: the live grid and the History tab's newest frame
+    are the same array, and a paused page redraws the same one every run."""
+    kept = st.session_state.get("_mosaic_uri")
+    if kept is None or kept[0] is not mosaic:
+        kept = (mosaic, render.data_uri(render.mosaic_png(mosaic)))
+        st.session_state["_mosaic_uri"] = kept
+    return kept[1]
 
 
 def curves_ui(snap: session.Snapshot) -> None:
@@ -666,7 +675,8 @@ def history_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     with c1:
         step, mosaic = frames[round(pos / 100 * (len(frames) - 1))]
         st.markdown(_("**Fixed noise at step {step:,}**").format(step=step))
-        _img(render.data_uri(render.mosaic_png(mosaic)), _("grid at step {step}").format(step=step))
+        _img(_mosaic_uri(mosaic) if mosaic is snap.grid else render.data_uri(render.mosaic_png(mosaic)),
+             _("grid at step {step}").format(step=step))
 
 
 # -- latent sampling ---------------------------------------------------------------------------------

@@ -1065,7 +1065,7 @@ def main() -> None:
         st.session_state.lang = _first_language()
     st.set_page_config(page_title=_("GAN Studio"), page_icon=":material/draw:", layout="wide")
     if preload.loader.problem:
-        st.error(preload.loader.problem)   # what to install, instead of a traceback from the imports
+        message_ui("error", preload.loader.problem)   # what to install, instead of a traceback from the imports
         return
     s, link_problems = None, []
     if LOADED:

@@ -116,7 +116,6 @@ def test_applications_benchmark_reports_its_figures(tmp_path, digits):
     assert sum(line.startswith("restore: judge reads the true digit") for line in lines) == 3
     assert any(line.startswith("augment: gain") for line in lines)
 
-<<<<<<< HEAD
 
 @pytest.mark.slow
 def test_advice_benchmark_reports_consistent_ratios():
@@ -153,7 +152,8 @@ def test_gpu_load_says_there_is_no_gpu_and_exits_0():
         pytest.skip("a GPU is present: the script measures it (run it by hand)")
     out = run("gpu_load.py")
     assert out.returncode == 0 and "no CUDA device" in out.stdout, out.stdout + out.stderr
-=======
+
+
 @pytest.mark.browser
 def test_visitor_benchmark_prints_each_figure_once():
     out = run("visitor.py", "--quick")
@@ -182,4 +182,3 @@ def test_the_visitor_benchmark_cuts_the_grid_it_judges_back_into_the_images_draw
     uri = render.data_uri(render.mosaic_png(render.grid_array(images, nrow=8)))
     want = (images.squeeze(1).numpy() * 255 + 0.5).astype("uint8")
     assert (visitor.tiles(uri) == want).all()
->>>>>>> 4e1fdfa (benchmarks/visitor.py: the visitor's clock in headless Chromium (first paint, Start to first step, speed with the page open, the grid judged at 10/20/30 s); the judge's warm-up runs at low priority)

@@ -1074,7 +1074,8 @@ def main() -> None:
     with st.sidebar:
         language_ui()
         sidebar_ui(s)
-        replica_ui()
+        if s is not None:   # session.replica() needs the loaded modules
+            replica_ui()
     st.markdown("### " + _("Watch a GAN learn to draw digits"))
     st.caption(_("G turns random noise z into images; D learns to tell them from real handwritten digits. "
                  "Each step: one backprop update of D on a real and a generated batch, then one of G, "

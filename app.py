@@ -11,22 +11,12 @@ import dataclasses
 
 import streamlit as st
 
-from gan_core import deps
-
-if _missing := deps.problem("torch", "numpy", "PIL", "pyarrow", "mlxtend"):
-    st.error(_missing)   # what to install, instead of a traceback from the imports below
-    st.stop()
-
-import pyarrow as pa  # noqa: E402 (after the check above)
-
-from gan_core import (advice, augment, charts, config, data, diagnosis, i18n, lessons, metrics, probe, query,  # noqa: E402
-                      render, restore, runs, session, slow_motion, text)
-from gan_core.checkpoint import CheckpointError  # noqa: E402
-from gan_core.config import ConfigError, LiveSettings, ModelSpec  # noqa: E402
-from gan_core.data import DataError  # noqa: E402
-from gan_core.i18n import N_  # noqa: E402
-from gan_core.sampling import DISTRIBUTIONS, WALKS, SamplingSettings  # noqa: E402
-from gan_core.session import PAUSED, RUNNING, WAITING, TrainingSession
+# Only modules that do not import torch come in here: the page draws its layout with them at once,
+# while torch, the data and the first model load in the background (gan_core/preload.py). The others
+# are imported at the end of this file, once that loading is done.
+from gan_core import charts, config, i18n, preload, query, runs, text
+from gan_core.config import ConfigError, LiveSettings, ModelSpec
+from gan_core.i18n import N_
 
 LR_OPTIONS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 1.5e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1]
 BATCH_OPTIONS = [16, 32, 64, 128, 256, 512]
@@ -135,6 +125,8 @@ def get_session() -> tuple[TrainingSession, list[str]]:
             except (ConfigError, DataError) as e:
                 problems.append(_said(e))
                 st.session_state.session = TrainingSession(settings=live)
+            if st.session_state.pop("_start_when_ready", False):   # pressed while the page was loading
+                _start(st.session_state.session)
     if _viewing():
         run = st.session_state.watching
         st.session_state["_watch_token"] = _watch_run(run.run_id, run)[1]
@@ -220,9 +212,6 @@ def share_ui(snap: session.Snapshot) -> None:
 
 
 # -- messages ----------------------------------------------------------------------------------------
-REFUSALS = (ConfigError, CheckpointError, DataError, RuntimeError)   # a command said no; nothing is lost
-
-
 @dataclasses.dataclass(frozen=True)
 class Message:
     """Something to tell the visitor later: message_ui's arguments, kept (in English: they are
@@ -278,7 +267,7 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                       width="stretch", disabled=viewing)
         else:
             st.button(_("Resume") if snap.state == PAUSED else _("Start"), key="start", type="primary",
-                      icon=":material/play_arrow:", on_click=_command, args=("controls", s.start), width="stretch",
+                      icon=":material/play_arrow:", on_click=_start, args=(s,), width="stretch",
                       disabled=viewing)
         st.button(_("Reset"), key="reset", icon=":material/restart_alt:", on_click=_reset, args=(s,),
                   width="stretch", help=_("a new model, with the model settings in the sidebar"), disabled=viewing)
@@ -332,6 +321,17 @@ def replica_ui() -> None:
             st.caption(_("Server {name}").format(name=name))
 
 
+FIRST_STEP_WAIT_S = 0.5
+
+
+def _start(s: TrainingSession) -> None:
+    """Start, and draw the page once the first step is taken (at most FIRST_STEP_WAIT_S later): the
+    page otherwise shows step 0 until its next timed refresh, a second on."""
+    before = s.snapshot().step
+    _command("controls", s.start)
+    s.wait_for_step(before, FIRST_STEP_WAIT_S)
+
+
 def _apply_live(s: TrainingSession, name: str) -> None:
     _command("settings", s.apply, **{name: st.session_state[name]})
     _changed()
@@ -342,18 +342,25 @@ def _changed() -> None:
 
 
 @st.fragment
-def sidebar_ui(s: TrainingSession) -> None:
+def sidebar_ui(s: TrainingSession | None) -> None:
     """The settings, as a fragment: moving a slider reruns this panel alone, and the live panel shows
     the change at its next refresh, without a full rerun of the page under its timer. While nothing
-    trains there is no refresh to wait for, so a change reruns the page; a refused one is said here."""
-    snap = s.snapshot()
+    trains there is no refresh to wait for, so a change reruns the page; a refused one is said here.
+    Without a session (the page is loading), the link's settings, shown disabled."""
+    if s is None:
+        settings, spec, _problems = query.decode(st.query_params.to_dict())
+    else:
+        snap = s.snapshot()
+        settings, spec = snap.settings, snap.spec
     st.title(_("GAN Studio"))
-    live_settings_ui(s, snap.settings)
+    live_settings_ui(s, settings)
     st.divider()
-    model_settings_ui(s, snap.spec)
+    model_settings_ui(s, spec)
     st.divider()
     st.slider(_("Curve smoothing (points)"), 0, 50, 10, key="smoothing", on_change=_changed,
               help=_("a trailing mean over this many points of the curves"))
+    if s is None:
+        return
     share_ui(snap)
     # only after a change made here: the full run that follows runs this fragment again
     if st.session_state.pop("_changed", False) and _refresh_every(snap.state) is None:
@@ -370,7 +377,7 @@ def _short(v: float) -> str:
     return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
 
 
-def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
+def live_settings_ui(s: TrainingSession | None, current: LiveSettings) -> None:
     st.subheader(_("Live settings"), help=_("Applied between two steps; training goes on."))
     viewing = _viewing()
     for key, value in dataclasses.asdict(current).items():
@@ -378,7 +385,7 @@ def live_settings_ui(s: TrainingSession, current: LiveSettings) -> None:
             st.session_state[key] = value      # a viewer's sidebar shows the run's settings
         else:
             st.session_state.setdefault(key, value)
-    kw = lambda name: dict(key=name, on_change=_apply_live, args=(s, name), disabled=viewing)  # noqa: E731
+    kw = lambda name: dict(key=name, on_change=_apply_live, args=(s, name), disabled=viewing or s is None)  # noqa: E731
     # a value from a link or a checkpoint joins the options, so any valid setting can be shown
     lr_options = _with(LR_OPTIONS, current.lr_g, current.lr_d, st.session_state.lr_g, st.session_state.lr_d)
     st.select_slider(_("Learning rate of G"), lr_options, format_func=_short, **kw("lr_g"))
@@ -412,7 +419,7 @@ def _named(names: dict[str, str], default: str | None = None):
     return name
 
 
-def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
+def model_settings_ui(s: TrainingSession | None, spec: ModelSpec) -> None:
     st.subheader(_("Model"), help=_("These need a new model: they take effect on Reset."))
     viewing = _viewing()
     for name in MODEL_FIELDS:
@@ -420,14 +427,15 @@ def model_settings_ui(s: TrainingSession, spec: ModelSpec) -> None:
             st.session_state[f"model_{name}"] = getattr(spec, name)
         else:
             st.session_state.setdefault(f"model_{name}", getattr(spec, name))
+    off = viewing or s is None    # a viewer's, or loading
     st.selectbox(_("Architecture"), _range("arch", ModelSpec), format_func=_named(ARCH_NAMES, config.DEFAULT_ARCH),
-                 key="model_arch", disabled=viewing)
-    st.select_slider(_("Latent size"), [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim", disabled=viewing)
-    st.number_input(_("Seed"), *_range("seed", ModelSpec), step=1, key="model_seed", disabled=viewing)
+                 key="model_arch", disabled=off)
+    st.select_slider(_("Latent size"), [2, 8, 16, 32, 64, 100, 128, 256], key="model_latent_dim", disabled=off)
+    st.number_input(_("Seed"), *_range("seed", ModelSpec), step=1, key="model_seed", disabled=off)
     own = ["own"] if spec.data == "own" else []     # offered while the model trains on uploaded images
     st.selectbox(_("Data"), [*_range("data", ModelSpec), *own], key="model_data", format_func=_named(DATA_NAMES),
-                 disabled=viewing)
-    st.toggle(_("Conditional (G and D see the digit)"), key="model_conditional", disabled=viewing)
+                 disabled=off)
+    st.toggle(_("Conditional (G and D see the digit)"), key="model_conditional", disabled=off)
     if _pending_spec(spec) != spec:
         message_ui("warning", _("Model settings changed: **Reset** starts over with a new model. "
                                 "Until then the current model keeps training."), icon=":material/restart_alt:")
@@ -1034,7 +1042,7 @@ def augment_ui(s: TrainingSession) -> None:
             message_ui("error", "{}", _said(job), icon=":material/error:")
         elif job is not None and not job[0].done():
             c2.button(_("Show the result"), key="augment_refresh", icon=":material/refresh:")
-            st.info(_("Running on a background thread…"), icon=":material/hourglass_top:")
+            message_ui("info", _("Running on a background thread…"), icon=":material/hourglass_top:")
         elif job is not None:
             augment_result_ui(job[0].result(), job[1])
 
@@ -1146,21 +1154,71 @@ def _sync_widgets(snap: session.Snapshot) -> None:
         st.session_state[f"model_{name}"] = getattr(snap.spec, name)
 
 
+# -- while the page loads ----------------------------------------------------------------------------
+LOADING_POLL_S = 0.25
+
+
+def _start_when_ready() -> None:
+    st.session_state["_start_when_ready"] = True
+
+
+def loading_ui() -> None:
+    """The live panel's place while torch, the data and the first model load (gan_core/preload.py):
+    the same controls row, disabled but for Start, which is remembered and starts training as soon as
+    the model is there, and a dark square where the grid comes. It asks the loader a few times a
+    second and draws the whole page once it is done."""
+    @st.fragment(run_every=LOADING_POLL_S)
+    def loading_panel():
+        if preload.loader.ready():
+            st.rerun()
+        pressed = st.session_state.get("_start_when_ready", False)
+        c0, c1, c2, c3, c4 = st.columns([1.3, 1.3, 1, 1, 1], vertical_alignment="top")   # as in controls_ui
+        with c0:
+            st.button(_("Start"), key="start", type="primary", icon=":material/play_arrow:", on_click=_start_when_ready,
+                      width="stretch")
+            st.button(_("Reset"), key="reset", icon=":material/restart_alt:", disabled=True, width="stretch",
+                      help=_("a new model, with the model settings in the sidebar"))
+        with c1.container(key="step"):
+            st.metric(_("Step"), "0")
+            st.button(_("Step once"), key="step_once", icon=":material/skip_next:", disabled=True,
+                      help=_("one D update, then one G update"))
+        c2.metric(_("Steps / s"), "–")
+        c3.metric(_("Training time"), _("{seconds:,.1f} s").format(seconds=0.0))
+        c4.metric(_("State"), _("Starting") if pressed else _("Loading"))
+        left, _right = st.columns([5, 6], gap="large")
+        with left:
+            st.markdown(_("**Fixed noise, step {step:,}**  ·  the same 64 latent vectors every frame").format(step=0))
+            with st.container(key="samples"):
+                st.html('<div role="status" style="width:100%;max-width:460px;aspect-ratio:1;border-radius:6px;'
+                        'background:#000;color:#ccc;display:flex;align-items:center;justify-content:center;'
+                        f'text-align:center;padding:2em">{_("Loading PyTorch, the digits and the model…")}</div>')
+
+    loading_panel()
+
+
 # -- page ----------------------------------------------------------------------------------------------
 def main() -> None:
     if "lang" not in st.session_state:
         st.session_state.lang = _first_language()
     st.set_page_config(page_title=_("GAN Studio"), page_icon=":material/draw:", layout="wide")
-    _configure_server()
-    s, link_problems = get_session()
+    if preload.loader.problem:
+        message_ui("error", preload.loader.problem)   # what to install, instead of a traceback from the imports
+        return
+    s, link_problems = None, []
+    if LOADED:
+        _configure_server()
+        s, link_problems = get_session()
     with st.sidebar:
         language_ui()
         sidebar_ui(s)
-        replica_ui()
+        if s is not None:   # session.replica() needs the loaded modules
+            replica_ui()
     st.markdown("### " + _("Watch a GAN learn to draw digits"))
     st.caption(_("G turns random noise z into images; D learns to tell them from real handwritten digits. "
                  "Each step: one backprop update of D on a real and a generated batch, then one of G, "
                  "which learns from D's gradients how to look more real."))
+    if s is None:
+        return loading_ui()
     if not _viewing():
         watch_notice_ui()
     if link_problems:
@@ -1179,6 +1237,21 @@ def main() -> None:
     st.markdown("#### " + _("Files"))
     files_ui(s)
 
+
+# -- the modules that import torch ---------------------------------------------------------------------
+# Brought in once gan_core/preload.py has loaded them in the background (the first visit starts it):
+# an import here before then would wait for it, and the page would show nothing for seconds.
+LOADED = preload.start().ready() and not preload.loader.problem
+if LOADED:
+    import pyarrow as pa
+
+    from gan_core import advice, augment, data, diagnosis, lessons, metrics, probe, render, restore, session, slow_motion
+    from gan_core.checkpoint import CheckpointError
+    from gan_core.data import DataError
+    from gan_core.sampling import DISTRIBUTIONS, WALKS, SamplingSettings
+    from gan_core.session import PAUSED, RUNNING, WAITING, TrainingSession
+
+    REFUSALS = (ConfigError, CheckpointError, DataError, RuntimeError)   # a command said no; nothing is lost
 
 if __name__ == "__main__":
     main()

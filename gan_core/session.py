@@ -68,7 +68,7 @@ class Limits:
     first_slice_s: float = _env_float("GAN_STUDIO_FIRST_SLICE_S", 3)      # a newcomer's first turn (scheduler.py)
     idle_limit_s: float = _env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60)  # pause without interaction
     leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
-    grid_every_s: float = 0.25                                            # fixed-noise grid refresh
+    grid_every_s: float = 0.5                                             # fixed-noise grid: twice per page refresh
     rewind_every_s: float = 5.0                                           # last good state kept for NaN
     game_every_s: float = 1.0                                             # D's output histograms
     quality_every_s: float = 10.0                                         # judge report, at most this often
@@ -172,9 +172,11 @@ class TrainingSession(Worker):
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
         lim, cls = self.limits, TrainingSession
-        self._hooks = [Hook(lim.grid_every_s, cls._publish_grid),
-                       Hook(lim.game_every_s, cls._publish_game, probe=True),
-                       Hook(lim.quality_every_s, cls._publish_quality, share=0.1, probe=True),  # ~1 s each
+        # each hook at most a share of the time: on a busy machine steps slow down, a hook on a clock
+        # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
+        self._hooks = [Hook(lim.grid_every_s, cls._publish_grid, share=0.02),
+                       Hook(lim.game_every_s, cls._publish_game, share=0.02, probe=True),
+                       Hook(lim.quality_every_s, cls._publish_quality, share=0.05, probe=True),  # ~0.4 s each
                        Hook(lim.rewind_every_s, cls._keep_good)]
         self._publish_grid()
         _ensure_exit_hook()
@@ -328,6 +330,17 @@ class TrainingSession(Worker):
     def step(self) -> int:
         with self._cv:
             return self._trainer.step_count
+
+    def wait_for_step(self, past: int, timeout: float) -> bool:
+        """Wait, at most `timeout` seconds, until the trainer has stepped past step `past`: True if it has."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            while self._trainer.step_count <= past:
+                left = end - time.monotonic()
+                if left <= 0 or self._state not in (RUNNING, WAITING):
+                    return False
+                self._cv.wait(min(left, 0.01))   # the worker does not signal each step: a short poll
+            return True
 
     def frames(self) -> list[tuple[int, np.ndarray]]:
         """The stored fixed-noise grids over time (thinned), oldest first."""

@@ -19,6 +19,16 @@ def _one_thread():
 
 
 @pytest.fixture(autouse=True)
+def _page_loaded(request):
+    """A module that drives the page through AppTest sees it as a visitor does once the background
+    loading (gan_core/preload.py) is done; test_app's loading tests put a loader of their own in place."""
+    if hasattr(request.module, "AppTest"):
+        from gan_core import preload
+        assert preload.start().ready(timeout=300), "the page's background loading did not finish"
+        assert preload.loader.error is None, preload.loader.error
+
+
+@pytest.fixture(autouse=True)
 def _no_worker_left():
     """Every test ends with all sessions stopped and no trainer thread alive."""
     yield

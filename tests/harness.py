@@ -101,6 +101,9 @@ def visit(browser, url: str, width: int = 1400, height: int = 1000, locale: str 
     page = context.new_page()
     page.goto(url)
     page.wait_for_selector(".st-key-start button, .st-key-pause button", timeout=timeout * 1000)
+    # the page draws its controls while torch and the model load (gan_core/preload.py); the grid
+    # comes with the whole page
+    page.wait_for_selector(".st-key-samples img", timeout=timeout * 1000)
     return page
 
 

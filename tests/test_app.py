@@ -1,4 +1,5 @@
 """The page through streamlit's AppTest: widgets reach the running trainer."""
+import threading
 import time
 
 import pytest
@@ -120,6 +121,58 @@ def test_a_garbage_link_is_reported_and_the_page_still_works():
     assert session_of(at).snapshot().spec == __import__("gan_core").config.ModelSpec()
     at.button(key="step_once").click().run()
     assert session_of(at).snapshot().step == 1
+
+
+# -- while torch and the first model load -------------------------------------------------------------
+@pytest.fixture
+def loading(monkeypatch):
+    """The page before its background loading is done: a loader that finishes when the test says."""
+    from gan_core import preload
+    release = threading.Event()
+    loader = preload.Loader(load=lambda: None if release.wait(60) else "never released", after=None)
+    monkeypatch.setattr(preload, "loader", loader)
+    yield release
+    release.set()
+
+
+def test_the_page_draws_its_layout_while_loading_and_a_start_pressed_then_trains(loading):
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params.update({"arch": "mlp", "lr_g": "0.001"})
+    at.run()
+    assert not at.exception and not at.error
+    assert "session" not in at.session_state                        # nothing built yet
+    assert not at.button(key="start").disabled
+    assert at.button(key="reset").disabled and at.button(key="step_once").disabled
+    assert at.select_slider(key="lr_g").disabled and at.select_slider(key="lr_g").value == 1e-3   # the link's
+    assert at.selectbox(key="model_arch").value == "mlp"
+    assert [m.value for m in at.metric if m.label == "State"] == ["Loading"]
+    at.button(key="start").click().run()
+    assert not at.exception
+    assert [m.value for m in at.metric if m.label == "State"] == ["Starting"]
+    assert "session" not in at.session_state                        # still loading: remembered only
+
+    loading.set()
+    from gan_core import preload
+    assert preload.loader.ready(timeout=10)
+    at.run()                                                        # the page's next poll
+    assert not at.exception and not at.error
+    s = session_of(at)
+    assert s.snapshot().spec.arch == "mlp" and s.snapshot().settings.lr_g == 1e-3
+    assert s.snapshot().state == "running"                          # the Start pressed while loading
+    assert s.snapshot().step >= 1                                   # the page was drawn after the first step
+    assert wait_for(at, lambda: step_shown(at) > 5)
+    assert not at.select_slider(key="lr_g").disabled
+
+
+def test_the_page_loads_while_loading_takes_long_and_pressing_nothing_starts_nothing(loading):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    loading.set()
+    from gan_core import preload
+    assert preload.loader.ready(timeout=10)
+    at.run()
+    assert not at.exception
+    assert session_of(at).snapshot().state == "idle" and step_shown(at) == 0
 
 
 # -- insight tabs --------------------------------------------------------------------------------------

@@ -161,3 +161,33 @@ def test_viewers_benchmark_reports_its_figures():
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["viewers"] == 2 and report["steps_per_s"]["1"] > 0 and report["steps_per_s"]["2"] > 0
     assert report["figure_builds_per_s"]["2"] > 0 and report["cores_at_live_rate"] >= 0
+
+
+@pytest.mark.browser
+def test_visitor_benchmark_prints_each_figure_once():
+    out = run("visitor.py", "--quick")
+    assert out.returncode == 0, out.stdout + out.stderr
+    head, *lines = out.stdout.strip().splitlines()
+    assert head.startswith("load (1-min average) before")
+    figures = {name: float(rest.split()[0]) for name, rest in (line.rsplit(": ", 1) for line in lines)}
+    assert len(figures) == len(lines) == 11, lines
+    assert 0 < figures["first paint, fresh server (s)"] <= figures["page complete, fresh server (s)"]
+    assert 0 < figures["first paint, second visitor (s)"] <= figures["page complete, second visitor (s)"]
+    assert 0 < figures["start to first step (s)"] < 30
+    # speeds are not judged (a loaded machine may show "0" steps/s), only that they were read
+    assert figures["steps/s shown by the page"] >= 0 and figures["steps/s by the step counter"] >= 0
+    ratio = figures["steps/s by the step counter"] / figures["trainer alone, server's threads (steps/s)"]
+    assert abs(figures["page / trainer alone (counter)"] - ratio) < 0.01 + 0.01 * ratio   # printed to 2 places
+    assert 0 <= figures["legible share of the grid at 4 s"] <= 1
+    assert figures["digits covered at 4 s"] in range(11)
+
+
+def test_the_visitor_benchmark_cuts_the_grid_it_judges_back_into_the_images_drawn():
+    # the judge must read the 64 images the page drew, not tiles shifted by the mosaic's padding
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import visitor
+    from gan_core import render
+    images = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    uri = render.data_uri(render.mosaic_png(render.grid_array(images, nrow=8)))
+    want = (images.squeeze(1).numpy() * 255 + 0.5).astype("uint8")
+    assert (visitor.tiles(uri) == want).all()

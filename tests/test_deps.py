@@ -42,7 +42,10 @@ def test_cli_says_what_to_install_and_exits_2(tmp_path, case):
     assert not (tmp_path / "out").exists()
 
 
-APP = ("import json; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=120).run(); "
+# the page's first runs draw its layout while the packages load in the background (gan_core/preload.py):
+# what it says once that is done is what counts
+APP = ("import json; from streamlit.testing.v1 import AppTest; from gan_core import preload; "
+       "preload.start().ready(timeout=120); at = AppTest.from_file('app.py', default_timeout=120).run(); "
        "print(json.dumps({'errors': [e.value for e in at.error], 'exceptions': [e.value for e in at.exception], "
        "'buttons': [b.key for b in at.button]}))")
 

@@ -59,8 +59,9 @@ class Loader:
         with self._lock:
             if self._thread is None:
                 # not a daemon: the interpreter waits for it at exit, as a torch thread still running
-                # then aborts the process ("terminate called without an active exception")
-                self._thread = threading.Thread(target=self._run, name="gan-preload")
+                # then aborts the process ("terminate called without an active exception"). Said
+                # outright: a thread started from a daemon thread (a page's script run) is one too
+                self._thread = threading.Thread(target=self._run, name="gan-preload", daemon=False)
                 self._thread.start()
 
     def ready(self, timeout: float = 0.0) -> bool:

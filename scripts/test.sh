@@ -2,7 +2,9 @@
 # Install everything the test suite needs, then run it under each tested Python: the global python3
 # (3.11, with the local CPU build of torch), then Python 3.12 in a venv under .venv-3.12/ (ignored).
 # Debian's chromium (and nginx) are installed for the browser tests (the playwright package drives
-# /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run.
+# /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run. The fast tier runs
+# in two processes (pytest-xdist, -n 2): its tests share nothing but the CPUs; the slow and browser
+# tiers, which time training and drive servers, run alone.
 #
 # Python 3.12 gets PyPI's torch==2.13.0 (the CUDA build, 2.13.0+cu130, with its nvidia-* packages:
 # about 3 GB, 4.7 GB installed, 2 min 39 s here; it runs on the CPU when there is no GPU). The CPU
@@ -54,8 +56,9 @@ for v in $PYTHONS; do
   py=$(find_python "$v")
   if [ "$v" = 3.11 ]; then
     "$py" -m pip install --quiet -r requirements-dev.txt
-    echo "== Python $v: $py -m pytest $*"
-    "$py" -m pytest "$@" || status=$?
+    echo "== Python $v: $py -m pytest -n 2 -m 'not slow and not browser' $*, then -m 'slow or browser'"
+    "$py" -m pytest -n 2 -m "not slow and not browser" "$@" || status=$?
+    "$py" -m pytest -m "slow or browser" "$@" || status=$?
   else
     venv=.venv-$v
     [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
@@ -63,8 +66,8 @@ for v in $PYTHONS; do
     "$venv/bin/python" -m pip install --quiet torch==2.13.0
     grep -hv -e '^torch' -e '^-r' requirements.txt requirements-dev.txt > "$venv/requirements-but-torch.txt"
     "$venv/bin/python" -m pip install --quiet -r "$venv/requirements-but-torch.txt"
-    echo "== Python $v: $venv/bin/python -m pytest -m 'not slow and not browser' $*"
-    "$venv/bin/python" -m pytest -m "not slow and not browser" "$@" || status=$?
+    echo "== Python $v: $venv/bin/python -m pytest -n 2 -m 'not slow and not browser' $*"
+    "$venv/bin/python" -m pytest -n 2 -m "not slow and not browser" "$@" || status=$?
   fi
 done
 exit $status

@@ -62,8 +62,9 @@ def test_a_rank_that_fails_fails_the_run_with_its_reason(tmp_path):
 
 @pytest.mark.slow
 def test_two_process_training_ends_cleanly_every_time(tmp_path):
-    # an abort at exit is a race that one run rarely shows: ten in a row must exit 0, replicas identical
-    for i in range(10):
+    # an abort at exit is a race that one run rarely shows: four in a row must exit 0, replicas identical
+    # (test_no_gloo_thread_outlives_leaving_the_group holds the cause itself, without a race)
+    for i in range(4):
         log, ckpt = train(tmp_path / f"run{i}", *TORCHRUN, steps=3, timeout=90)
         assert "largest weight difference between ranks 0\n" in log, f"run {i}: {log}"
         assert ckpt["step"] == 3

@@ -156,11 +156,13 @@ def test_gpu_load_says_there_is_no_gpu_and_exits_0():
 
 @pytest.mark.slow
 def test_viewers_benchmark_reports_its_figures():
-    out = run("viewers.py", "--viewers", "2", "--seconds", "1", "--arch", "mlp")
+    # phases of 3 s: on a loaded machine the grid (the publish point) may come only every few seconds
+    out = run("viewers.py", "--viewers", "2", "--seconds", "3", "--arch", "mlp")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report["viewers"] == 2 and report["steps_per_s"]["1"] > 0 and report["steps_per_s"]["2"] > 0
-    assert report["figure_builds_per_s"]["2"] > 0 and report["cores_at_live_rate"] >= 0
+    assert report["viewers"] == 2 and report["steps_per_s"]["1"] > 0 and report["steps_per_s"]["2"] > 0, report
+    assert report["figure_builds_per_s"]["1"] + report["figure_builds_per_s"]["2"] > 0, report
+    assert abs(report["cores_at_live_rate"] - report["cpu_ms_per_refresh"]["2"] * 2 / 1000) <= 0.0011, report
 
 
 @pytest.mark.browser

@@ -1188,10 +1188,11 @@ def loading_ui() -> None:
         left, _right = st.columns([5, 6], gap="large")
         with left:
             st.markdown(_("**Fixed noise, step {step:,}**  ·  the same 64 latent vectors every frame").format(step=0))
+            loading = _("Loading PyTorch, the digits and the model…")   # outside the f-string: extractable by Babel
             with st.container(key="samples"):
                 st.html('<div role="status" style="width:100%;max-width:460px;aspect-ratio:1;border-radius:6px;'
                         'background:#000;color:#ccc;display:flex;align-items:center;justify-content:center;'
-                        f'text-align:center;padding:2em">{_("Loading PyTorch, the digits and the model…")}</div>')
+                        f'text-align:center;padding:2em">{loading}</div>')
 
     loading_panel()
 

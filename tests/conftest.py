@@ -19,6 +19,19 @@ def _one_thread():
 
 
 @pytest.fixture(autouse=True)
+def _clean_cache(request):
+    """In a module that drives the page through AppTest: every AppTest has the same session id, so
+    session-scoped cache entries would leak from one test into the next."""
+    if not hasattr(request.module, "AppTest"):
+        yield
+        return
+    import streamlit as st
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
 def _page_loaded(request):
     """A module that drives the page through AppTest sees it as a visitor does once the background
     loading (gan_core/preload.py) is done; test_app's loading tests put a loader of their own in place."""

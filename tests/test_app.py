@@ -10,14 +10,6 @@ from harness import rerun_until as wait_for
 APP = "../app.py"
 
 
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    # every AppTest has the same session id: session-scoped cache entries would leak between tests
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
-
-
 def trainer(t):
     """For session.call: the trainer itself, read on the worker."""
     return t

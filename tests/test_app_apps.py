@@ -1,19 +1,11 @@
 """The page's restoration, augmentation and guided-experiment sections through AppTest."""
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 from harness import until
 
 from gan_core import lessons
 
 APP = "../app.py"
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import zipfile
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from markdown_it import MarkdownIt
 from PIL import Image, PngImagePlugin
@@ -113,13 +112,6 @@ def test_a_code_span_fence_outgrows_the_backticks_inside():
 
 
 # -- the page, through AppTest -----------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
-
-
 def bodies(at) -> list[str]:
     """Every Markdown body the page sent: boxes, text, captions, toasts."""
     elements = [*at.error, *at.warning, *at.info, *at.success, *at.markdown, *at.caption, *at.toast]

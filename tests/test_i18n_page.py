@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from gan_core import config, i18n, models, session
@@ -36,13 +35,6 @@ NEUTRAL = re.compile("|".join([
 # an English sentence: two English words in a row (names that stay in every language taken out first)
 ENGLISH = re.compile(r"[A-Za-z]{2,}[ '-]+[A-Za-z]{2,}")
 KEEP_NAMES = re.compile(r"Fashion-MNIST|WGAN-GP|GAN Studio|English|pip install mlxtend|:material/\w+:")
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 class Marked(gettext.NullTranslations):

@@ -931,10 +931,10 @@ def preset_ui(s: TrainingSession, p: lessons.Preset) -> None:
     if p.promise:
         c2.caption(_("Promise: the diagnosis says **{finding}** within {steps} steps (checked on 5 seeds by the "
                      "test suite).").format(finding=_(RULE_NAMES[p.promise]), steps=p.steps))
-        if p.quality_every:
-            c2.caption(_("This finding rests on the digit judge, which reads G about every {seconds:.0f} s here: "
-                         "the page says it after two readings, so watch the grid first.").format(
-                             seconds=session.limits().quality_every_s))
+        if p.judge_every_s:
+            c2.caption(_("This finding rests on the digit judge: while this experiment runs it reads G about every "
+                         "{seconds:.0f} s (training slows a little), so the page says it some seconds after the grid shows it.").format(
+                             seconds=p.judge_every_s))
     else:
         c2.caption(_("Promise: no failure diagnosed in {steps} steps (checked on 5 seeds by the test suite).").format(
             steps=p.steps))
@@ -944,7 +944,7 @@ def _start_preset(s: TrainingSession, p: lessons.Preset) -> None:
     # a callback: it runs before the sidebar's widgets are drawn, so they can take the preset's values
     def setup():
         spec, settings = p.configs()   # validated by config, as any visitor's settings
-        s.reset(spec, settings)
+        s.reset(spec, settings, judge_every_s=p.judge_every_s)
         s.start()
     _command("lesson", setup)
     _sync_widgets(s.snapshot())

@@ -21,6 +21,7 @@ from .i18n import N_
 from .trainer import DivergenceError
 
 CHECK_EVERY = 10   # steps between two readings of the diagnosis in a rehearsal (the page reads it every second)
+PAGE_JUDGE_EVERY_S = 1.0   # on the page, a preset whose finding rests on the judge has G read this often
 SEED_MODEL = dict(arch="mlp", conditional=False)   # the seed's own model: fast, and every failure shows on it
 
 
@@ -34,6 +35,11 @@ class Preset:
     spec: dict[str, Any] = field(default_factory=dict)       # ModelSpec fields (the rest: defaults)
     settings: dict[str, Any] = field(default_factory=dict)   # LiveSettings fields (the rest: defaults)
     quality_every: int = 0              # steps between judge readings in a rehearsal (0: none needed)
+
+    @property
+    def judge_every_s(self) -> float | None:
+        """How often the page's session has the judge read G for this preset (None: the server's default)."""
+        return PAGE_JUDGE_EVERY_S if self.quality_every else None
 
     def configs(self, seed: int | None = None) -> tuple[ModelSpec, LiveSettings]:
         """The preset's ModelSpec and LiveSettings, validated (ConfigError), with another seed if given."""

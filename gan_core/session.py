@@ -58,6 +58,10 @@ def _trainers_at_once() -> int:
     return cpus.trainers_at_once()
 
 
+QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at most this share of a trainer
+JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
+
+
 @dataclass
 class Limits:
     """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
@@ -176,7 +180,7 @@ class TrainingSession(Worker):
         # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
         self._hooks = [Hook(lim.grid_every_s, cls._publish_grid, share=0.02),
                        Hook(lim.game_every_s, cls._publish_game, share=0.02, probe=True),
-                       Hook(lim.quality_every_s, cls._publish_quality, share=0.05, probe=True),  # ~0.4 s each
+                       Hook(lim.quality_every_s, cls._publish_quality, share=QUALITY_SHARE, probe=True),
                        Hook(lim.rewind_every_s, cls._keep_good)]
         self._publish_grid()
         _ensure_exit_hook()
@@ -219,13 +223,16 @@ class TrainingSession(Worker):
         return self._command(self._apply, changes)
 
     def reset(self, spec: ModelSpec | None = None, settings: LiveSettings | None = None, *,
-              digits: Digits | None = None) -> None:
+              digits: Digits | None = None, judge_every_s: float | None = None) -> None:
         """A new model (spec changes need one), history cleared; training pauses. `digits` is data
-        in memory (own images) that the spec's data only names; else a spec naming the current data keeps it."""
+        in memory (own images) that the spec's data only names; else a spec naming the current data keeps it.
+        `judge_every_s`: the judge reads G this often until the next reset (a lesson whose finding rests
+        on it), at up to JUDGE_CLOSELY_SHARE of the time; by default the server's quality_every_s."""
         def run(t: Trainer) -> None:
             new = spec or t.spec
             keep = digits if digits is not None else t.digits if new.data == t.spec.data else None
             self._swap(*export.build(new, settings or t.settings, keep))
+            self._judge_every(judge_every_s)
         self._command(run)
 
     def reset_onto(self, digits: Digits, name: str = "own") -> None:
@@ -549,6 +556,13 @@ class TrainingSession(Worker):
         self._last_good = None
         self.scheduler.release(self)
         self._publish_grid()
+
+    def _judge_every(self, seconds: float | None) -> None:
+        # on the worker: the quality probe's cadence, closer for a lesson, else the server's
+        every, share = (seconds, JUDGE_CLOSELY_SHARE) if seconds else (self.limits.quality_every_s, QUALITY_SHARE)
+        for h in self._hooks:
+            if h.fn is TrainingSession._publish_quality:
+                h.every, h.share, h.due = every, share, time.monotonic() + every
 
     def _rewind(self, why: str) -> None:
         good, t = self._last_good, self._trainer

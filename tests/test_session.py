@@ -506,3 +506,18 @@ def test_a_fork_waits_for_a_trainer_like_any_run():
     assert wait_for(lambda: s.snapshot().step > 0)
     f = s.fork()
     assert wait_for(lambda: f.snapshot().state == "waiting" and f.snapshot().queue_position == 1)
+
+
+def test_a_lesson_has_the_judge_read_g_closely_until_the_next_reset(monkeypatch):
+    from gan_core import probe
+    monkeypatch.setattr(probe, "quality", lambda t, rng: {"diversity": 1.0})   # the cadence, not the judge
+    s = make()                                          # the server's cadence: a reading every 10 s
+    s.reset(judge_every_s=0.2)
+    s.start()
+    assert wait_for(lambda: len(s.snapshot().quality) >= 3, timeout=10)
+    s.reset()                                           # a plain reset: back to the server's cadence
+    s.start()
+    assert wait_for(lambda: s.snapshot().step >= 30)
+    time.sleep(1.5)
+    assert s.snapshot().quality == []
+    s.stop()

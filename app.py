@@ -1020,7 +1020,8 @@ def restore_ui(s: TrainingSession) -> None:
                            key="restore_amount")
         go = st.button(_("Restore"), key="restore_go", icon=":material/healing:", type="primary",
                        help=_("{steps} gradient steps on z from {restarts} starts; about a second").format(
-                           steps=RESTORE_STEPS, restarts=RESTORE_RESTARTS))
+                           steps=RESTORE_STEPS, restarts=RESTORE_RESTARTS),
+                       disabled=_viewing())   # it runs on the run's worker: a viewer's would slow the run
     with c2, st.container(key="restore"):
         image = images[int(n)]                                  # (28, 28) uint8
         if up is not None:
@@ -1073,7 +1074,7 @@ def augment_ui(s: TrainingSession) -> None:
                   "digits, over {seeds} seeds.").format(k=augment.K, n=augment.GENERATED, seeds=augment.SEEDS))
     c1, c2 = st.columns([1, 4])
     if c1.button(_("Run the experiment"), key="augment_go", icon=":material/science:",
-                 help=_("takes a few seconds; training goes on meanwhile")):
+                 help=_("takes a few seconds; training goes on meanwhile"), disabled=_viewing()):
         try:
             fake, labels = s.call(augment.sampler())
             st.session_state["_augment"] = (augment.start(fake, labels), s.snapshot().step)
@@ -1130,7 +1131,7 @@ def downloads_ui(s: TrainingSession) -> None:
     snap = s.snapshot()
     c1, c2, c3 = st.columns(3)
     if snap.grid is not None:
-        c1.download_button(_("Grid (PNG)"), render.mosaic_png(snap.grid, scale=4),
+        c1.download_button(_("Grid (PNG)"), lambda: render.mosaic_png(snap.grid, scale=4),   # built when clicked
                            _("grid_step{step}.png").format(step=snap.step), "image/png", icon=":material/image:",
                            width="stretch")
     c2.download_button(_("Checkpoint"), lambda: s.checkpoint_bytes(), _("gan_step{step}.pt").format(step=snap.step),

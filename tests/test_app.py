@@ -372,7 +372,7 @@ def test_the_owner_gets_a_watch_link_and_a_viewer_sees_the_run_read_only_and_can
     assert "session" not in viewer.session_state and viewer.session_state["watching"] is s  # no trainer of its own
     assert step_shown(viewer) == s.snapshot().step == 1
     assert s.snapshot().viewers == 1
-    for key in ("start", "reset", "step_once", "walk_go"):
+    for key in ("start", "reset", "step_once", "walk_go", "restore_go", "augment_go"):
         assert viewer.button(key=key).disabled, key
     for key in ("lr_g", "lr_d", "batch_size"):
         assert viewer.select_slider(key=key).disabled, key

@@ -16,11 +16,13 @@ visit runs the whole script; each phase is measured after every page has drawn o
 Server CPU comes from /proc of the server process: the whole process (dead script threads included)
 less the trainer's threads (named in the OS through benchmarks/thread_names/sitecustomize.py), so
 what is left is the server's own work: script threads, the event loop, sending. A viewer's cost is
-the server CPU of a phase less that of the owner alone, per viewer refresh done in it.
+the server CPU of a phase beyond a smaller phase's, per extra viewer refresh done in it.
 Prints one line per figure, then the figures as JSON:
-  cpu_ms_per_refresh   server CPU per viewer per refresh (the phase less the owner alone)
-  viewer_cores         the cores the viewers took, measured; cores_at_live_rate: that per-refresh
-                       figure x viewers x 1/LIVE_EVERY_S (the same, where the server keeps up)
+  cpu_ms_per_refresh   server CPU per viewer per refresh: with N viewers, the N-viewer phase less the
+                       1-viewer phase per extra refresh; with 1, that phase less the owner alone
+  viewer_cores         the cores the viewers took: the per-refresh figure x the refreshes achieved;
+                       cores_at_live_rate: the per-refresh figure x N x 1/LIVE_EVERY_S (the cores N
+                       viewers would take if the server kept up with every refresh)
   steps_per_s          the run's rate with 1 viewer and with all of them, and their ratio
 """
 from __future__ import annotations
@@ -196,6 +198,7 @@ async def measure(a: argparse.Namespace, studio: Studio) -> dict:
     await until(lambda: owner.run_id and owner.step and owner.step[1] > 20 and owner.refreshes > 1, 120,
                 "the run did not train")
     watch = f"watch={owner.run_id}"
+    await asyncio.sleep(a.seconds / 2)    # the first seconds of a server's first run import and build more
     alone = await phase(owner, [], cpu, a.seconds)
     viewers = []
 
@@ -221,8 +224,15 @@ async def measure(a: argparse.Namespace, studio: Studio) -> dict:
             "drawn": sum(p.full_runs > 0 for p in viewers), "cut_short": sum(p.cut_short for p in viewers)}
 
 
-def per_refresh_ms(ph: dict, alone: dict) -> float:
-    return 1000 * (ph["server_cores"] - alone["server_cores"]) / max(ph["viewer_refreshes_per_s"], 1e-9)
+def per_refresh_ms(ph: dict, base: dict) -> float | None:
+    """Server CPU per viewer refresh: what the phase took beyond `base`, per viewer refresh beyond it;
+    None where hardly any refresh came through (an overloaded server: see refreshes_per_s)."""
+    extra = ph["viewer_refreshes_per_s"] - base.get("viewer_refreshes_per_s", 0.0)
+    return 1000 * (ph["server_cores"] - base["server_cores"]) / extra if extra >= 0.1 else None
+
+
+def rounded(x: float | None, digits: int) -> float | None:
+    return None if x is None else round(x, digits)
 
 
 def main() -> None:
@@ -243,15 +253,18 @@ def main() -> None:
     load = os.getloadavg()
     alone, one, many, n = r["alone"], r["1"], r["many"], a.viewers
     every = 1.0     # app.LIVE_EVERY_S: a viewer's page refreshes once a second
-    ms_one, ms_many = per_refresh_ms(one, alone), per_refresh_ms(many, alone)
+    # the N viewers' figure against the 1-viewer phase (both in steady training: the owner-alone phase
+    # follows the start closely and its own work varies more); the 1 viewer's against the owner alone
+    ms_one, ms_many = per_refresh_ms(one, alone), per_refresh_ms(many, one)
     report = {
         "mode": "server", "viewers": n, "arch": a.arch, "load_avg_1m": round(load[0], 2),
-        "cpu_ms_per_refresh": {"1": round(ms_one, 1), str(n): round(ms_many, 1)},
+        "cpu_ms_per_refresh": {"1": rounded(ms_one, 1), str(n): rounded(ms_many, 1)},
         "server_cores": {"owner": round(alone["server_cores"], 3), "1": round(one["server_cores"], 3),
                          str(n): round(many["server_cores"], 3)},
-        "viewer_cores": round(many["server_cores"] - alone["server_cores"], 3),
-        "cores_at_live_rate": round(ms_many * n / every / 1000, 3),
-        "refreshes_per_s_achieved": round(many["viewer_refreshes_per_s"], 1),
+        "viewer_cores": None if ms_many is None else round(ms_many * many["viewer_refreshes_per_s"] / 1000, 3),
+        "cores_at_live_rate": None if ms_many is None else round(ms_many * n / every / 1000, 3),
+        "refreshes_per_s_achieved": round(many["viewer_refreshes_per_s"], 2),
+        "refreshes_per_s": {"1": round(one["viewer_refreshes_per_s"], 2), str(n): round(many["viewer_refreshes_per_s"], 2)},
         "steps_per_s": {"owner": round(alone["steps_per_s"], 1), "1": round(one["steps_per_s"], 1),
                         str(n): round(many["steps_per_s"], 1)},
         "steps_ratio": round(many["steps_per_s"] / max(one["steps_per_s"], 1e-9), 3),
@@ -261,7 +274,8 @@ def main() -> None:
         "viewers_drawn": r["drawn"], "runs_cut_short": r["cut_short"], "page_errors": r["errors"][:5],
     }
     print(f"load average (1 min): {load[0]:.2f}")
-    print(f"server CPU per viewer per refresh: {ms_one:.1f} ms (1 viewer), {ms_many:.1f} ms ({n} viewers)")
+    print(f"server CPU per viewer per refresh: {report['cpu_ms_per_refresh']['1']} ms (1 viewer), "
+          f"{report['cpu_ms_per_refresh'][str(n)]} ms ({n} viewers)")
     print(f"{n} viewers: {report['viewer_cores']} cores measured at {report['refreshes_per_s_achieved']} refreshes/s; "
           f"{report['cores_at_live_rate']} cores at 1 refresh/s each")
     print(f"server cores in all: {report['server_cores']} (owner alone, 1 viewer, {n})")

@@ -166,8 +166,12 @@ def test_viewers_benchmark_reports_its_figures():
     assert report["refreshes_per_s_achieved"] > 0 and report["kb_per_viewer_message"] > 0, report
     # the server's cost is the process's less the trainer's: both took CPU, and neither more than 2 cores
     assert 0 < report["server_cores"]["2"] < 2 and 0 < report["trainer_cores"]["2"] < 2, report
-    assert abs(report["cores_at_live_rate"] - report["cpu_ms_per_refresh"]["2"] * 2 / 1000) <= 0.0011, report
-    assert abs(report["viewer_cores"] - report["cpu_ms_per_refresh"]["2"] * report["refreshes_per_s"]["2"] / 1000) <= 0.002
+    ms, refreshes = report["cpu_ms_per_refresh"]["2"], report["refreshes_per_s"]
+    if ms is None:      # no figure only where the second viewer added hardly a refresh (a loaded server)
+        assert refreshes["2"] - refreshes["1"] < 0.1 and report["cores_at_live_rate"] is None, report
+    else:
+        assert abs(report["cores_at_live_rate"] - ms * 2 / 1000) <= 0.0011, report
+        assert abs(report["viewer_cores"] - ms * refreshes["2"] / 1000) <= 0.002, report
 
 
 @pytest.mark.browser

@@ -7,6 +7,8 @@ its figures come from a cache shared by every page, built once per published sna
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 
 import streamlit as st
@@ -39,8 +41,23 @@ RESTORE_STEPS, RESTORE_RESTARTS = 150, 4   # about a second on the worker for th
 
 
 # -- the visitor's language ------------------------------------------------------------------------------
+# the language of the run in progress, read once by a live panel's run (see _language)
+_current_translation: contextvars.ContextVar = contextvars.ContextVar("translation", default=None)
+
+
 def _translation():
-    return i18n.translation(st.session_state.get("lang", i18n.DEFAULT))
+    return _current_translation.get() or i18n.translation(st.session_state.get("lang", i18n.DEFAULT))
+
+
+@contextlib.contextmanager
+def _language():
+    """The visitor's language read once for a block of drawing: a live panel's refresh says a hundred
+    words, and reading st.session_state for each took about a tenth of a viewer's refresh (py-spy)."""
+    token = _current_translation.set(i18n.translation(st.session_state.get("lang", i18n.DEFAULT)))
+    try:
+        yield
+    finally:
+        _current_translation.reset(token)
 
 
 def _(text: str) -> str:
@@ -483,8 +500,10 @@ def _arrow_spec(spec: dict) -> dict:
     list of dicts goes through pandas, ~25 ms a refresh; from_pylist and IPC, ~3 ms, once)."""
     spec = i18n.translate_tree(spec, _translation().gettext)    # its Messages, in the visitor's language
     values = spec.get("data", {}).get("values")
-    if not values:
+    if values is None:
         return spec
+    # no rows yet (a chart before its first measurement) become an empty table here too: a list
+    # left in the spec, even an empty one, goes through pandas on every page's every refresh
     sink = pa.BufferOutputStream()
     table = pa.Table.from_pylist(values)
     with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
@@ -580,42 +599,62 @@ def live_ui(s: TrainingSession) -> None:
 
     @st.fragment(run_every=every)
     def live_panel():
-        if "_forked" in st.session_state and not _viewing():
-            step = st.session_state.pop("_forked")
-            st.toast(_("Forked at step {step:,}: this copy is yours to steer.").format(step=step),
-                     icon=":material/fork_right:")
-            st.rerun()  # a viewer forked: the whole page becomes their own session's
-        snap = s.snapshot()
-        if _refresh_every(snap.state) != every:
-            st.rerun()  # started, paused, queued or stopped by itself: rerun the page to reset the timer
-        if _viewing():
-            watching_ui(snap)
-        controls_ui(s, snap)
-        if not _viewing():
-            watch_ui(snap)
-        figures = _figures(snap)
-        left, right = st.columns([5, 6], gap="large")
-        with left:
-            grid_ui(s, snap, figures)
-        with right:
-            curves_ui(figures)
-        with st.container(key="in_effect"):
-            in_effect_ui(snap)
-        diagnosis_ui(snap, figures)
-        # one timer for the whole live page: several timed fragments raced under load and the
-        # browser dropped its connection
-        game, quality, history, latent = st.tabs([_("Game & gradients"), _("Quality"), _("History"),
-                                                  _("Latent space")])
-        with game:
-            game_ui(s, snap, figures)
-        with quality:
-            quality_ui(s, snap, figures)
-        with history:
-            history_ui(s, snap)
-        with latent:
-            latent_ui(s, snap)
+        with _language():
+            live_panel_ui(s, every)
 
     live_panel()
+
+
+def live_panel_ui(s: TrainingSession, every: float | None) -> None:
+    """The live panel's content, drawn at each refresh."""
+    if "_forked" in st.session_state and not _viewing():
+        step = st.session_state.pop("_forked")
+        st.toast(_("Forked at step {step:,}: this copy is yours to steer.").format(step=step),
+                 icon=":material/fork_right:")
+        st.rerun()  # a viewer forked: the whole page becomes their own session's
+    snap = s.snapshot()
+    if _refresh_every(snap.state) != every:
+        st.rerun()  # started, paused, queued or stopped by itself: rerun the page to reset the timer
+    if _viewing():
+        watching_ui(snap)
+    controls_ui(s, snap)
+    if not _viewing():
+        watch_ui(snap)
+    figures = _figures(snap)
+    left, right = st.columns([5, 6], gap="large")
+    with left:
+        grid_ui(s, snap, figures)
+    with right:
+        curves_ui(figures)
+    with st.container(key="in_effect"):
+        in_effect_ui(snap)
+    diagnosis_ui(snap, figures)
+    # one timer for the whole live page: several timed fragments raced under load and the
+    # browser dropped its connection
+    game, quality, history, latent = insight_tabs()
+    with game:
+        if game.open is not False:
+            game_ui(s, snap, figures)
+    with quality:
+        if quality.open is not False:
+            quality_ui(s, snap, figures)
+    with history:
+        if history.open is not False:
+            history_ui(s, snap)
+    with latent:
+        if latent.open is not False:
+            latent_ui(s, snap)
+
+
+def insight_tabs() -> list:
+    """The four tabs under the curves. A viewer's page draws only the open one each refresh (a tab
+    switch reruns the live panel): most of a refresh's work otherwise goes to tabs nobody looks at.
+    The owner's page draws all four, so each tab shows at once when chosen; a tab's `.open` is None
+    there, and every tab is drawn."""
+    names = [_("Game & gradients"), _("Quality"), _("History"), _("Latent space")]
+    if _viewing():
+        return st.tabs(names, key="insight_tab", on_change="rerun")
+    return st.tabs(names)
 
 
 # -- the game and backprop -----------------------------------------------------------------------------
@@ -835,16 +874,20 @@ def _redrawn(snap: session.Snapshot, draw, *args, **kwargs):
 
 
 def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    # a viewer's drawings are the defaults', shared by every viewer of the run: drawing is the run's
+    # worker's time, so only its owner chooses what G draws
+    off = _viewing()
     c1, c2 = st.columns([2, 3], gap="large")
     with c1:
         dist = st.radio(_("Distribution"), DISTRIBUTIONS, horizontal=True, key="lat_dist",
-                        format_func=_named(DISTRIBUTION_NAMES))
+                        format_func=_named(DISTRIBUTION_NAMES), disabled=off)
         temperature = st.slider(_("Temperature"), *_range("temperature", SamplingSettings), 1.0, 0.05,
-                                key="temperature", help=_("scales z; low = typical digits, high = wild ones"))
+                                key="temperature", help=_("scales z; low = typical digits, high = wild ones"),
+                                disabled=off)
         truncation = st.slider(_("Truncation (0 = off)"), *_range("truncation", SamplingSettings), 0.0, 0.1,
-                               key="truncation", help=_("entries of z beyond this are redrawn"))
-        seed = st.number_input(_("Seed"), *_range("seed", SamplingSettings), 0, key="lat_seed")
-        n = st.select_slider(_("Samples"), [16, 36, 64, 100], 36, key="lat_n")
+                               key="truncation", help=_("entries of z beyond this are redrawn"), disabled=off)
+        seed = st.number_input(_("Seed"), *_range("seed", SamplingSettings), 0, key="lat_seed", disabled=off)
+        n = st.select_slider(_("Samples"), [16, 36, 64, 100], 36, key="lat_n", disabled=off)
     with c2:
         png = _redrawn(snap, s.sample_png, SamplingSettings(dist, temperature, truncation, "resample", int(seed), n))
         if png:
@@ -852,11 +895,11 @@ def latent_ui(s: TrainingSession, snap: session.Snapshot) -> None:
                 _img(render.data_uri(png), _("samples"), max_width=420)
     st.markdown(_("**Interpolation** between two seeds"))
     d1, d2, d3, d4 = st.columns([1, 1, 1, 4])
-    a = d1.number_input(_("From seed"), *_range("seed", SamplingSettings), 1, key="interp_a")
-    b = d2.number_input(_("To seed"), *_range("seed", SamplingSettings), 2, key="interp_b")
-    digit = d3.selectbox(_("Digit"), range(10), key="interp_digit", disabled=not snap.spec.conditional,
+    a = d1.number_input(_("From seed"), *_range("seed", SamplingSettings), 1, key="interp_a", disabled=off)
+    b = d2.number_input(_("To seed"), *_range("seed", SamplingSettings), 2, key="interp_b", disabled=off)
+    digit = d3.selectbox(_("Digit"), range(10), key="interp_digit", disabled=off or not snap.spec.conditional,
                          help=_("a conditional G keeps drawing this digit while z moves"))
-    t = d4.slider(_("Position"), 0.0, 1.0, 0.5, 0.05, key="interp_t")
+    t = d4.slider(_("Position"), 0.0, 1.0, 0.5, 0.05, key="interp_t", disabled=off)
     result = _redrawn(snap, s.interpolation_png, int(a), int(b), t, digit=digit)
     if result:
         strip, one = result
@@ -876,7 +919,7 @@ def conditional_ui(s: TrainingSession, snap: session.Snapshot, sampling: Samplin
             st.caption(_("This model is not conditional. Turn on **Conditional** in the sidebar's Model "
                          "section and press Reset: G and D then see the digit, and you can ask G for any one."))
             return
-        digit = st.radio(_("Digit"), list(range(10)), horizontal=True, key="cond_digit")
+        digit = st.radio(_("Digit"), list(range(10)), horizontal=True, key="cond_digit", disabled=_viewing())
         png = _redrawn(snap, s.sample_digit_png, digit, 16, sampling)
         if png:
             _img(render.data_uri(png), _("digit {digit} from G").format(digit=digit), max_width=420)
@@ -977,7 +1020,8 @@ def restore_ui(s: TrainingSession) -> None:
                            key="restore_amount")
         go = st.button(_("Restore"), key="restore_go", icon=":material/healing:", type="primary",
                        help=_("{steps} gradient steps on z from {restarts} starts; about a second").format(
-                           steps=RESTORE_STEPS, restarts=RESTORE_RESTARTS))
+                           steps=RESTORE_STEPS, restarts=RESTORE_RESTARTS),
+                       disabled=_viewing())   # it runs on the run's worker: a viewer's would slow the run
     with c2, st.container(key="restore"):
         image = images[int(n)]                                  # (28, 28) uint8
         if up is not None:
@@ -1030,7 +1074,7 @@ def augment_ui(s: TrainingSession) -> None:
                   "digits, over {seeds} seeds.").format(k=augment.K, n=augment.GENERATED, seeds=augment.SEEDS))
     c1, c2 = st.columns([1, 4])
     if c1.button(_("Run the experiment"), key="augment_go", icon=":material/science:",
-                 help=_("takes a few seconds; training goes on meanwhile")):
+                 help=_("takes a few seconds; training goes on meanwhile"), disabled=_viewing()):
         try:
             fake, labels = s.call(augment.sampler())
             st.session_state["_augment"] = (augment.start(fake, labels), s.snapshot().step)
@@ -1087,7 +1131,7 @@ def downloads_ui(s: TrainingSession) -> None:
     snap = s.snapshot()
     c1, c2, c3 = st.columns(3)
     if snap.grid is not None:
-        c1.download_button(_("Grid (PNG)"), render.mosaic_png(snap.grid, scale=4),
+        c1.download_button(_("Grid (PNG)"), lambda: render.mosaic_png(snap.grid, scale=4),   # built when clicked
                            _("grid_step{step}.png").format(step=snap.step), "image/png", icon=":material/image:",
                            width="stretch")
     c2.download_button(_("Checkpoint"), lambda: s.checkpoint_bytes(), _("gan_step{step}.pt").format(step=snap.step),

@@ -1,151 +1,287 @@
-"""What viewers of one run cost the server, and what they cost the run.
+"""What viewers of one run cost the server, and what they cost the run, on the real server.
 
-    python benchmarks/viewers.py [--viewers 30] [--seconds 10] [--arch default] [--no-sharing]
+    python benchmarks/viewers.py [--viewers 30] [--seconds 10] [--arch default]
+    python benchmarks/viewers.py --apptest ...     (the whole script per refresh: an upper bound)
 
-One run trains (a TrainingSession, torch on 1 thread, as with two trainers on 2 cores). Its viewers
-are pages of the real app.py driven by Streamlit's AppTest with `?watch=<run id>`: each refresh runs
-the whole script (sidebar and all, so more than the live panel's timed rerun: an upper bound) and
-builds its elements as the server would. Each second every viewer refreshes once, one after another
-(the live rate); a round that takes longer than a second is followed by the next at once.
+Starts `streamlit run app.py` on 127.0.0.1 (tests/harness.Studio). Every page is a websocket client
+speaking Streamlit's protocol as the browser does: it asks for a run of the script with its query
+string, and when the server names a timed fragment (`auto_rerun`: interval and fragment id) it asks
+for a rerun of that fragment every interval, as the browser's timer does, whether or not the last one
+has finished. The owner opens the studio and presses Start (a trigger of the `start` button); its
+Step counter gives the run's steps/s. The viewers open `?watch=<run id>` from the owner's link.
 
-AppTest compiles app.py afresh for every run, where the server compiles it once for all sessions:
-the benchmark gives every page one compiled copy, as the server has.
+Phases of --seconds each: the owner alone, then with 1 viewer, then with --viewers. A viewer's first
+visit runs the whole script; each phase is measured after every page has drawn once.
 
-Server CPU is read per thread from /proc: the script threads' CPU, leaving out the trainer's and the
-main thread's (AppTest's own work there, reading the page's messages back, is the browser's side).
+Server CPU comes from /proc of the server process: the whole process (dead script threads included)
+less the trainer's threads (named in the OS through benchmarks/thread_names/sitecustomize.py), so
+what is left is the server's own work: script threads, the event loop, sending. A viewer's cost is
+the server CPU of a phase beyond a smaller phase's, per extra viewer refresh done in it.
 Prints one line per figure, then the figures as JSON:
-  cpu_ms_per_refresh   server CPU per viewer per refresh (median over rounds)
-  cores_at_live_rate   that × viewers × 1 refresh/s: the server's share of cores the viewers take
+  cpu_ms_per_refresh   server CPU per viewer per refresh: with N viewers, the N-viewer phase less the
+                       1-viewer phase per extra refresh; with 1, that phase less the owner alone
+  viewer_cores         the cores the viewers took: the per-refresh figure x the refreshes achieved;
+                       cores_at_live_rate: the per-refresh figure x N x 1/LIVE_EVERY_S (the cores N
+                       viewers would take if the server kept up with every refresh)
   steps_per_s          the run's rate with 1 viewer and with all of them, and their ratio
-  figure_builds_per_s  shared figure builds (once per snapshot version, not per page)
-`--no-sharing` keys the figure cache by page as well, to show what sharing saves.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import re
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-from streamlit.runtime.scriptrunner import script_cache  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+import websockets  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-from gan_core import runs, session  # noqa: E402
-from gan_core.config import ModelSpec  # noqa: E402
+from harness import Studio  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+FINISHED = ForwardMsg.ScriptFinishedStatus
+WATCH = re.compile(r"\?watch=([\w-]+)")
 
 
-def thread_cpu() -> dict[int, float]:
-    """CPU seconds (user + system) of each thread of this process, by native id."""
-    out = {}
-    for tid in os.listdir("/proc/self/task"):
+class Page:
+    """One visitor's page over Streamlit's websocket, without a browser."""
+
+    def __init__(self, url: str, query: str):
+        self.url, self.query = url.replace("http://", "ws://") + "/_stcore/stream", query
+        self.ws = None
+        self.timers: dict[str, tuple[float, asyncio.Task]] = {}
+        self.refreshes = 0          # fragment runs finished
+        self.full_runs = 0          # whole-script runs finished
+        self.cut_short = 0          # runs ended early for a newer rerun request
+        self.step: tuple[float, int] | None = None       # (when seen, the Step counter)
+        self.start_id = self.run_id = None
+        self.errors: list[str] = []
+        self.received_bytes = 0
+
+    async def open(self) -> "Page":
+        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None)
+        self.reader = asyncio.create_task(self._read())
+        await self.rerun()
+        return self
+
+    async def rerun(self, fragment_id: str = "", auto: bool = False, trigger: str | None = None) -> None:
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string, state.fragment_id, state.is_auto_rerun = self.query, fragment_id, auto
+        if trigger:
+            state.widget_states.widgets.add(id=trigger, trigger_value=True)
+        await self.ws.send(msg.SerializeToString())
+
+    async def _timer(self, fragment_id: str, interval: float) -> None:
+        # the browser's setInterval: one rerun request per interval, finished or not
+        while True:
+            await asyncio.sleep(interval)
+            await self.rerun(fragment_id, auto=True)
+
+    async def _read(self) -> None:
+        async for data in self.ws:
+            self.received_bytes += len(data)
+            msg = ForwardMsg()
+            msg.ParseFromString(data)
+            kind = msg.WhichOneof("type")
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                self._element(msg.delta.new_element)
+            elif kind == "new_session" and not msg.metadata.run.fragment_ids:
+                for fid in list(self.timers):   # a whole-page run: the browser drops its timers
+                    self._stop(fid)
+            elif kind == "auto_rerun":
+                fid, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
+                if fid in self.timers and self.timers[fid][0] == interval:
+                    continue
+                self._stop(fid)
+                self.timers[fid] = (interval, asyncio.create_task(self._timer(fid, interval)))
+            elif kind == "stop_auto_rerun":
+                for fid in msg.stop_auto_rerun.fragment_ids:
+                    self._stop(fid)
+            elif kind == "script_finished":
+                if msg.script_finished == FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                    self.refreshes += 1
+                elif msg.script_finished == FINISHED.FINISHED_SUCCESSFULLY:
+                    self.full_runs += 1
+                elif msg.script_finished == FINISHED.FINISHED_EARLY_FOR_RERUN:
+                    self.cut_short += 1
+
+    def _element(self, e) -> None:
+        which = e.WhichOneof("type")
+        if which == "metric" and e.metric.label == "Step":
+            self.step = (time.monotonic(), int(e.metric.body.replace(",", "")))
+        elif which == "button" and e.button.id.endswith("-start"):
+            self.start_id = e.button.id
+        elif which == "code" and WATCH.search(e.code.code_text):
+            self.run_id = WATCH.search(e.code.code_text).group(1)
+        elif which == "exception":
+            self.errors.append(e.exception.message[:300])
+
+    def _stop(self, fid: str) -> None:
+        if fid in self.timers:
+            self.timers.pop(fid)[1].cancel()
+
+    async def close(self) -> None:
+        for fid in list(self.timers):
+            self._stop(fid)
+        self.reader.cancel()
+        await self.ws.close()
+
+
+async def until(cond, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.05)
+
+
+class ServerCPU:
+    """CPU seconds of the server process, less its trainer threads'."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def _ticks(self, path: str) -> int:
+        fields = open(path).read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])     # utime, stime
+
+    def trainer(self) -> float:
+        total = 0
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                if open(f"/proc/{self.pid}/task/{tid}/comm").read().strip() == "gan-trainer":
+                    total += self._ticks(f"/proc/{self.pid}/task/{tid}/stat")
+            except OSError:
+                continue
+        return total / TICK
+
+    def now(self) -> tuple[float, float]:
+        return self._ticks(f"/proc/{self.pid}/stat") / TICK, self.trainer()
+
+
+async def phase(owner: Page, viewers: list[Page], cpu: ServerCPU, seconds: float) -> dict:
+    """Run for `seconds`: the server's cores (trainer left out), refreshes, and the run's steps/s."""
+    refreshes0 = [p.refreshes for p in viewers]
+    owner0, (proc0, trainer0) = owner.refreshes, cpu.now()
+    client0, steps = time.process_time(), [owner.step]
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        await asyncio.sleep(0.25)
+        if owner.step != steps[-1]:
+            steps.append(owner.step)
+    wall = time.monotonic() - t0
+    proc1, trainer1 = cpu.now()
+    (ta, sa), (tb, sb) = steps[0], steps[-1]
+    return {"server_cores": ((proc1 - proc0) - (trainer1 - trainer0)) / wall,
+            "trainer_cores": (trainer1 - trainer0) / wall,
+            "viewer_refreshes_per_s": sum(p.refreshes - r for p, r in zip(viewers, refreshes0)) / wall,
+            "owner_refreshes_per_s": (owner.refreshes - owner0) / wall,
+            "steps_per_s": (sb - sa) / max(tb - ta, 1e-9),
+            "client_cores": (time.process_time() - client0) / wall}
+
+
+async def measure(a: argparse.Namespace, studio: Studio) -> dict:
+    cpu = ServerCPU(studio.proc.pid)
+    owner = await Page(studio.url, f"arch={a.arch}").open()
+    await until(lambda: owner.start_id and owner.full_runs, 120, "the owner's page did not draw Start")
+    await owner.rerun(trigger=owner.start_id)
+    await until(lambda: owner.run_id and owner.step and owner.step[1] > 20 and owner.refreshes > 1, 120,
+                "the run did not train")
+    watch = f"watch={owner.run_id}"
+    await asyncio.sleep(a.seconds / 2)    # the first seconds of a server's first run import and build more
+    alone = await phase(owner, [], cpu, a.seconds)
+    viewers = []
+
+    async def join(n: int) -> None:
+        # each new page's first visit runs the whole script; measured once all have drawn, or (an
+        # overloaded server) once the time is up: the refreshes achieved then say how far behind it is
+        new = [await Page(studio.url, watch).open() for _ in range(n - len(viewers))]
+        viewers.extend(new)
         try:
-            fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[int(tid)] = (int(fields[11]) + int(fields[12])) / TICK
-    return out
+            await until(lambda: all(p.full_runs for p in new), 30 + 2 * n, "")
+        except TimeoutError:
+            pass
+
+    await join(1)
+    one = await phase(owner, viewers, cpu, a.seconds)
+    await join(a.viewers)
+    many = await phase(owner, viewers, cpu, a.seconds)
+    errors = owner.errors + [e for p in viewers for e in p.errors]
+    kb = statistics.median(p.received_bytes / max(p.refreshes + p.full_runs, 1) for p in viewers) / 1024
+    for p in [owner, *viewers]:
+        await p.close()
+    return {"alone": alone, "1": one, "many": many, "errors": errors, "kb_per_viewer_message": kb,
+            "drawn": sum(p.full_runs > 0 for p in viewers), "cut_short": sum(p.cut_short for p in viewers)}
 
 
-def cpu_now(exclude: set[int]) -> tuple[float, float]:
-    """(this process's CPU seconds, those of the threads in exclude); script threads come and go,
-    so the server's share is the process's less the excluded threads'."""
-    t = os.times()
-    threads = thread_cpu()
-    return t.user + t.system, sum(threads.get(tid, 0.0) for tid in exclude)
+def per_refresh_ms(ph: dict, base: dict) -> float | None:
+    """Server CPU per viewer refresh: what the phase took beyond `base`, per viewer refresh beyond it;
+    None where hardly any refresh came through (an overloaded server: see refreshes_per_s)."""
+    extra = ph["viewer_refreshes_per_s"] - base.get("viewer_refreshes_per_s", 0.0)
+    return 1000 * (ph["server_cores"] - base["server_cores"]) / extra if extra >= 0.1 else None
 
 
-def server_cpu(before: tuple[float, float], after: tuple[float, float]) -> float:
-    return (after[0] - before[0]) - (after[1] - before[1])
-
-
-def steps_per_s(run: session.TrainingSession, seconds: float, pages: list[AppTest], exclude: set[int]) -> dict:
-    """Refresh every page once a second for `seconds`; the run's rate and the pages' server CPU."""
-    step0, t0, builds0 = run.step, time.perf_counter(), runs.figures.builds
-    per_refresh, rounds = [], 0
-    while time.perf_counter() - t0 < seconds:
-        start = time.perf_counter()
-        for page in pages:
-            before = cpu_now(exclude)
-            page.run()
-            assert not page.exception, page.exception
-            per_refresh.append(server_cpu(before, cpu_now(exclude)))
-        rounds += 1
-        time.sleep(max(0.0, 1.0 - (time.perf_counter() - start)))
-    wall = time.perf_counter() - t0
-    return {"steps_per_s": (run.step - step0) / wall, "cpu_ms_per_refresh": 1000 * statistics.median(per_refresh),
-            "refreshes_per_s": len(per_refresh) / wall, "rounds": rounds,
-            "figure_builds_per_s": (runs.figures.builds - builds0) / wall}
-
-
-def compile_once() -> None:
-    # the server's ScriptCache is one per process; AppTest makes one per run
-    compiled, get = {}, script_cache.ScriptCache.get_bytecode
-
-    def get_bytecode(self, path):
-        if path not in compiled:
-            compiled[path] = get(self, path)
-        return compiled[path]
-    script_cache.ScriptCache.get_bytecode = get_bytecode
+def rounded(x: float | None, digits: int) -> float | None:
+    return None if x is None else round(x, digits)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--viewers", type=int, default=30)
     p.add_argument("--seconds", type=float, default=10.0, help="per phase")
-    p.add_argument("--arch", default=ModelSpec().arch)
-    p.add_argument("--no-sharing", action="store_true")
+    p.add_argument("--arch", default="default")
+    p.add_argument("--apptest", action="store_true", help="the older upper bound: AppTest reruns the whole script")
+    p.add_argument("--no-sharing", action="store_true", help="with --apptest: every page builds its own figures")
     a = p.parse_args()
-    torch.set_num_threads(1)
-    compile_once()
-    session.configure(threads=1)
-    if a.no_sharing:   # every page builds its own figures: the cache keyed by page too
-        shared = runs.figures.get
-        runs.figures.get = lambda key, build: shared((key, threading.get_ident()), build)
-    run = session.TrainingSession(ModelSpec(arch=a.arch))
-    run.start()
-    while run.step < 20:
-        time.sleep(0.1)
-
-    def page() -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.query_params["watch"] = run.run_id
-        return at.run()
-
-    trainer = {t.native_id for t in threading.enumerate() if t.name == "gan-trainer"}
-    exclude = trainer | {threading.main_thread().native_id}
-    one = steps_per_s(run, a.seconds, [page()], exclude)
-    pages = [page() for _ in range(a.viewers)]
-    assert run.snapshot().viewers == 1     # AppTest pages share one session id: counted as one page
-    many = steps_per_s(run, a.seconds, pages, exclude)
-    session.stop_all()
+    if a.apptest:
+        import viewers_apptest
+        return viewers_apptest.main(a)
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "benchmarks" / "thread_names"),
+                                                       os.environ.get("PYTHONPATH")]))}
+    with Studio(env=env, log_name="viewers.log") as studio:
+        r = asyncio.run(measure(a, studio))
     load = os.getloadavg()
+    alone, one, many, n = r["alone"], r["1"], r["many"], a.viewers
+    every = 1.0     # app.LIVE_EVERY_S: a viewer's page refreshes once a second
+    # the N viewers' figure against the 1-viewer phase (both in steady training: the owner-alone phase
+    # follows the start closely and its own work varies more); the 1 viewer's against the owner alone
+    ms_one, ms_many = per_refresh_ms(one, alone), per_refresh_ms(many, one)
     report = {
-        "viewers": a.viewers, "arch": a.arch, "sharing": not a.no_sharing, "load_avg_1m": load[0],
-        "cpu_ms_per_refresh": {"1": round(one["cpu_ms_per_refresh"], 1), str(a.viewers): round(many["cpu_ms_per_refresh"], 1)},
-        "cores_at_live_rate": round(many["cpu_ms_per_refresh"] * a.viewers / 1000, 3),
-        "refreshes_per_s_achieved": round(many["refreshes_per_s"], 1),
-        "steps_per_s": {"1": round(one["steps_per_s"], 1), str(a.viewers): round(many["steps_per_s"], 1)},
+        "mode": "server", "viewers": n, "arch": a.arch, "load_avg_1m": round(load[0], 2),
+        "cpu_ms_per_refresh": {"1": rounded(ms_one, 1), str(n): rounded(ms_many, 1)},
+        "server_cores": {"owner": round(alone["server_cores"], 3), "1": round(one["server_cores"], 3),
+                         str(n): round(many["server_cores"], 3)},
+        "viewer_cores": None if ms_many is None else round(ms_many * many["viewer_refreshes_per_s"] / 1000, 3),
+        "cores_at_live_rate": None if ms_many is None else round(ms_many * n / every / 1000, 3),
+        "refreshes_per_s_achieved": round(many["viewer_refreshes_per_s"], 2),
+        "refreshes_per_s": {"1": round(one["viewer_refreshes_per_s"], 2), str(n): round(many["viewer_refreshes_per_s"], 2)},
+        "steps_per_s": {"owner": round(alone["steps_per_s"], 1), "1": round(one["steps_per_s"], 1),
+                        str(n): round(many["steps_per_s"], 1)},
         "steps_ratio": round(many["steps_per_s"] / max(one["steps_per_s"], 1e-9), 3),
-        "figure_builds_per_s": {"1": round(one["figure_builds_per_s"], 2), str(a.viewers): round(many["figure_builds_per_s"], 2)},
+        "trainer_cores": {"1": round(one["trainer_cores"], 2), str(n): round(many["trainer_cores"], 2)},
+        "client_cores": round(many["client_cores"], 2),
+        "kb_per_viewer_message": round(r["kb_per_viewer_message"], 1),
+        "viewers_drawn": r["drawn"], "runs_cut_short": r["cut_short"], "page_errors": r["errors"][:5],
     }
     print(f"load average (1 min): {load[0]:.2f}")
     print(f"server CPU per viewer per refresh: {report['cpu_ms_per_refresh']['1']} ms (1 viewer), "
-          f"{report['cpu_ms_per_refresh'][str(a.viewers)]} ms ({a.viewers} viewers), median")
-    print(f"{a.viewers} viewers at 1 refresh/s: {report['cores_at_live_rate']} cores "
-          f"(achieved {report['refreshes_per_s_achieved']} refreshes/s)")
-    print(f"run's steps/s: {report['steps_per_s']['1']} with 1 viewer, {report['steps_per_s'][str(a.viewers)]} "
-          f"with {a.viewers}: ratio {report['steps_ratio']}")
-    print(f"shared figure builds/s: {report['figure_builds_per_s']}")
+          f"{report['cpu_ms_per_refresh'][str(n)]} ms ({n} viewers)")
+    print(f"{n} viewers: {report['viewer_cores']} cores measured at {report['refreshes_per_s_achieved']} refreshes/s; "
+          f"{report['cores_at_live_rate']} cores at 1 refresh/s each")
+    print(f"server cores in all: {report['server_cores']} (owner alone, 1 viewer, {n})")
+    print(f"run's steps/s: {report['steps_per_s']['1']} with 1 viewer, {report['steps_per_s'][str(n)]} with {n}: "
+          f"ratio {report['steps_ratio']}")
+    print(f"viewers whose page drew: {r['drawn']} of {n}; page errors: {len(r['errors'])}")
     print(json.dumps(report))
 
 

@@ -372,7 +372,7 @@ def test_the_owner_gets_a_watch_link_and_a_viewer_sees_the_run_read_only_and_can
     assert "session" not in viewer.session_state and viewer.session_state["watching"] is s  # no trainer of its own
     assert step_shown(viewer) == s.snapshot().step == 1
     assert s.snapshot().viewers == 1
-    for key in ("start", "reset", "step_once", "measure", "walk_go"):
+    for key in ("start", "reset", "step_once", "walk_go", "restore_go", "augment_go"):
         assert viewer.button(key=key).disabled, key
     for key in ("lr_g", "lr_d", "batch_size"):
         assert viewer.select_slider(key=key).disabled, key
@@ -389,6 +389,39 @@ def test_the_owner_gets_a_watch_link_and_a_viewer_sees_the_run_read_only_and_can
     assert forked.snapshot().step == 1 and not viewer.button(key="step_once").disabled
     viewer.button(key="step_once").click().run()
     assert forked.snapshot().step == 2 and s.snapshot().step == 1  # the fork steps, the run does not
+
+
+def keys(at, kind: str) -> set[str]:
+    return {w.key for w in at.get(kind)}
+
+
+def test_a_viewer_draws_only_the_open_tab_and_cannot_steer_the_runs_drawings(app):
+    s = session_of(app)
+    app.button(key="step_once").click().run()
+    viewer = watcher(s.run_id)
+    assert not viewer.exception
+    tabs = ["Game & gradients", "Quality", "History", "Latent space"]
+    assert [t.label for t in viewer.tabs] == tabs
+    # the first tab's content is there, the other three tabs' are not
+    assert "slow_step" in keys(viewer, "button") and "measure" not in keys(viewer, "button")
+    assert not {"scrub", "temperature", "interp_t"} & keys(viewer, "slider")
+    # the owner's page draws every tab
+    assert {"slow_step", "measure"} <= keys(app, "button") and {"scrub", "temperature"} <= keys(app, "slider")
+
+    for tab, key, kind in (("Quality", "measure", "button"), ("History", "scrub", "slider"),
+                           ("Latent space", "temperature", "slider")):
+        viewer.session_state["insight_tab"] = tab
+        viewer.run()
+        assert not viewer.exception
+        assert key in keys(viewer, kind) and "slow_step" not in keys(viewer, "button"), tab
+    # the latent tab: the run's default drawings, which only its owner's page can change
+    for key in ("temperature", "truncation", "interp_t"):
+        assert viewer.slider(key=key).disabled, key
+    for key in ("lat_seed", "interp_a", "interp_b"):
+        assert viewer.number_input(key=key).disabled, key
+    assert viewer.radio(key="lat_dist").disabled and viewer.select_slider(key="lat_n").disabled
+    assert not app.slider(key="temperature").disabled
+    assert images(viewer, "samples") == images(app, "samples")
 
 
 def test_an_unknown_or_malformed_watch_link_says_so_and_gives_a_studio_of_ones_own():

@@ -156,13 +156,22 @@ def test_gpu_load_says_there_is_no_gpu_and_exits_0():
 
 @pytest.mark.slow
 def test_viewers_benchmark_reports_its_figures():
-    # phases of 3 s: on a loaded machine the grid (the publish point) may come only every few seconds
+    # the real server and two websocket viewers; phases of 3 s: on a loaded machine the page's
+    # refreshes and the run's steps come slowly, so only their being there is checked
     out = run("viewers.py", "--viewers", "2", "--seconds", "3", "--arch", "mlp")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report["viewers"] == 2 and report["steps_per_s"]["1"] > 0 and report["steps_per_s"]["2"] > 0, report
-    assert report["figure_builds_per_s"]["1"] + report["figure_builds_per_s"]["2"] > 0, report
-    assert abs(report["cores_at_live_rate"] - report["cpu_ms_per_refresh"]["2"] * 2 / 1000) <= 0.0011, report
+    assert report["viewers"] == 2 and report["viewers_drawn"] == 2 and not report["page_errors"], report
+    assert report["steps_per_s"]["1"] > 0 and report["steps_per_s"]["2"] > 0, report
+    assert report["refreshes_per_s_achieved"] > 0 and report["kb_per_viewer_message"] > 0, report
+    # the server's cost is the process's less the trainer's: both took CPU, and neither more than 2 cores
+    assert 0 < report["server_cores"]["2"] < 2 and 0 < report["trainer_cores"]["2"] < 2, report
+    ms, refreshes = report["cpu_ms_per_refresh"]["2"], report["refreshes_per_s"]
+    if ms is None:      # no figure only where the second viewer added hardly a refresh (a loaded server)
+        assert refreshes["2"] - refreshes["1"] < 0.1 and report["cores_at_live_rate"] is None, report
+    else:
+        assert abs(report["cores_at_live_rate"] - ms * 2 / 1000) <= 0.0011, report
+        assert abs(report["viewer_cores"] - ms * refreshes["2"] / 1000) <= 0.002, report
 
 
 @pytest.mark.browser

@@ -201,12 +201,16 @@ def _base_url() -> str:
 
 def watch_ui(snap: session.Snapshot) -> None:
     """For the owner: the link that lets others watch this run, and how many watch it now."""
-    c1, c2 = st.columns([6, 1], vertical_alignment="bottom")
+    # one line of captions, so the grid stays in view; the link in a code span: shown as it is, never
+    # made into Markdown (st.code would pull a syntax highlighter into every owner's first paint)
+    link = query.watch_link(_base_url(), snap.run_id, session.replica())
+    c1, c2 = st.columns([6, 1], vertical_alignment="center")
     with c1.container(key="watch_link"):
-        st.caption(_("Watch link: whoever opens it sees this run live, read-only; only you steer it."))
-        st.code(query.watch_link(_base_url(), snap.run_id, session.replica()), language=None)
+        st.caption(":material/share: " + _("Watch link, live and read-only for whoever opens it: {link}").format(
+            link=text.markdown_literal(link)))
     with c2.container(key="viewers"):
-        st.metric(_("Watching"), f"{snap.viewers:,}", help=_("pages watching this run through its link"))
+        st.caption(":material/visibility: " + _("Watching {n:,}").format(n=snap.viewers),
+                   help=_("pages watching this run through its link"))
 
 
 def others_ui(s: TrainingSession) -> None:

@@ -363,7 +363,8 @@ def watcher(run_id: str) -> AppTest:
 def test_the_owner_gets_a_watch_link_and_a_viewer_sees_the_run_read_only_and_can_fork(app):
     from gan_core import runs
     s = session_of(app)
-    [link] = [c.value for c in app.code if "watch=" in c.value]
+    [line] = [c.value for c in app.caption if "watch=" in c.value]
+    link = line.rsplit("`", 2)[1]                                   # the link is the line's code span
     assert link.endswith(f"watch={s.run_id}") and runs.find(s.run_id) is s
     app.button(key="step_once").click().run()
 
@@ -378,9 +379,9 @@ def test_the_owner_gets_a_watch_link_and_a_viewer_sees_the_run_read_only_and_can
         assert viewer.select_slider(key=key).disabled, key
     assert viewer.slider(key="beta1").disabled and viewer.selectbox(key="model_arch").disabled
     assert any("shared with you" in i.value for i in viewer.info)
-    assert not [c for c in viewer.code if "watch=" in c.value]      # a viewer is offered no link of their own
+    assert not [c for c in viewer.caption if "watch=" in c.value]   # a viewer is offered no link of their own
     app.run()
-    assert [m.value for m in app.metric if m.label == "Watching"] == ["1"]
+    assert [c.value for c in app.caption if "Watching" in c.value] == [":material/visibility: Watching 1"]
 
     viewer.button(key="fork").click().run()
     assert not viewer.exception

@@ -29,6 +29,10 @@ def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
 
 
+class Interrupted(RuntimeError):
+    """A reading left unfinished because the process is exiting."""
+
+
 class Judge(nn.Module):
     """CNN digit classifier. forward: images (B,1,28,28), (B,28,28) or (B,784) in [0,1] -> logits (B,10)."""
 
@@ -101,6 +105,11 @@ def predict_with_features(images, judge: Judge | None = None) -> tuple[torch.Ten
     probs, feats = [], []
     with torch.no_grad():
         for chunk in x.split(BATCH):
+            if not threading.main_thread().is_alive():
+                # the interpreter is exiting and joins its other threads first: a background warm-up
+                # (preload.warm_judge, seconds of work) ends here instead of holding the exit (SIGTERM
+                # took 13-29 s with a page open)
+                raise Interrupted("the process is exiting")
             f = judge.features(chunk)                       # (b, 128)
             probs.append(judge.head(f).softmax(dim=1))      # (b, 10)
             feats.append(f)

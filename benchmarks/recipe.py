@@ -2,7 +2,7 @@
 
     python benchmarks/recipe.py [--arch mlp_wide] [--seeds 0 1 2] [--max-steps 1200] [--every 50]
                                 [--budget-steps 2400] [--steps-per-s 40] [--threads 1]
-                                [--set lr_g=2e-3 ...] [--bias-init none|mean|pixel]
+                                [--set lr_g=2e-3 ...] [--bias-init trainer|random|mean]
                                 [--warmup-steps 0]
 
 For each seed it trains the model `--arch` (the default model unless given) and, every `--every`
@@ -14,7 +14,8 @@ minutes, the number of steps a seed needs does not. Seconds are steps / `--steps
 trainer's own rate on a quiet machine (README, "Measured"). One line per figure, medians last.
 
 Recipe candidates: `--arch mlp_mid` (a model defined here, not offered by the page), `--bias-init`
-(G's output bias at the logit of the data's mean pixel, per pixel or one for all), `--warmup-steps N`
+(G's output bias: the Trainer's start at the logit of each pixel's mean, or the layer's random init
+as before that, or one logit of the mean of all pixels), `--warmup-steps N`
 (both learning rates ramped linearly from 1/N of their value to it over the first N steps).
 `--rates ARCH ...` instead times Trainer.step() of each arch, interleaved in one process (medians of
 `--repeats` windows of `--seconds`), and prints each rate and its ratio to the first arch's.
@@ -58,22 +59,26 @@ models.ARCHITECTURES.update(CANDIDATES)
 ARCHS = (*config.ARCHS, *CANDIDATES)
 
 
-def init_output_bias(t: Trainer, how: str) -> None:
-    """G's last layer's bias (an MLP's) set so that G starts near the data's background: the logit
-    of each pixel's mean ("pixel") or of the mean of all pixels ("mean"), clamped to 1%..99%."""
-    last = [m for m in t.G.net if isinstance(m, torch.nn.Linear)][-1]
-    mean = t.images.float().div(255).mean(0).view(-1).clamp(0.01, 0.99)   # (784,)
-    if how == "mean":
-        mean = mean.mean().expand(784)
+def set_output_bias(t: Trainer, how: str) -> None:
+    """Replace the Trainer's own start of G's output bias (models.init_background, "trainer"):
+    "random" puts back the layer's random init as models.build drew it, "mean" one logit of the
+    mean of all pixels for every pixel."""
+    last = lambda g: [m for m in g.net if isinstance(m, torch.nn.Linear)][-1]   # noqa: E731
+    if how == "random":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(t.spec.seed)
+            value = last(models.build(t.spec)[0]).bias.detach()
+    else:
+        value = torch.logit(t.images.float().div(255).mean().clamp(0.01, 0.99)).expand(784)
     with torch.no_grad():
-        last.bias.copy_(torch.logit(mean))
+        last(t.G).bias.copy_(value)
     t.G_ema.load_state_dict(t.G.state_dict())
 
 
 def run(seed: int, settings: LiveSettings, digits: data.Digits, a: argparse.Namespace) -> dict:
     t = Trainer(ModelSpec(arch=a.arch, seed=seed), settings, digits=digits)
-    if a.bias_init != "none":
-        init_output_bias(t, a.bias_init)
+    if a.bias_init != "trainer":
+        set_output_bias(t, a.bias_init)
     to_digits, raw_to_digits, curve, report = None, None, [], {}
     while t.step_count < a.budget_steps or (to_digits is None and t.step_count < a.max_steps):
         if a.warmup_steps and t.step_count <= a.warmup_steps:
@@ -117,7 +122,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default=config.DEFAULT_ARCH, choices=ARCHS)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--bias-init", default="none", choices=("none", "mean", "pixel"))
+    p.add_argument("--bias-init", default="trainer", choices=("trainer", "random", "mean"),
+                   help="G's output bias at the start: the Trainer's (the mean image), random, or one mean")
     p.add_argument("--warmup-steps", type=int, default=0)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--max-steps", type=int, default=1200, help="give up on the grid after this many steps")

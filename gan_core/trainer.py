@@ -52,6 +52,9 @@ class Trainer:
         with _init_lock, torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
             self.G, self.D = models.build(spec)
+        # G starts at the data's mean image, not grey: the first legible digits ~100 steps sooner
+        # (benchmarks/recipe.py --bias-init; README "Digits at 20 s")
+        models.init_background(self.G, digits.images)
         self.G.to(self.device), self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
         # parameter and buffer lists, walked once: each walk of a module tree costs ~20 µs, and a

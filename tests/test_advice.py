@@ -56,7 +56,8 @@ def test_the_real_digits_advice_is_autograds_gradient_of_L_D(digits):
     loss_d = -torch.log(torch.sigmoid(t.D(x, y))).mean() - torch.log(1 - torch.sigmoid(t.D(fake, y_fake))).mean()
     (want,) = torch.autograd.grad(loss_d, x)
     torch.testing.assert_close(a.real, x.detach())
-    torch.testing.assert_close(a.real_grads, want, rtol=1e-4, atol=1e-9)
+    # float32 round-off scales with the gradient: 1e-6 of its largest entry, ~10 ulps there
+    torch.testing.assert_close(a.real_grads, want, rtol=1e-4, atol=1e-6 * want.abs().max().item())
 
 
 class Fixed(torch.nn.Module):

@@ -2,6 +2,7 @@
 
 Speed itself is never asserted here (shared machines are noisy); the scripts print it."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,10 +99,23 @@ def test_recipe_benchmark_reports_steps_to_digits_and_the_sample_report():
     lines = out.stdout.splitlines()
     # two judgements a seed of a barely trained grid: nothing legible yet, so no seed reaches digits
     assert [l for l in lines if "grid legibility" in l] == [
-        f"seed {s}: grid legibility (step, share, digits) [(2, 0.0, 0), (4, 0.0, 0)]" for s in (0, 1)]
+        f"seed {s}: grid legibility (step, share, digits, share without EMA) [(2, 0.0, 0, 0.0), (4, 0.0, 0, 0.0)]"
+        for s in (0, 1)]
+    assert [l for l in lines if "steps to digits >" in l] == [f"seed {s}: steps to digits > 4; without EMA > 4" for s in (0, 1)]
     assert "seeds reaching digits within 4 steps: 0 of 2" in lines
     assert "median steps to digits: 4" in lines                 # a seed that never got there counts as the budget
     assert sum(l.startswith("seed ") and "after 3 steps: confident 0.000" in l for l in lines) == 2
+
+
+@pytest.mark.slow
+def test_recipe_benchmark_times_the_archs_interleaved_as_ratios_to_the_first():
+    out = run("recipe.py", "--rates", "mlp", "mlp_mid", "--repeats", "1", "--seconds", "0.2")
+    assert out.returncode == 0, out.stderr
+    rows = [re.fullmatch(r"(\w+): ([\d.]+) steps/s on 1 thread\(s\), ([\d.]+)x mlp", l) for l in out.stdout.splitlines()]
+    assert all(rows) and [m[1] for m in rows] == ["mlp", "mlp_mid"]
+    (_, mlp, one), (_, mid, ratio) = [(m[1], float(m[2]), float(m[3])) for m in rows]
+    assert one == 1.0 and mlp > 0 and mid > 0
+    assert abs(ratio - mid / mlp) <= 0.01 + 0.06 * ratio      # the printed ratio is the rates' ratio (as rounded)
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """The training step against invariants and formulas: who changes what, and by how much."""
 import copy
 
+import numpy as np
 import pytest
 import torch
 
@@ -32,6 +33,27 @@ def test_reference_mlp_is_the_seed_architecture(digits):
     out = t.G(torch.randn(5, 100))
     assert out.shape == (5, 1, 28, 28) and 0 <= out.min() and out.max() <= 1
     assert t.D(out).shape == (5,)  # logits, one per image
+
+
+@pytest.mark.parametrize("arch", ["mlp", "mlp_wide"])
+def test_an_mlp_g_starts_at_the_mean_training_image(arch, digits):
+    # oracle: the per-pixel mean of the uint8 images, by numpy in float64, clamped to 1%..99%
+    mean = np.clip(digits.images.numpy().reshape(-1, 784).astype(np.float64).mean(0) / 255, 0.01, 0.99)
+    t = Trainer(ModelSpec(arch=arch), digits=digits)
+    bias = t.G.net[-2].bias.detach()                                         # (784,)
+    assert np.allclose(torch.sigmoid(bias).numpy(), mean, atol=1e-6)
+    assert torch.equal(t.G_ema.net[-2].bias, bias)                           # the grid starts there too
+    # with the last layer's weights at zero, G draws that image whatever z and label it gets
+    with torch.no_grad():
+        t.G.net[-2].weight.zero_()
+    out = t.G(torch.randn(3, 100), torch.tensor([0, 4, 9])).reshape(3, 784)
+    assert np.allclose(out.detach().numpy(), mean[None].repeat(3, 0), atol=1e-6)
+
+
+def test_conv_g_keeps_its_own_output_bias(digits):
+    # its last layer shares one bias over all pixels: the DCGAN init (zero) stays
+    t = Trainer(ModelSpec(arch="conv"), digits=digits)
+    assert torch.equal(t.G.net[-2].bias, torch.zeros(1))
 
 
 def test_d_update_leaves_g_unchanged_and_moves_d(trainer):

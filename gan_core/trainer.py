@@ -60,7 +60,7 @@ class Trainer:
         # parameter and buffer lists, walked once: each walk of a module tree costs ~20 µs, and a
         # step needs ten of them (the two updates, the norms, the EMA, the buffers)
         self._params = {m: list(m.parameters()) for m in (self.G, self.D, self.G_ema)}
-        self._ema_pairs = ((self._params[self.G_ema], self._params[self.G]),
+        self._ema_pairs = (list(zip(self._params[self.G_ema], self._params[self.G])),
                            list(zip(self.G_ema.buffers(), self.G.buffers())))
         self._float_buffers = [b for m in (self.G, self.D) for b in m.buffers() if b.is_floating_point()]
         # data-parallel (torchrun): same init everywhere, other batches on every rank
@@ -246,7 +246,7 @@ class Trainer:
         D's gradients outlive the G update: D is frozen there, and only the next D update clears them."""
         names, owner = self._layer_index
         grads = [p.grad for m in (self.D, self.G) for p in self._params[m]]
-        sq = torch.stack(torch._foreach_norm(grads)) ** 2          # (n_params,), one call for all
+        sq = torch.stack([torch.linalg.vector_norm(g) for g in grads]) ** 2   # (n_params,)
         per_layer = torch.zeros(len(names), device=self.device).index_add_(0, owner, sq)
         return per_layer.sqrt()                                   # (n_layers,)
 
@@ -258,11 +258,8 @@ class Trainer:
         # over about k/4 of the steps so far; with (1+k)/(10+k) the grid read 3-14 points less legible
         # at 800 steps in 5 of 6 runs (benchmarks/recipe.py's judgement). Training itself is unchanged.
         d = 0.0 if self.step_count == 0 else min(decay, (1 + self.step_count) / (5 + self.step_count))
-        ema, live = params
-        if d:
-            torch._foreach_lerp_(ema, live, 1.0 - d)   # every tensor in one call, as the fused Adam does
-        else:
-            torch._foreach_copy_(ema, live)
+        for e, w in params:
+            e.lerp_(w, 1.0 - d) if d else e.copy_(w)
         for b_ema, b in buffers:
             b_ema.copy_(b)
 

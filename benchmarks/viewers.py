@@ -121,8 +121,8 @@ class Page:
             self.step = (time.monotonic(), int(e.metric.body.replace(",", "")))
         elif which == "button" and e.button.id.endswith("-start"):
             self.start_id = e.button.id
-        elif which == "code" and WATCH.search(e.code.code_text):
-            self.run_id = WATCH.search(e.code.code_text).group(1)
+        elif which == "markdown" and WATCH.search(e.markdown.body):   # the owner's watch-link caption
+            self.run_id = WATCH.search(e.markdown.body).group(1)
         elif which == "exception":
             self.errors.append(e.exception.message[:300])
 

@@ -980,8 +980,8 @@ def preset_ui(s: TrainingSession, p: lessons.Preset) -> None:
                      "test suite).").format(finding=_(RULE_NAMES[p.promise]), steps=p.steps))
         if p.judge_every_s:
             c2.caption(_("This finding rests on the digit judge: while this experiment runs it reads G about every "
-                         "{seconds:.0f} s (training slows a little), so the page says it some seconds after the grid shows it.").format(
-                             seconds=p.judge_every_s))
+                         "{seconds:.0f} s (training slows a little), so the page says it some seconds after the "
+                         "grid shows it.").format(seconds=p.judge_every_s))
     else:
         c2.caption(_("Promise: no failure diagnosed in {steps} steps (checked on 5 seeds by the test suite).").format(
             steps=p.steps))

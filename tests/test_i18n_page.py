@@ -34,7 +34,8 @@ NEUTRAL = re.compile("|".join([
 ]))
 # an English sentence: two English words in a row (names that stay in every language taken out first)
 ENGLISH = re.compile(r"[A-Za-z]{2,}[ '-]+[A-Za-z]{2,}")
-KEEP_NAMES = re.compile(r"Fashion-MNIST|WGAN-GP|GAN Studio|English|pip install mlxtend|:material/\w+:")
+# names kept in every language, and code spans: values shown as they are (a link, a file's name), not words
+KEEP_NAMES = re.compile(r"Fashion-MNIST|WGAN-GP|GAN Studio|English|pip install mlxtend|:material/\w+:|`[^`]*`")
 
 
 class Marked(gettext.NullTranslations):

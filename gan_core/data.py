@@ -5,6 +5,7 @@ shared read-only by every trainer; batches are drawn by random index (see Traine
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -62,6 +63,15 @@ class Digits:
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    @functools.cached_property
+    def mean_pixels(self) -> torch.Tensor:
+        """(784,) float64: each pixel's mean over the images, in [0, 1]. Summed in chunks (no float
+        copy of a large set), once per data set: every Trainer built on it starts G there."""
+        total = torch.zeros(784, dtype=torch.float64)
+        for i in range(0, len(self), 4096):
+            total += self.images[i:i + 4096].reshape(-1, 784).sum(0, dtype=torch.float64)
+        return total / (255.0 * max(len(self), 1))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -109,19 +109,15 @@ def _dcgan_init(*nets: nn.Module) -> None:
 ARCHITECTURES = {"mlp": _mlp, "mlp_wide": _mlp_wide, "conv": _conv}
 
 
-def init_background(g: Generator, images: torch.Tensor, chunk: int = 4096) -> None:
-    """Set G's output bias to the logit of the training images' mean, pixel by pixel, when G's last
-    layer has one bias per pixel (the MLPs), so G starts by drawing the mean digit on its dark
-    background instead of grey; conv's last layer shares one bias over all pixels and keeps its own.
-
-    images: (N, 28, 28) uint8, read in chunks so a large data set costs no float copy of itself."""
+def init_background(g: Generator, mean_pixels: torch.Tensor) -> None:
+    """Set G's output bias to the logit of the training images' mean (`Digits.mean_pixels`, (784,)),
+    pixel by pixel, when G's last layer has one bias per pixel (the MLPs), so G starts by drawing the
+    mean digit on its dark background instead of grey; conv's last layer shares one bias over all
+    pixels and keeps its own."""
     last = [m for m in g.net if isinstance(m, (nn.Linear, nn.ConvTranspose2d))][-1]
     if last.bias is None or last.bias.numel() != 784:
         return
-    total = torch.zeros(784, dtype=torch.float64)
-    for i in range(0, len(images), chunk):
-        total += images[i:i + chunk].reshape(-1, 784).sum(0, dtype=torch.float64)
-    mean = (total / (255.0 * max(len(images), 1))).clamp(0.01, 0.99)   # (784,); logit(0) would be -inf
+    mean = mean_pixels.clamp(0.01, 0.99)   # logit(0) would be -inf
     with torch.no_grad():
         last.bias.copy_(torch.logit(mean).to(last.bias.dtype))
 

@@ -54,7 +54,7 @@ class Trainer:
             self.G, self.D = models.build(spec)
         # G starts at the data's mean image, not grey: the first legible digits ~100 steps sooner
         # (benchmarks/recipe.py --bias-init; README "Digits at 20 s")
-        models.init_background(self.G, digits.images)
+        models.init_background(self.G, digits.mean_pixels)
         self.G.to(self.device), self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
         # parameter and buffer lists, walked once: each walk of a module tree costs ~20 µs, and a

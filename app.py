@@ -1230,12 +1230,18 @@ def loading_ui() -> None:
             st.metric(_("Step"), "0")
             st.button(_("Step once"), key="step_once", icon=":material/skip_next:", disabled=True,
                       help=_("one D update, then one G update"))
+        d, g = c1.columns(2)   # the rest of the rows the loaded page has above the grid, disabled
+        d.button(_("Step D"), disabled=True, width="stretch")
+        g.button(_("Step G"), disabled=True, width="stretch")
         c2.metric(_("Steps / s"), "–")
         c3.metric(_("Training time"), _("{seconds:,.1f} s").format(seconds=0.0))
         c4.metric(_("State"), _("Starting") if pressed else _("Loading"))
+        st.caption(":material/share: " + _("Watch link, live and read-only for whoever opens it: {link}").format(
+            link="…"))   # the run's link comes with the run; the line holds its place
         left, _right = st.columns([5, 6], gap="large")
         with left:
             st.markdown(_("**Fixed noise, step {step:,}**  ·  the same 64 latent vectors every frame").format(step=0))
+            st.toggle(_("D's advice, pixel by pixel"), disabled=True)
             loading = _("Loading PyTorch, the digits and the model…")   # outside the f-string: extractable by Babel
             with st.container(key="samples"):
                 st.html('<div role="status" style="width:100%;max-width:460px;aspect-ratio:1;border-radius:6px;'

@@ -280,31 +280,83 @@ def refusal_ui(place: str) -> None:
 # -- controls ------------------------------------------------------------------------------------------
 def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     """Start/Pause and Reset, the step counter with its Step button, and the run's vital signs."""
-    running, viewing = snap.state in (RUNNING, WAITING), _viewing()
+    running = snap.state in (RUNNING, WAITING)
     c0, c1, c2, c3, c4 = st.columns([1.3, 1.3, 1, 1, 1], vertical_alignment="top")
     with c0:
-        if running:
-            st.button(_("Pause"), key="pause", icon=":material/pause:", on_click=_command, args=("controls", s.pause),
-                      width="stretch", disabled=viewing)
-        else:
-            st.button(_("Resume") if snap.state == PAUSED else _("Start"), key="start", type="primary",
-                      icon=":material/play_arrow:", on_click=_start, args=(s,), width="stretch",
-                      disabled=viewing)
-        st.button(_("Reset"), key="reset", icon=":material/restart_alt:", on_click=_reset, args=(s,),
-                  width="stretch", help=_("a new model, with the model settings in the sidebar"), disabled=viewing)
+        play_button(s, snap)
+        reset_button(s)
     with c1.container(key="step"):
         st.metric(_("Step"), f"{snap.step:,}")
-        st.button(_("Step once"), key="step_once", icon=":material/skip_next:", disabled=running or viewing,
-                  on_click=_command, args=("controls", s.step_once), help=_("one D update, then one G update"))
+        step_once_button(s, running)
     with c1:
         d, g = st.columns(2)
-        d.button(_("Step D"), key="step_d", disabled=running or viewing, on_click=_command, args=("controls", s.step_d),
-                 width="stretch", help=_("one D update only: G, and so the grid, stay as they are"))
-        g.button(_("Step G"), key="step_g", disabled=running or viewing, on_click=_command, args=("controls", s.step_g),
-                 width="stretch", help=_("one G update only: D stays as it is"))
+        with d:
+            step_d_button(s, running)
+        with g:
+            step_g_button(s, running)
+    vitals_ui(snap, c2, c3, c4)
+    notices_ui(s, snap)
+
+
+def viewer_controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    """A viewer's controls: the owner's, disabled, in one row. They change only with the run's state,
+    so the page's whole runs draw them, not each refresh (live_panel_ui reruns the page when the
+    state changes): a refresh of a viewer's page redraws only what moves, for thirty viewers at once."""
+    running = snap.state in (RUNNING, WAITING)
+    with st.container(horizontal=True, key="viewer_controls"):
+        play_button(s, snap)
+        reset_button(s)
+        step_once_button(s, running)
+        step_d_button(s, running)
+        step_g_button(s, running)
+
+
+def viewer_vitals_ui(s: TrainingSession, snap: session.Snapshot) -> None:
+    """A viewer's live numbers, at each refresh: the step counter (in `step`, as on the owner's page)
+    and the run's vital signs, in one row."""
+    with st.container(horizontal=True, key="vitals"):
+        with st.container(key="step"):
+            st.metric(_("Step"), f"{snap.step:,}")
+        vitals_ui(snap, st, st, st)
+    notices_ui(s, snap)
+
+
+def play_button(s: TrainingSession, snap: session.Snapshot) -> None:
+    if snap.state in (RUNNING, WAITING):
+        st.button(_("Pause"), key="pause", icon=":material/pause:", on_click=_command, args=("controls", s.pause),
+                  width="stretch", disabled=_viewing())
+    else:
+        st.button(_("Resume") if snap.state == PAUSED else _("Start"), key="start", type="primary",
+                  icon=":material/play_arrow:", on_click=_start, args=(s,), width="stretch", disabled=_viewing())
+
+
+def reset_button(s: TrainingSession) -> None:
+    st.button(_("Reset"), key="reset", icon=":material/restart_alt:", on_click=_reset, args=(s,),
+              width="stretch", help=_("a new model, with the model settings in the sidebar"), disabled=_viewing())
+
+
+def step_once_button(s: TrainingSession, running: bool) -> None:
+    st.button(_("Step once"), key="step_once", icon=":material/skip_next:", disabled=running or _viewing(),
+              on_click=_command, args=("controls", s.step_once), help=_("one D update, then one G update"))
+
+
+def step_d_button(s: TrainingSession, running: bool) -> None:
+    st.button(_("Step D"), key="step_d", disabled=running or _viewing(), on_click=_command, args=("controls", s.step_d),
+              width="stretch", help=_("one D update only: G, and so the grid, stay as they are"))
+
+
+def step_g_button(s: TrainingSession, running: bool) -> None:
+    st.button(_("Step G"), key="step_g", disabled=running or _viewing(), on_click=_command, args=("controls", s.step_g),
+              width="stretch", help=_("one G update only: D stays as it is"))
+
+
+def vitals_ui(snap: session.Snapshot, c2, c3, c4) -> None:
     c2.metric(_("Steps / s"), f"{snap.steps_per_s:,.0f}" if snap.state == RUNNING else "–")
     c3.metric(_("Training time"), _("{seconds:,.1f} s").format(seconds=snap.elapsed))
     c4.metric(_("State"), _(STATE_NAMES.get(snap.state, snap.state)))
+
+
+def notices_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     # notices come and go inside one container, so the live panel keeps the same shape every run
     with st.container(key="notices"):
         if snap.state == WAITING:
@@ -599,7 +651,12 @@ def _refresh_every(state: str) -> float | None:
 
 
 def live_ui(s: TrainingSession) -> None:
-    every = _refresh_every(s.snapshot().state)
+    snap = s.snapshot()
+    every = _refresh_every(snap.state)
+    if _viewing():  # what a viewer cannot change, drawn once per whole run of the page
+        watching_ui(snap)
+        viewer_controls_ui(s, snap)
+        st.session_state["_drawn_state"] = snap.state
 
     @st.fragment(run_every=every)
     def live_panel():
@@ -620,9 +677,11 @@ def live_panel_ui(s: TrainingSession, every: float | None) -> None:
     if _refresh_every(snap.state) != every:
         st.rerun()  # started, paused, queued or stopped by itself: rerun the page to reset the timer
     if _viewing():
-        watching_ui(snap)
-    controls_ui(s, snap)
-    if not _viewing():
+        if snap.state != st.session_state.get("_drawn_state"):
+            st.rerun()  # the owner started or paused the run: the page redraws the viewer's controls
+        viewer_vitals_ui(s, snap)
+    else:
+        controls_ui(s, snap)
         watch_ui(snap)
     figures = _figures(snap)
     left, right = st.columns([5, 6], gap="large")
@@ -716,6 +775,8 @@ def slow_motion_ui(s: TrainingSession, snap: session.Snapshot) -> None:
               help=_("a real step of the run (pause first), on {n} images, shown stage by stage").format(
                   n=slow_motion.BATCH))
     refusal_ui("slow_motion")
+    if _viewing():
+        return      # the run's steps are its owner's to take; the button says the section is there
     if "_slow" not in st.session_state:
         st.caption(_("Press the button: the run takes one real step, D's update and then G's, on {n} real "
                      "digits and {n} of G's, and each stage of backprop is shown here.").format(n=slow_motion.BATCH))

@@ -66,6 +66,10 @@ class Page:
         self.start_id = self.run_id = None
         self.errors: list[str] = []
         self.received_bytes = 0
+        self.deltas = 0             # deltas (elements and blocks) of the run in progress
+        self.deltas_per_refresh: list[int] = []
+        self.kinds: dict[str, int] = {}     # element kinds of the last refresh
+        self._kinds: dict[str, int] = {}
 
     async def open(self) -> "Page":
         self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None)
@@ -93,6 +97,11 @@ class Page:
             msg = ForwardMsg()
             msg.ParseFromString(data)
             kind = msg.WhichOneof("type")
+            if kind == "delta":
+                self.deltas += 1
+                d = msg.delta.WhichOneof("type")
+                k = msg.delta.new_element.WhichOneof("type") if d == "new_element" else d
+                self._kinds[k] = self._kinds.get(k, 0) + 1
             if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._element(msg.delta.new_element)
             elif kind == "new_session" and not msg.metadata.run.fragment_ids:
@@ -110,10 +119,13 @@ class Page:
             elif kind == "script_finished":
                 if msg.script_finished == FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
                     self.refreshes += 1
+                    self.deltas_per_refresh.append(self.deltas)
+                    self.kinds = self._kinds
                 elif msg.script_finished == FINISHED.FINISHED_SUCCESSFULLY:
                     self.full_runs += 1
                 elif msg.script_finished == FINISHED.FINISHED_EARLY_FOR_RERUN:
                     self.cut_short += 1
+                self.deltas, self._kinds = 0, {}
 
     def _element(self, e) -> None:
         which = e.WhichOneof("type")
@@ -218,9 +230,12 @@ async def measure(a: argparse.Namespace, studio: Studio) -> dict:
     many = await phase(owner, viewers, cpu, a.seconds)
     errors = owner.errors + [e for p in viewers for e in p.errors]
     kb = statistics.median(p.received_bytes / max(p.refreshes + p.full_runs, 1) for p in viewers) / 1024
+    deltas = statistics.median(statistics.median(p.deltas_per_refresh) for p in viewers if p.deltas_per_refresh)
+    kinds = next((p.kinds for p in viewers if p.kinds), {})
     for p in [owner, *viewers]:
         await p.close()
     return {"alone": alone, "1": one, "many": many, "errors": errors, "kb_per_viewer_message": kb,
+            "deltas_per_refresh": deltas, "kinds": kinds,
             "drawn": sum(p.full_runs > 0 for p in viewers), "cut_short": sum(p.cut_short for p in viewers)}
 
 
@@ -271,6 +286,7 @@ def main() -> None:
         "trainer_cores": {"1": round(one["trainer_cores"], 2), str(n): round(many["trainer_cores"], 2)},
         "client_cores": round(many["client_cores"], 2),
         "kb_per_viewer_message": round(r["kb_per_viewer_message"], 1),
+        "deltas_per_viewer_refresh": r["deltas_per_refresh"], "delta_kinds": r["kinds"],
         "viewers_drawn": r["drawn"], "runs_cut_short": r["cut_short"], "page_errors": r["errors"][:5],
     }
     print(f"load average (1 min): {load[0]:.2f}")
@@ -281,6 +297,8 @@ def main() -> None:
     print(f"server cores in all: {report['server_cores']} (owner alone, 1 viewer, {n})")
     print(f"run's steps/s: {report['steps_per_s']['1']} with 1 viewer, {report['steps_per_s'][str(n)]} with {n}: "
           f"ratio {report['steps_ratio']}")
+    print(f"a viewer's refresh: {r['deltas_per_refresh']} deltas (elements and blocks), "
+          f"{report['kb_per_viewer_message']} kB")
     print(f"viewers whose page drew: {r['drawn']} of {n}; page errors: {len(r['errors'])}")
     print(json.dumps(report))
 

@@ -187,12 +187,26 @@ def test_viewers_benchmark_reports_its_figures():
     assert report["refreshes_per_s_achieved"] > 0 and report["kb_per_viewer_message"] > 0, report
     # the server's cost is the process's less the trainer's: both took CPU, and neither more than 2 cores
     assert 0 < report["server_cores"]["2"] < 2 and 0 < report["trainer_cores"]["2"] < 2, report
+    # a viewer's refresh redraws what moves: its controls (five buttons) come with the page's whole
+    # runs; the one button left is the open tab's slow-motion step, drawn disabled
+    assert report["deltas_per_viewer_refresh"] > 10 and report["delta_kinds"].get("button", 0) <= 1, report
     ms, refreshes = report["cpu_ms_per_refresh"]["2"], report["refreshes_per_s"]
     if ms is None:      # no figure only where the second viewer added hardly a refresh (a loaded server)
         assert refreshes["2"] - refreshes["1"] < 0.1 and report["cores_at_live_rate"] is None, report
     else:
         assert abs(report["cores_at_live_rate"] - ms * 2 / 1000) <= 0.0011, report
         assert abs(report["viewer_cores"] - ms * refreshes["2"] / 1000) <= 0.002, report
+
+
+@pytest.mark.slow
+def test_gil_benchmark_reports_each_way_as_a_ratio_to_alone():
+    out = run("gil.py", "--seconds", "0.5", "--repeats", "1")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(r["ratio"]) == {"alone", "process", "thread", "thread_fast_switch"} and r["ratio"]["alone"] == 1
+    for way, ratio in r["ratio"].items():
+        assert r["steps_per_s"][way] > 0
+        assert ratio_of_printed(ratio, r["steps_per_s"][way], r["steps_per_s"]["alone"], places=2), way
 
 
 @pytest.mark.browser

@@ -311,6 +311,12 @@ def viewer_controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
         step_g_button(s, running)
 
 
+def _controls_shape(snap: session.Snapshot) -> str:
+    """What the controls show: Pause (training, or waiting for its turn), Resume, or Start. Turns
+    rotate between running and waiting every few seconds under load without changing it."""
+    return "pause" if snap.state in (RUNNING, WAITING) else "resume" if snap.state == PAUSED else "start"
+
+
 def viewer_vitals_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     """A viewer's live numbers, at each refresh: the step counter (in `step`, as on the owner's page)
     and the run's vital signs, in one row."""
@@ -656,7 +662,7 @@ def live_ui(s: TrainingSession) -> None:
     if _viewing():  # what a viewer cannot change, drawn once per whole run of the page
         watching_ui(snap)
         viewer_controls_ui(s, snap)
-        st.session_state["_drawn_state"] = snap.state
+        st.session_state["_drawn_controls"] = _controls_shape(snap)
 
     @st.fragment(run_every=every)
     def live_panel():
@@ -677,7 +683,7 @@ def live_panel_ui(s: TrainingSession, every: float | None) -> None:
     if _refresh_every(snap.state) != every:
         st.rerun()  # started, paused, queued or stopped by itself: rerun the page to reset the timer
     if _viewing():
-        if snap.state != st.session_state.get("_drawn_state"):
+        if _controls_shape(snap) != st.session_state.get("_drawn_controls"):
             st.rerun()  # the owner started or paused the run: the page redraws the viewer's controls
         viewer_vitals_ui(s, snap)
     else:

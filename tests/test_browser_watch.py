@@ -86,6 +86,9 @@ def watched_together(owner, viewers) -> None:
     frozen = step_of(owner, 30)
     for v in viewers:
         assert until(lambda: state_is(v, "Paused") and step_of(v, 30) == frozen, timeout=60), v.inner_text(".st-key-step")
+        # its controls, drawn by the page's whole runs, follow: Resume in place of Pause, still disabled
+        assert until(lambda: v.locator(".st-key-start button").count() == 1, timeout=60), "the viewer still shows Pause"
+        assert v.is_disabled(".st-key-start button")
     assert grid_of(viewers[0]) == grid_of(viewers[1]) == grid_of(owner)
     assert grid_of(owner)[1].startswith("data:image/png;base64,")
 

@@ -294,14 +294,14 @@ def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
             step_d_button(s, running)
         with g:
             step_g_button(s, running)
-    vitals_ui(snap, c2, c3, c4)
+    vitals_ui(snap, (c2, c3, c4))
     notices_ui(s, snap)
 
 
 def viewer_controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
-    """A viewer's controls: the owner's, disabled, in one row. They change only with the run's state,
-    so the page's whole runs draw them, not each refresh (live_panel_ui reruns the page when the
-    state changes): a refresh of a viewer's page redraws only what moves, for thirty viewers at once."""
+    """A viewer's controls: the owner's, disabled, in one row. They change only when the owner starts
+    or pauses the run, so the page's whole runs draw them, not each refresh (live_panel_ui reruns the
+    page when _controls_shape changes): a viewer's refresh redraws only what moves."""
     running = snap.state in (RUNNING, WAITING)
     with st.container(horizontal=True, key="viewer_controls"):
         play_button(s, snap)
@@ -323,16 +323,17 @@ def viewer_vitals_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     with st.container(horizontal=True, key="vitals"):
         with st.container(key="step"):
             st.metric(_("Step"), f"{snap.step:,}")
-        vitals_ui(snap, st, st, st)
+        vitals_ui(snap, (st, st, st))
     notices_ui(s, snap)
 
 
 def play_button(s: TrainingSession, snap: session.Snapshot) -> None:
-    if snap.state in (RUNNING, WAITING):
+    shape = _controls_shape(snap)
+    if shape == "pause":
         st.button(_("Pause"), key="pause", icon=":material/pause:", on_click=_command, args=("controls", s.pause),
                   width="stretch", disabled=_viewing())
     else:
-        st.button(_("Resume") if snap.state == PAUSED else _("Start"), key="start", type="primary",
+        st.button(_("Resume") if shape == "resume" else _("Start"), key="start", type="primary",
                   icon=":material/play_arrow:", on_click=_start, args=(s,), width="stretch", disabled=_viewing())
 
 
@@ -356,7 +357,9 @@ def step_g_button(s: TrainingSession, running: bool) -> None:
               width="stretch", help=_("one G update only: D stays as it is"))
 
 
-def vitals_ui(snap: session.Snapshot, c2, c3, c4) -> None:
+def vitals_ui(snap: session.Snapshot, places: tuple) -> None:
+    """Steps/s, training time and state, one metric in each of `places`."""
+    c2, c3, c4 = places
     c2.metric(_("Steps / s"), f"{snap.steps_per_s:,.0f}" if snap.state == RUNNING else "–")
     c3.metric(_("Training time"), _("{seconds:,.1f} s").format(seconds=snap.elapsed))
     c4.metric(_("State"), _(STATE_NAMES.get(snap.state, snap.state)))

@@ -59,26 +59,25 @@ models.ARCHITECTURES.update(CANDIDATES)
 ARCHS = (*config.ARCHS, *CANDIDATES)
 
 
-def set_output_bias(t: Trainer, how: str) -> None:
+def set_output_bias(t: Trainer, how: str, digits: data.Digits) -> None:
     """Replace the Trainer's own start of G's output bias (models.init_background, "trainer"):
     "random" puts back the layer's random init as models.build drew it, "mean" one logit of the
     mean of all pixels for every pixel."""
-    last = lambda g: [m for m in g.net if isinstance(m, torch.nn.Linear)][-1]   # noqa: E731
     if how == "random":
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(t.spec.seed)
-            value = last(models.build(t.spec)[0]).bias.detach()
+            value = models.output_layer(models.build(t.spec)[0]).bias.detach()
     else:
-        value = torch.logit(t.images.float().div(255).mean().clamp(0.01, 0.99)).expand(784)
+        value = torch.logit(digits.mean_pixels.mean().clamp(0.01, 0.99)).expand(784)
     with torch.no_grad():
-        last(t.G).bias.copy_(value)
+        models.output_layer(t.G).bias.copy_(value)
     t.G_ema.load_state_dict(t.G.state_dict())
 
 
 def run(seed: int, settings: LiveSettings, digits: data.Digits, a: argparse.Namespace) -> dict:
     t = Trainer(ModelSpec(arch=a.arch, seed=seed), settings, digits=digits)
     if a.bias_init != "trainer":
-        set_output_bias(t, a.bias_init)
+        set_output_bias(t, a.bias_init, digits)
     to_digits, raw_to_digits, curve, report = None, None, [], {}
     while t.step_count < a.budget_steps or (to_digits is None and t.step_count < a.max_steps):
         if a.warmup_steps and t.step_count <= a.warmup_steps:

@@ -109,12 +109,17 @@ def _dcgan_init(*nets: nn.Module) -> None:
 ARCHITECTURES = {"mlp": _mlp, "mlp_wide": _mlp_wide, "conv": _conv}
 
 
+def output_layer(g: Generator) -> nn.Module:
+    """G's last layer with weights: the one that draws the pixels (before the sigmoid)."""
+    return [m for m in g.net if isinstance(m, (nn.Linear, nn.ConvTranspose2d))][-1]
+
+
 def init_background(g: Generator, mean_pixels: torch.Tensor) -> None:
     """Set G's output bias to the logit of the training images' mean (`Digits.mean_pixels`, (784,)),
     pixel by pixel, when G's last layer has one bias per pixel (the MLPs), so G starts by drawing the
     mean digit on its dark background instead of grey; conv's last layer shares one bias over all
     pixels and keeps its own."""
-    last = [m for m in g.net if isinstance(m, (nn.Linear, nn.ConvTranspose2d))][-1]
+    last = output_layer(g)
     if last.bias is None or last.bias.numel() != 784:
         return
     mean = mean_pixels.clamp(0.01, 0.99)   # logit(0) would be -inf

@@ -280,7 +280,7 @@ def refusal_ui(place: str) -> None:
 # -- controls ------------------------------------------------------------------------------------------
 def controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     """Start/Pause and Reset, the step counter with its Step button, and the run's vital signs."""
-    running = snap.state in (RUNNING, WAITING)
+    running = _controls_shape(snap) == "pause"
     c0, c1, c2, c3, c4 = st.columns([1.3, 1.3, 1, 1, 1], vertical_alignment="top")
     with c0:
         play_button(s, snap)
@@ -302,7 +302,7 @@ def viewer_controls_ui(s: TrainingSession, snap: session.Snapshot) -> None:
     """A viewer's controls: the owner's, disabled, in one row. They change only when the owner starts
     or pauses the run, so the page's whole runs draw them, not each refresh (live_panel_ui reruns the
     page when _controls_shape changes): a viewer's refresh redraws only what moves."""
-    running = snap.state in (RUNNING, WAITING)
+    running = _controls_shape(snap) == "pause"
     with st.container(horizontal=True, key="viewer_controls"):
         play_button(s, snap)
         reset_button(s)

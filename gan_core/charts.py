@@ -30,6 +30,19 @@ def _markers(markers: list[tuple[int, str]]) -> list[dict[str, Any]]:
     return [{"step": int(s), "label": label} for s, label in markers]
 
 
+LABEL_GAP = 0.06   # a marker's label is written only this share of the chart's steps before the next
+
+
+def _labelled(markers: list[tuple[int, str]], last_step: int) -> list[dict[str, Any]]:
+    """The markers whose label is written on the chart: a slider dragged or stepped by keys makes a
+    change every few steps, and their labels overlapped into an unreadable smear. Of markers closer
+    together than LABEL_GAP of the chart, the last one's label is written; each keeps its rule and
+    its tooltip."""
+    gap = LABEL_GAP * max(last_step, 1)
+    rows = _markers(markers)
+    return [r for r, nxt in zip(rows, rows[1:] + [None]) if nxt is None or nxt["step"] - r["step"] >= gap]
+
+
 def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *,
           markers: list[tuple[int, str]] = (), smoothing: int = 0,
           y_domain: tuple[float, float] | None = None, height: int = 220, log: bool = False,
@@ -67,7 +80,8 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
         layers.append({"data": rule_data, "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#999"},
                        "encoding": {"x": {"field": "step", "type": "quantitative"},
                                     "tooltip": [{"field": "label", "title": msg("changed")}]}})
-        layers.append({"data": rule_data,
+        last_step = max([int(x) for x in history.get("step", [])[-1:]] + [s for s, _ in markers])
+        layers.append({"data": {"values": _labelled(markers, last_step)},
                        "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "dy": 2,
                                 "fontSize": 10, "color": "#777", "limit": 160},
                        "encoding": {"x": {"field": "step", "type": "quantitative"}, "y": {"value": 0},

@@ -29,6 +29,18 @@ def test_smoothing_is_a_trailing_mean_per_series_and_markers_are_labelled_rules(
     assert rule["mark"]["type"] == "rule" and text["encoding"]["text"] == {"field": "label"}
 
 
+def test_of_markers_close_together_only_the_last_is_labelled_and_each_keeps_its_rule():
+    # three key presses on a slider, a few steps apart, late in a 500-step run; one change at step 100
+    markers = [(100, "lr_g 0.001→0.002"), (330, "lr_d a→b"), (333, "lr_d b→c"), (336, "lr_d c→d")]
+    history = {"step": list(range(501)), "loss_d": [1.0] * 501, "loss_g": [1.0] * 501}
+    _, rule, text = charts.losses(history, markers=markers)["layer"]
+    assert [r["step"] for r in rule["data"]["values"]] == [100, 330, 333, 336]
+    assert text["data"]["values"] == [{"step": 100, "label": "lr_g 0.001→0.002"}, {"step": 336, "label": "lr_d c→d"}]
+    # far enough apart (6% of the chart's steps: 30 here), each is labelled
+    spread = [(100, "a"), (130, "b"), (160, "c")]
+    assert [r["label"] for r in charts.losses(history, markers=spread)["layer"][2]["data"]["values"]] == ["a", "b", "c"]
+
+
 def test_log_charts_drop_values_that_a_log_scale_cannot_show():
     history = {"step": [0, 1, 2], "grad/G.net.0": [0.0, 1e-3, 2.0], "grad/D.net.0": [5.0, 5.0, 5.0]}
     spec = charts.grad_norms(history, "G")

@@ -1,6 +1,7 @@
 """What viewers of one run cost the server, and what they cost the run, on the real server.
 
     python benchmarks/viewers.py [--viewers 30] [--seconds 10] [--arch default]
+    python benchmarks/viewers.py --paused ...      (the owner pauses first: the pages' cost, no trainer beside them)
     python benchmarks/viewers.py --apptest ...     (the whole script per refresh: an upper bound)
 
 Starts `streamlit run app.py` on 127.0.0.1 (tests/harness.Studio). Every page is a websocket client
@@ -63,7 +64,7 @@ class Page:
         self.full_runs = 0          # whole-script runs finished
         self.cut_short = 0          # runs ended early for a newer rerun request
         self.step: tuple[float, int] | None = None       # (when seen, the Step counter)
-        self.start_id = self.run_id = None
+        self.start_id = self.run_id = self.pause_id = None
         self.errors: list[str] = []
         self.received_bytes = 0
         self.deltas = 0             # deltas (elements and blocks) of the run in progress
@@ -133,6 +134,8 @@ class Page:
             self.step = (time.monotonic(), int(e.metric.body.replace(",", "")))
         elif which == "button" and e.button.id.endswith("-start"):
             self.start_id = e.button.id
+        elif which == "button" and e.button.id.endswith("-pause"):
+            self.pause_id = e.button.id
         elif which == "markdown" and WATCH.search(e.markdown.body):   # the owner's watch-link caption
             self.run_id = WATCH.search(e.markdown.body).group(1)
         elif which == "exception":
@@ -210,6 +213,9 @@ async def measure(a: argparse.Namespace, studio: Studio) -> dict:
     await until(lambda: owner.run_id and owner.step and owner.step[1] > 20 and owner.refreshes > 1, 120,
                 "the run did not train")
     watch = f"watch={owner.run_id}"
+    if a.paused:   # the pages' own cost: no trainer beside them, and figures built once
+        await owner.rerun(trigger=owner.pause_id)
+        await until(lambda: owner.start_id and owner.refreshes, 30, "the run did not pause")
     await asyncio.sleep(a.seconds / 2)    # the first seconds of a server's first run import and build more
     alone = await phase(owner, [], cpu, a.seconds)
     viewers = []
@@ -255,6 +261,8 @@ def main() -> None:
     p.add_argument("--viewers", type=int, default=30)
     p.add_argument("--seconds", type=float, default=10.0, help="per phase")
     p.add_argument("--arch", default="default")
+    p.add_argument("--paused", action="store_true",
+                   help="the owner pauses the run once it has trained: what the pages cost with no trainer beside them")
     p.add_argument("--apptest", action="store_true", help="the older upper bound: AppTest reruns the whole script")
     p.add_argument("--no-sharing", action="store_true", help="with --apptest: every page builds its own figures")
     a = p.parse_args()

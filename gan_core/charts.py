@@ -16,14 +16,34 @@ STEP, VALUE, SHARE = msg("step"), msg("value"), msg("share")
 REAL, FAKE = msg("D(x), real"), msg("D(G(z)), generated")
 
 
-def _long(history: dict[str, list[float]], series: dict[str, str]) -> list[dict[str, Any]]:
+MAX_POINTS = 300   # per line: a chart is a few hundred pixels wide, and every page is sent every row
+
+
+def _long(history: dict[str, list[float]], series: dict[str, str], smoothing: int = 0) -> list[dict[str, Any]]:
+    """Rows {"step", "series", "value"} of each series' finite values, at most MAX_POINTS of each,
+    evenly spread and the newest kept. With `smoothing`, each row also has "smoothed": the trailing
+    mean of the value and the `smoothing` finite values before it, taken before any row is left out."""
     steps = history.get("step", [])
     rows = []
     for label, key in series.items():
-        for s, v in zip(steps, history.get(key, [])):
-            if v is not None and math.isfinite(v):
-                rows.append({"step": int(s), "series": label, "value": float(v)})
+        points = [(int(s), float(v)) for s, v in zip(steps, history.get(key, []))
+                  if v is not None and math.isfinite(v)]
+        sums = [0.0]
+        for _, v in points:
+            sums.append(sums[-1] + v)
+        for i in _spread(len(points), MAX_POINTS):
+            row = {"step": points[i][0], "series": label, "value": points[i][1]}
+            if smoothing:
+                lo = max(0, i - smoothing)
+                row["smoothed"] = (sums[i + 1] - sums[lo]) / (i + 1 - lo)
+            rows.append(row)
     return rows
+
+
+def _spread(n: int, most: int) -> range:
+    """Indices of n items, every k-th, at most `most` of them, ending with the last."""
+    k = max(1, math.ceil(n / most))
+    return range((n - 1) % k, n, k)
 
 
 def _markers(markers: list[tuple[int, str]]) -> list[dict[str, Any]]:
@@ -71,9 +91,6 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
                         {"field": "value", "format": ".4f", "title": VALUE}],
         },
     }
-    if smoothing:
-        layer["transform"] = [{"window": [{"op": "mean", "field": "value", "as": "smoothed"}],
-                               "frame": [-smoothing, 0], "groupby": ["series"], "sort": [{"field": "step"}]}]
     layers = [layer]
     if markers:
         rule_data = {"values": _markers(markers)}
@@ -89,7 +106,7 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
     return {
         "title": {"text": title, "anchor": "start", "fontSize": 13},
         "height": height, "width": "container", **FIT_X,
-        "data": {"values": [r for r in _long(history, series) if not log or r["value"] > 0]},
+        "data": {"values": [r for r in _long(history, series, smoothing) if not log or r["value"] > 0]},
         "layer": layers,
     }
 

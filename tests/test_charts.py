@@ -19,14 +19,30 @@ def test_lines_are_long_rows_without_non_finite_values():
 
 
 def test_smoothing_is_a_trailing_mean_per_series_and_markers_are_labelled_rules():
-    spec = charts.losses({"step": [0, 1], "loss_d": [1.0, 2.0], "loss_g": [1.0, 1.0]},
-                         markers=[(1, "lr_g 0.001→0.002")], smoothing=5)
+    # L_D 1, 2, (nan), 4, 8: the window is the value and the 2 finite values before it
+    spec = charts.losses({"step": [0, 1, 2, 3, 4], "loss_d": [1.0, 2.0, float("nan"), 4.0, 8.0],
+                          "loss_g": [1.0] * 5}, markers=[(1, "lr_g 0.001→0.002")], smoothing=2)
     line, rule, text = spec["layer"]
-    assert line["encoding"]["y"]["field"] == "smoothed"
-    assert line["transform"] == [{"window": [{"op": "mean", "field": "value", "as": "smoothed"}],
-                                  "frame": [-5, 0], "groupby": ["series"], "sort": [{"field": "step"}]}]
+    assert line["encoding"]["y"]["field"] == "smoothed" and "transform" not in line
+    d = [(r["step"], r["smoothed"]) for r in spec["data"]["values"] if r["series"] == "L_D"]
+    assert d == [(0, 1.0), (1, 1.5), (3, 7 / 3), (4, 14 / 3)]
+    assert all(r["smoothed"] == 1.0 for r in spec["data"]["values"] if r["series"] == "L_G")
     assert rule["data"] == text["data"] == {"values": [{"step": 1, "label": "lr_g 0.001→0.002"}]}
     assert rule["mark"]["type"] == "rule" and text["encoding"]["text"] == {"field": "label"}
+
+
+def test_a_long_history_is_sent_as_at_most_max_points_a_line_spread_evenly_and_smoothed_before_thinning():
+    n = 1000
+    loss_d = [float(i % 2) for i in range(n)]            # 0, 1, 0, 1, ...: its smoothed value is near 1/2
+    spec = charts.losses({"step": list(range(n)), "loss_d": loss_d, "loss_g": [2.0] * n}, smoothing=9)
+    d = [r for r in spec["data"]["values"] if r["series"] == "L_D"]
+    assert len(d) <= charts.MAX_POINTS < n and d[-1]["step"] == n - 1                # the newest kept
+    gaps = {b["step"] - a["step"] for a, b in zip(d, d[1:])}
+    assert len(gaps) == 1                                                           # evenly spread
+    # the mean of 10 alternating values is 1/2 whatever is left out after: smoothed on every row
+    assert all(r["smoothed"] == 0.5 for r in d[1:])
+    assert all(r["value"] == loss_d[r["step"]] for r in d)                          # raw values kept
+    assert len(charts.losses({"step": [0, 1], "loss_d": [1.0, 2.0], "loss_g": [1.0, 1.0]})["data"]["values"]) == 4
 
 
 def test_of_markers_close_together_only_the_last_is_labelled_and_each_keeps_its_rule():

@@ -34,6 +34,14 @@ def page(server):
         browser.close()
 
 
+def test_the_server_runs_on_uvloop_where_requirements_install_it(server):
+    # requirements.txt installs uvloop off Windows, and Streamlit runs its event loop on it when present:
+    # a page's every element wakes that loop from the script's thread, and asyncio's wake-up cost a
+    # 30-viewer refresh a third more CPU (benchmarks/viewers.py). Its library is mapped in the server
+    maps = open(f"/proc/{server.proc.pid}/maps").read()
+    assert "uvloop/loop." in maps, "the server's event loop is not uvloop's"
+
+
 def grid_src(page) -> str:
     return page.get_attribute(".st-key-samples img", "src")
 

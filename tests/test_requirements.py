@@ -26,10 +26,13 @@ PLATFORMS = {
 PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
 
 
-def torch_lines(path: Path = ROOT / "requirements.txt") -> list[Requirement]:
+def requirements(path: Path = ROOT / "requirements.txt") -> list[Requirement]:
     lines = [ln.split(" #")[0].strip() for ln in path.read_text().splitlines()]
-    reqs = [Requirement(ln) for ln in lines if ln and not ln.startswith(("#", "-"))]
-    return [r for r in reqs if r.name == "torch"]
+    return [Requirement(ln) for ln in lines if ln and not ln.startswith(("#", "-"))]
+
+
+def torch_lines(path: Path = ROOT / "requirements.txt") -> list[Requirement]:
+    return [r for r in requirements(path) if r.name == "torch"]
 
 
 def environment(platform: str, python: str) -> dict[str, str]:
@@ -69,3 +72,10 @@ def test_these_machines_get_the_pin_that_finds_the_local_build():
 def test_dev_requirements_include_the_app_requirements():
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
     assert "-r requirements.txt" in dev
+
+
+@pytest.mark.parametrize("platform,python", itertools.product(PLATFORMS, PYTHONS))
+def test_uvloop_everywhere_but_windows_where_it_has_no_build(platform, python):
+    env = environment(platform, python)
+    (req,) = [r for r in requirements() if r.name == "uvloop"]
+    assert req.marker.evaluate(env) == (PLATFORMS[platform][0] != "win32")

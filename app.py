@@ -582,7 +582,7 @@ def grid_ui(s: TrainingSession, snap: session.Snapshot, figures: dict) -> None:
         step=snap.grid_step))
     show = st.toggle(_("D's advice, pixel by pixel"), key="advice_show",
                      help=_("beside the grid: where G's next step adds or removes ink, and what D looks at"))
-    grid_place, advice_place = st.columns(2) if show else (st.container(), None)
+    grid_place, advice_place = st.columns(2) if show else (st, None)
     with grid_place.container(key="samples"):
         if figures["grid"] is not None:
             _img(figures["grid"], _("generated digits at step {step}").format(step=snap.grid_step))
@@ -731,8 +731,14 @@ def insight_tabs() -> list:
 
 # -- the game and backprop -----------------------------------------------------------------------------
 def _last(history: dict[str, list[float]], key: str) -> str:
-    # a value for st.latex; a dash before the first step
+    # a value for a formula; a dash before the first step
     return f"{history[key][-1]:.3f}" if history.get(key) else r"\text{--}"
+
+
+def _with_formulas(text: str, *formulas: str) -> None:
+    """A line of text and display formulas under it, as one element (st.latex writes the same `$$`
+    block, an element each: every element costs each page's refresh its own trip to the browser)."""
+    st.markdown("\n\n".join([text, *(f"$$\n{f}\n$$" for f in formulas)]))
 
 
 def formulas_ui(snap: session.Snapshot) -> None:
@@ -741,15 +747,15 @@ def formulas_ui(snap: session.Snapshot) -> None:
     d_real, d_fake = _last(h, "d_real"), _last(h, "d_fake")
     c1, c2 = st.columns(2, gap="large")
     with c1:
-        st.markdown(_("**(1) D's update**: gradient descent on D's weights θ_D"))
-        st.latex(r"L_D = -\mathbb{E}_x[\log D(x)] - \mathbb{E}_z[\log(1 - D(G(z)))]")
-        st.latex(rf"L_D = {_last(h, 'loss_d')},\quad D(x) = {d_real},\quad D(G(z)) = {d_fake}")
+        _with_formulas(_("**(1) D's update**: gradient descent on D's weights θ_D"),
+                       r"L_D = -\mathbb{E}_x[\log D(x)] - \mathbb{E}_z[\log(1 - D(G(z)))]",
+                       rf"L_D = {_last(h, 'loss_d')},\quad D(x) = {d_real},\quad D(G(z)) = {d_fake}")
         st.caption(_("D sees a real batch and a generated one and is pushed to say 1 to the real digits and "
                      "0 to G's. G is held fixed: backprop stops at D's input."))
     with c2:
-        st.markdown(_("**(2) G's update**: gradient descent on G's weights θ_G"))
-        st.latex(r"L_G = -\mathbb{E}_z[\log D(G(z))]")
-        st.latex(rf"L_G = {_last(h, 'loss_g')},\quad D(G(z)) = {d_fake}")
+        _with_formulas(_("**(2) G's update**: gradient descent on G's weights θ_G"),
+                       r"L_G = -\mathbb{E}_z[\log D(G(z))]",
+                       rf"L_G = {_last(h, 'loss_g')},\quad D(G(z)) = {d_fake}")
         st.caption(_("G draws a fresh batch and is pushed to make D say 1 to it. The gradient flows back "
                      "through D, whose weights stay frozen, into G's layers: D's judgement is G's only teacher."))
     with st.container(key="loss_note"):

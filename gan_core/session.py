@@ -172,7 +172,7 @@ class TrainingSession(Worker):
         self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
         self._waiting_since: float | None = None       # when this session last began to wait for a turn
-        self._published: Snapshot | None = None         # the snapshot of the current version, once asked for
+        self._published: Snapshot | None = None         # the last snapshot made: reused until a step or a publish
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
@@ -313,26 +313,27 @@ class TrainingSession(Worker):
 
     # -- reading (any thread, never waits for a step) -----------------------------------------------
     def snapshot(self) -> Snapshot:
-        """A consistent copy of what the worker published: one per version, shared by every page that
-        asks for it (a run's viewers do not each copy its history). A waiting session's is made anew:
-        its place in line and the time to its turn move without a publish."""
+        """A consistent copy of what the worker published. Its histories are copied once per step and
+        version and shared by every page that asks before the next (a run's viewers do not each copy
+        them); the state, the place in line and the viewers are read at each call."""
         with self._cv:
-            if self._published is not None and self._published.version == self._version and self._state != WAITING:
-                return self._published
             t, last = self._trainer, self._frames.last
-            self._published = Snapshot(
-                state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
-                history={k: list(v) for k, v in self._history.columns().items()},
-                markers=list(self._markers),
-                grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
-                settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
-                queue_position=self.scheduler.position(self) if self._state == WAITING else None,
-                queue_eta_s=self.scheduler.eta(self) if self._state == WAITING else None,
-                quality=list(self._quality.items), game=list(self._game.items),
-                updates={k: list(v) for k, v in self._updates.columns().items()},
-                version=self._version, run_id=self.run_id, viewers=self._audience.viewers,
-            )
-            return self._published
+            if self._published is None or (self._published.version, self._published.step) != (self._version, t.step_count):
+                self._published = Snapshot(
+                    state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
+                    history={k: list(v) for k, v in self._history.columns().items()},
+                    markers=list(self._markers),
+                    grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
+                    settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
+                    queue_position=None, quality=list(self._quality.items), game=list(self._game.items),
+                    updates={k: list(v) for k, v in self._updates.columns().items()},
+                    version=self._version, run_id=self.run_id, viewers=self._audience.viewers,
+                )
+            waiting = self._state == WAITING
+            return dataclasses.replace(
+                self._published, state=self._state, message=self._message, viewers=self._audience.viewers,
+                queue_position=self.scheduler.position(self) if waiting else None,
+                queue_eta_s=self.scheduler.eta(self) if waiting else None)
 
     @property
     def state(self) -> str:
@@ -394,7 +395,7 @@ class TrainingSession(Worker):
         """End the worker once the step in flight is done (at exit, or when the visitor is gone)."""
         with self._cv:
             if self._state in (RUNNING, WAITING):
-                self._state, self._version = STOPPED, self._version + 1
+                self._state = STOPPED
         self.scheduler.release(self)
         super().stop(join, timeout)
 
@@ -458,7 +459,6 @@ class TrainingSession(Worker):
             self._hooks = [h for h in self._hooks if not h.probe]
             with self._cv:
                 self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
-                self._version += 1
 
     def _take_turn(self) -> bool:
         # ask for a turn outside our lock: the scheduler may wake other sessions

@@ -174,8 +174,8 @@ def test_insight_tabs_render_with_measurements(app):
     app.button(key="measure").click().run()
     assert not app.exception
     assert [t.label for t in app.tabs] == ["Game & gradients", "Quality", "History", "Latent space"]
-    latex = " ".join(e.value for e in app.get("latex"))
-    assert r"L_D = -\mathbb{E}_x[\log D(x)]" in latex and "D(x) = 0." in latex   # formula and live value
+    text = " ".join(e.value for e in app.markdown)
+    assert "$$\n" + r"L_D = -\mathbb{E}_x[\log D(x)]" in text and "D(x) = 0." in text   # formula and live value
     assert len(app.get("vega_lite_chart")) == 11       # 2 live, 6 game and gradients, 3 quality
     snap = session_of(app).snapshot()
     assert snap.quality and snap.game and snap.quality[-1]["step"] == 3

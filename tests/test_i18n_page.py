@@ -82,9 +82,12 @@ def _chart_texts(spec) -> list[str]:
     return out
 
 
+FORMULA = re.compile(r"\$\$.*?\$\$", re.S)     # a display formula in a text: symbols, not words
+
+
 def visible_texts(at) -> list[str]:
     """Every text the page shows or reads out: labels, helps, bodies, options, image alt texts,
-    chart titles, axis titles, legends and tooltips. Formulas (st.latex) are left out."""
+    chart titles, axis titles, legends and tooltips. Formulas (st.latex, and `$$` blocks in a text) are left out."""
     out = []
 
     def walk(node):
@@ -98,7 +101,7 @@ def visible_texts(at) -> list[str]:
             else:
                 for name in ("label", "body", "help", "placeholder"):
                     if name in proto.DESCRIPTOR.fields_by_name and isinstance(getattr(proto, name), str):
-                        out.append(getattr(proto, name))
+                        out.append(FORMULA.sub(" ", getattr(proto, name)))
                 if "options" in proto.DESCRIPTOR.fields_by_name:
                     out.extend(str(o) for o in proto.options)
         for child in (getattr(node, "children", None) or {}).values():

@@ -462,6 +462,22 @@ def test_the_snapshot_version_moves_when_the_worker_publishes_and_only_then():
     assert s.snapshot().version > v1                 # a command changes what the page shows
 
 
+def test_pages_asking_between_two_steps_share_one_copy_of_the_histories():
+    s = make()
+    s.step_once()
+    a, b = s.snapshot(), s.snapshot()
+    assert b.history is a.history and b.game is a.game and b.updates is a.updates   # one copy for both
+    s.step_once()
+    c = s.snapshot()
+    assert c.history is not a.history and c.step == a.step + 1
+    assert c.history["step"] == [1, 2] and a.history["step"] == [1]                  # the old copy unchanged
+    s.start()
+    assert wait_for(lambda: s.snapshot().step >= 20)
+    d = s.snapshot()
+    # never behind by more than the step in flight (its metrics join the history as it ends)
+    assert d.step - 1 <= d.history["step"][-1] <= d.step
+
+
 def test_a_fork_starts_from_the_run_as_it_is_and_then_trains_on_its_own():
     s = make()
     s.start()

@@ -1,6 +1,6 @@
 """What viewers of one run cost the server, and what they cost the run, on the real server.
 
-    python benchmarks/viewers.py [--viewers 30] [--seconds 10] [--arch default]
+    python benchmarks/viewers.py [--viewers 30] [--seconds 10] [--repeats 3] [--arch default]
     python benchmarks/viewers.py --paused ...      (the owner pauses first: the pages' cost, no trainer beside them)
     python benchmarks/viewers.py --apptest ...     (the whole script per refresh: an upper bound)
 
@@ -11,7 +11,8 @@ for a rerun of that fragment every interval, as the browser's timer does, whethe
 has finished. The owner opens the studio and presses Start (a trigger of the `start` button); its
 Step counter gives the run's steps/s. The viewers open `?watch=<run id>` from the owner's link.
 
-Phases of --seconds each: the owner alone, then with 1 viewer, then with --viewers. A viewer's first
+Phases of --seconds each: the owner alone, then with 1 viewer, then with --viewers (--repeats times;
+each figure of that phase is the median of the repeats). A viewer's first
 visit runs the whole script; each phase is measured after every page has drawn once.
 
 Server CPU comes from /proc of the server process: the whole process (dead script threads included)
@@ -233,14 +234,17 @@ async def measure(a: argparse.Namespace, studio: Studio) -> dict:
     await join(1)
     one = await phase(owner, viewers, cpu, a.seconds)
     await join(a.viewers)
-    many = await phase(owner, viewers, cpu, a.seconds)
+    # the N-viewer phase --repeats times over: a shared machine's speed drifts by a third from one
+    # minute to the next, so each figure is the median of its phases
+    manys = [await phase(owner, viewers, cpu, a.seconds) for _ in range(a.repeats)]
+    many = {k: statistics.median(m[k] for m in manys) for k in manys[0]}
     errors = owner.errors + [e for p in viewers for e in p.errors]
     kb = statistics.median(p.received_bytes / max(p.refreshes + p.full_runs, 1) for p in viewers) / 1024
     deltas = statistics.median(statistics.median(p.deltas_per_refresh) for p in viewers if p.deltas_per_refresh)
     kinds = next((p.kinds for p in viewers if p.kinds), {})
     for p in [owner, *viewers]:
         await p.close()
-    return {"alone": alone, "1": one, "many": many, "errors": errors, "kb_per_viewer_message": kb,
+    return {"alone": alone, "1": one, "many": many, "manys": manys, "errors": errors, "kb_per_viewer_message": kb,
             "deltas_per_refresh": deltas, "kinds": kinds,
             "drawn": sum(p.full_runs > 0 for p in viewers), "cut_short": sum(p.cut_short for p in viewers)}
 
@@ -261,6 +265,7 @@ def main() -> None:
     p.add_argument("--viewers", type=int, default=30)
     p.add_argument("--seconds", type=float, default=10.0, help="per phase")
     p.add_argument("--arch", default="default")
+    p.add_argument("--repeats", type=int, default=3, help="phases with all the viewers; figures are their medians")
     p.add_argument("--paused", action="store_true",
                    help="the owner pauses the run once it has trained: what the pages cost with no trainer beside them")
     p.add_argument("--apptest", action="store_true", help="the older upper bound: AppTest reruns the whole script")
@@ -278,7 +283,9 @@ def main() -> None:
     every = 1.0     # app.LIVE_EVERY_S: a viewer's page refreshes once a second
     # the N viewers' figure against the 1-viewer phase (both in steady training: the owner-alone phase
     # follows the start closely and its own work varies more); the 1 viewer's against the owner alone
-    ms_one, ms_many = per_refresh_ms(one, alone), per_refresh_ms(many, one)
+    ms_one = per_refresh_ms(one, alone)
+    each = [per_refresh_ms(m, one) for m in r["manys"]]
+    ms_many = statistics.median(each) if None not in each else None
     report = {
         "mode": "server", "viewers": n, "arch": a.arch, "load_avg_1m": round(load[0], 2),
         "cpu_ms_per_refresh": {"1": rounded(ms_one, 1), str(n): rounded(ms_many, 1)},
@@ -291,6 +298,9 @@ def main() -> None:
         "steps_per_s": {"owner": round(alone["steps_per_s"], 1), "1": round(one["steps_per_s"], 1),
                         str(n): round(many["steps_per_s"], 1)},
         "steps_ratio": round(many["steps_per_s"] / max(one["steps_per_s"], 1e-9), 3),
+        "phases": {"cpu_ms_per_refresh": [rounded(x, 1) for x in each],
+                   "steps_per_s": [round(m["steps_per_s"], 1) for m in r["manys"]],
+                   "refreshes_per_s": [round(m["viewer_refreshes_per_s"], 2) for m in r["manys"]]},
         "trainer_cores": {"1": round(one["trainer_cores"], 2), str(n): round(many["trainer_cores"], 2)},
         "client_cores": round(many["client_cores"], 2),
         "kb_per_viewer_message": round(r["kb_per_viewer_message"], 1),
@@ -308,6 +318,7 @@ def main() -> None:
     print(f"a viewer's refresh: {r['deltas_per_refresh']} deltas (elements and blocks), "
           f"{report['kb_per_viewer_message']} kB")
     print(f"viewers whose page drew: {r['drawn']} of {n}; page errors: {len(r['errors'])}")
+    print(f"each {n}-viewer phase (medians above): {report['phases']}")
     print(json.dumps(report))
 
 

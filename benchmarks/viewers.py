@@ -215,8 +215,9 @@ async def measure(a: argparse.Namespace, studio: Studio) -> dict:
                 "the run did not train")
     watch = f"watch={owner.run_id}"
     if a.paused:   # the pages' own cost: no trainer beside them, and figures built once
+        runs = owner.full_runs    # a click's whole run comes after its callback: the pause is done
         await owner.rerun(trigger=owner.pause_id)
-        await until(lambda: owner.start_id and owner.refreshes, 30, "the run did not pause")
+        await until(lambda: owner.full_runs > runs, 30, "the run did not pause")
     await asyncio.sleep(a.seconds / 2)    # the first seconds of a server's first run import and build more
     alone = await phase(owner, [], cpu, a.seconds)
     viewers = []

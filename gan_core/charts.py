@@ -53,13 +53,12 @@ def _markers(markers: list[tuple[int, str]]) -> list[dict[str, Any]]:
 LABEL_GAP = 0.06   # a marker's label is written only this share of the chart's steps before the next
 
 
-def _labelled(markers: list[tuple[int, str]], last_step: int) -> list[dict[str, Any]]:
-    """The markers whose label is written on the chart: a slider dragged or stepped by keys makes a
-    change every few steps, and their labels overlapped into an unreadable smear. Of markers closer
-    together than LABEL_GAP of the chart, the last one's label is written; each keeps its rule and
-    its tooltip."""
+def _labelled(rows: list[dict[str, Any]], last_step: int) -> list[dict[str, Any]]:
+    """The marker rows (_markers) whose label is written on the chart: a slider dragged or stepped by
+    keys makes a change every few steps, and their labels overlapped into an unreadable smear. Of
+    markers closer together than LABEL_GAP of the chart, the last one's label is written; each keeps
+    its rule and its tooltip."""
     gap = LABEL_GAP * max(last_step, 1)
-    rows = _markers(markers)
     return [r for r, nxt in zip(rows, rows[1:] + [None]) if nxt is None or nxt["step"] - r["step"] >= gap]
 
 
@@ -98,7 +97,7 @@ def lines(history: dict[str, list[float]], series: dict[str, str], title: str, *
                        "encoding": {"x": {"field": "step", "type": "quantitative"},
                                     "tooltip": [{"field": "label", "title": msg("changed")}]}})
         last_step = max([int(x) for x in history.get("step", [])[-1:]] + [s for s, _ in markers])
-        layers.append({"data": {"values": _labelled(markers, last_step)},
+        layers.append({"data": {"values": _labelled(rule_data["values"], last_step)},
                        "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "dy": 2,
                                 "fontSize": 10, "color": "#777", "limit": 160},
                        "encoding": {"x": {"field": "step", "type": "quantitative"}, "y": {"value": 0},

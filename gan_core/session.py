@@ -318,7 +318,8 @@ class TrainingSession(Worker):
         them); the state, the place in line and the viewers are read at each call."""
         with self._cv:
             t, last = self._trainer, self._frames.last
-            if self._published is None or (self._published.version, self._published.step) != (self._version, t.step_count):
+            made = self._published
+            if made is None or (made.version, made.step) != (self._version, t.step_count):
                 self._published = Snapshot(
                     state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
                     history={k: list(v) for k, v in self._history.columns().items()},

@@ -21,6 +21,7 @@ import copy
 import ctypes
 import dataclasses
 import os
+import sys
 import threading
 import time
 import weakref
@@ -30,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import advice, checkpoint, cpus, export, probe, render, runs, slow_motion
+from . import advice, checkpoint, cpus, engine, export, probe, render, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
@@ -49,6 +50,14 @@ def _env_float(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+def _env_bool(name: str) -> bool:
+    return _truthy(os.environ.get(name, ""))
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "on", "true", "yes")
 
 
 def _trainers_at_once() -> int:
@@ -77,6 +86,8 @@ class Limits:
     game_every_s: float = 1.0                                             # D's output histograms
     quality_every_s: float = 10.0                                         # judge report, at most this often
     update_every_steps: int = 20                                          # weight-update ratios
+    engines: bool = _env_bool("GAN_STUDIO_ENGINES")                       # runs train in engine processes
+                                                                          # (engine.py): for a class's host
 
 
 def _new_scheduler() -> Scheduler:
@@ -92,9 +103,11 @@ def configure(**limits: Any) -> None:
     """Change the process-wide limits (e.g. from st.secrets) before sessions start."""
     global _scheduler
     for k, v in limits.items():
-        setattr(_limits, k, type(getattr(_limits, k))(v))
+        kind = type(getattr(_limits, k))
+        setattr(_limits, k, _truthy(v) if kind is bool else kind(v))
     _scheduler = _new_scheduler()
     _set_threads()
+    _warm_engines()
 
 
 def _set_threads() -> None:
@@ -176,6 +189,8 @@ class TrainingSession(Worker):
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
+        self._engine: engine.Engine | None = None       # the engine process that steps this run during a turn
+        self._changed = True                            # the trainer changed since the engine's copy was made
         lim, cls = self.limits, TrainingSession
         # each hook at most a share of the time: on a busy machine steps slow down, a hook on a clock
         # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
@@ -412,8 +427,12 @@ class TrainingSession(Worker):
         for h in self._hooks:
             h.due = now + h.every
 
+    def _before_job(self) -> None:
+        self._collect()                      # a job sees, and may change, the run as the engine left it
+
     def _after_job(self) -> None:
         self._last_end = time.monotonic()    # time between steps is not step time
+        self._changed = True
 
     def _crashed(self, e: Exception) -> None:
         # a crash marks this session failed; other sessions go on
@@ -428,7 +447,16 @@ class TrainingSession(Worker):
     def _shed(self) -> None:
         # on the worker, as a turn ends: what only a training trainer needs goes, so each waiting or
         # paused visitor holds their models, Adam's moments and histories only (benchmarks/class_load.py).
-        # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step
+        # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step.
+        # The engine goes back to the pool with the burst in flight collected
+        if self._engine is not None:
+            try:
+                self._collect()
+            except Exception as e:   # the engine's own error, already said if it failed the run
+                self._drop_engine(e)
+            if self._engine is not None:
+                engine.pool.give_back(self._engine, keep=self.limits.max_running)
+                self._engine = None
         if self._last_good is None and not self._has_grads():
             return
         self._last_good = None
@@ -441,20 +469,119 @@ class TrainingSession(Worker):
         return any(p.grad is not None for p in self._trainer.D.parameters())
 
     def _step(self) -> None:
+        if self._engine is not None and self._engine.flying:
+            # the engine trains on while its report is taken in and the grid drawn: it is acknowledged
+            # first, so it never waits for this process (its pages' GIL)
+            if (out := self._receive()) is None:
+                return
+            if not out.final and self._quiet(out) and self._go_on():
+                if self._took(out):
+                    self._run_hooks(time.monotonic())
+                return
+            if not (self._took(out) and self._collect()):
+                return
         if not self._take_turn():
             self._shed()
             return
         if self._last_good is None:
             self._last_good = _clone_state(self._trainer)   # a turn begins: its rewind point
-        t0 = time.monotonic()
+        if self._engine_start():
+            now = time.monotonic()    # the hooks draw the run as it is while the engine trains
+        else:
+            t0 = time.monotonic()
+            try:
+                self._train_step()
+            except DivergenceError as e:
+                return self._rewind(str(e))
+            now = time.monotonic()
+            with self._cv:
+                self._elapsed += now - t0
+                self._rate, self._last_end = _smoothed(self._rate, now - self._last_end), now
+        self._run_hooks(now)
+
+    def _engine_start(self) -> bool:
+        # with engines on, this turn's engine trains the run: True once it does, or when a job
+        # waits (it runs first); False to take this step on the thread
+        if not self.limits.engines or not engine.available() or self._trainer.device.type != "cpu":
+            return False
+        with self._cv:
+            if self._jobs or self._stopping:
+                return True
         try:
-            self._train_step()
-        except DivergenceError as e:
-            return self._rewind(str(e))
+            if self._engine is None:
+                self._engine = engine.pool.lease(torch.get_num_threads())
+                if self._engine is None:
+                    return False   # none free yet (one is starting): this step runs on the thread
+            self._engine.start(self._trainer, self._changed, self.limits.update_every_steps)
+        except Exception as e:      # the engine ended, or its copy could not be made
+            self._drop_engine(e)
+            return False
+        self._changed = False
+        self._last_end = time.monotonic()
+        return True
+
+    def _go_on(self) -> bool:
+        try:
+            self._engine.go_on()
+            return True
+        except engine.EngineLost as e:
+            self._drop_engine(e)
+            return False
+
+    def _receive(self) -> engine.Burst | None:
+        # the engine's next report; None if the engine was lost (the run is as the last report left it)
+        try:
+            return self._engine.receive()
+        except engine.EngineLost as e:
+            self._drop_engine(e)
+            return None
+
+    def _quiet(self, out: engine.Burst) -> bool:
+        # nothing to do between this report and the next: no job, no end, no divergence, the turn goes on
+        with self._cv:
+            quiet = not self._jobs and not self._stopping and self._state == RUNNING
+        return quiet and out.diverged is None and self.scheduler.acquire(self)
+
+    def _collect(self) -> bool:
+        # stop the engine and take in what it did since its last report: False when there is nothing
+        # to go on with (it diverged and the run rewound, or the engine was lost)
+        if self._engine is None or not self._engine.flying:
+            return True
+        try:
+            outs = self._engine.finish()
+        except engine.EngineLost as e:
+            self._drop_engine(e)
+            return False
+        return all([self._took(out) for out in outs])
+
+    def _took(self, out: engine.Burst) -> bool:
+        # a report: its state into the trainer, its steps into the histories; False if it diverged
+        engine.adopt(self._trainer, out)
         now = time.monotonic()
         with self._cv:
-            self._elapsed += now - t0
-            self._rate, self._last_end = _smoothed(self._rate, now - self._last_end), now
+            for m in out.rows:
+                self._history.append(m)
+            for u in out.updates:
+                self._updates.append(u)
+            if out.rows:
+                self._elapsed += out.seconds
+                self._rate = _smoothed(self._rate, now - self._last_end, len(out.rows))
+            self._last_end = now
+        if out.diverged is not None:
+            self._rewind(out.diverged)
+            return False
+        return True
+
+    def _drop_engine(self, why: Exception | None = None) -> None:
+        # an engine that failed is closed; the trainer is as the last burst that came back left it
+        if self._engine is not None:
+            self._engine.close()
+            self._engine, self._changed = None, True
+        if why is not None:
+            print(f"gan_core: an engine was lost ({why}); the run goes on from step {self._trainer.step_count}",
+                  file=sys.stderr, flush=True)
+
+    def _run_hooks(self, now: float) -> None:
         failed = _run_due(self, self._hooks, now)
         if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
             self._hooks = [h for h in self._hooks if not h.probe]
@@ -528,11 +655,7 @@ class TrainingSession(Worker):
 
     def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
         # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
-        t = self._trainer
-        # every few steps, how far this step moves each layer: weights copied before, compared after
-        before = probe.copy_weights(t) if t.step_count % self.limits.update_every_steps == 0 else None
-        m = t.step() if run is None else run(t)
-        ratios = probe.update_ratios(before, t) if before is not None else None
+        m, ratios = engine.one_step(self._trainer, self.limits.update_every_steps, run)
         with self._cv:
             self._history.append(m)
             if ratios is not None:
@@ -629,10 +752,10 @@ def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Excepti
     return failed
 
 
-def _smoothed(rate: float, dt: float) -> float:
-    # steps per second, smoothed over about a second of steps
-    a = min(1.0, dt)
-    return (1 - a) * rate + a / max(dt, 1e-9) if rate else 1 / max(dt, 1e-9)
+def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
+    # steps per second, smoothed over about a second of steps: `steps` of them took dt seconds
+    a, now = min(1.0, dt), steps / max(dt, 1e-9)
+    return (1 - a) * rate + a * now if rate else now
 
 
 def _tune_malloc() -> None:
@@ -677,7 +800,14 @@ def _ensure_exit_hook() -> None:
             atexit.register(stop_all)
             _set_threads()
             _tune_malloc()
+            _warm_engines()
             _exit_registered = True
+
+
+def _warm_engines() -> None:
+    # with engines on, the first visitor's run finds one ready, not a process importing torch
+    if _limits.engines and engine.available():
+        engine.pool.warm(torch.get_num_threads())
 
 
 def stop_all(timeout: float = 10.0) -> None:

@@ -44,6 +44,10 @@ class Worker:
     def _begin(self) -> None:
         """On the worker, as it starts."""
 
+    def _before_job(self) -> None:
+        """On the worker, before each job; an exception fails the job and ends the thread as a
+        step's would."""
+
     def _after_job(self) -> None:
         """On the worker, after each job."""
 
@@ -101,6 +105,11 @@ class Worker:
                     self._step()
                     continue
                 fn, future = job
+                try:
+                    self._before_job()
+                except BaseException as e:
+                    future.set_exception(e)
+                    raise
                 try:
                     future.set_result(fn())
                 except BaseException as e:  # handed to the caller, who raises it

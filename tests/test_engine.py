@@ -1,0 +1,186 @@
+"""Engines (GAN_STUDIO_ENGINES=on): a run's steps in a process of their own, its trainer in the session.
+
+The oracles: a state packed and unpacked is the same trainer, bit for bit, and steps on as the
+original would; an engine's steps are the ones the session's thread would have taken; a session on
+an engine keeps every step once and in order, obeys its commands between two reports, rewinds a
+divergence, and goes on when its engine is killed."""
+import dataclasses
+import os
+import signal
+import time
+
+import pytest
+import torch
+
+from gan_core import engine, export
+from gan_core.config import LiveSettings, ModelSpec
+from gan_core.session import Limits, Scheduler, TrainingSession
+from gan_core.trainer import Trainer
+
+SPEC = ModelSpec(arch="mlp", conditional=False)   # the seed's model
+pytestmark = pytest.mark.skipif(not engine.available(), reason="engines need Linux (a forkserver and memfd)")
+
+
+def tensors(t: Trainer) -> list[torch.Tensor]:
+    return [x.clone() for x in engine._tensors(t)]
+
+
+def same(a: Trainer, b: Trainer) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(tensors(a), tensors(b), strict=True)) \
+        and a.step_count == b.step_count and torch.equal(a.rng.get_state(), b.rng.get_state())
+
+
+def build(seed: int = 0, spec: ModelSpec = SPEC) -> Trainer:
+    return export.build(dataclasses.replace(spec, seed=seed), LiveSettings(batch_size=16))[0]
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_a_packed_state_unpacked_into_another_trainer_is_the_same_trainer(arch):
+    spec = ModelSpec(arch=arch, conditional=False)
+    a, b = build(0, spec), build(1, spec)
+    for _ in range(3):
+        a.step()
+    assert not same(a, b)
+    flat = torch.empty(engine.state_bytes(a), dtype=torch.uint8)
+    engine.unpack(b, flat, engine.pack(a, flat))
+    assert same(a, b)
+    # and it steps on as the original does: weights, Adam's moments, the RNG's draws
+    assert a.step() == b.step() and same(a, b)
+
+
+def test_a_state_before_the_first_step_steps_as_a_fresh_trainer_would():
+    a, fresh = build(0), build(0)
+    b = build(1)
+    flat = torch.empty(engine.state_bytes(a), dtype=torch.uint8)
+    engine.unpack(b, flat, engine.pack(a, flat))     # Adam's moments made (zeros, step 0) as Adam makes them
+    assert a.step() == b.step() == fresh.step()
+    assert same(b, fresh)
+
+
+def test_a_state_of_another_size_is_refused():
+    a, wide = build(0), build(0, ModelSpec(arch="mlp_wide"))
+    flat = torch.empty(engine.state_bytes(wide), dtype=torch.uint8)
+    with pytest.raises(ValueError, match="bytes for a trainer of"):
+        engine.unpack(a, flat, engine.pack(wide, flat))
+
+
+def test_an_engine_takes_the_steps_the_thread_would_have_taken():
+    ours, theirs = build(0), build(0)
+    e = engine.Engine(threads=1)
+    try:
+        e.start(theirs, changed=True, every=5)
+        outs = [e.receive()]
+        e.go_on()
+        outs += e.finish()
+    finally:
+        e.close()
+    rows = [r for out in outs for r in out.rows]
+    updates = [u for out in outs for u in out.updates]
+    engine.adopt(theirs, outs[-1])
+    assert outs[-1].final and len(rows) >= 2 and [r["step"] for r in rows] == list(range(1, len(rows) + 1))
+    mine_rows, mine_updates = [], []
+    for _ in rows:
+        m, ratios = engine.one_step(ours, 5)
+        mine_rows.append(m)
+        if ratios is not None:
+            mine_updates.append({"step": m["step"], **ratios})
+    assert rows == mine_rows and updates == mine_updates
+    assert same(ours, theirs)
+
+
+# -- sessions on engines ------------------------------------------------------------------------------
+@pytest.fixture
+def engines():
+    engine.pool.warm(1)
+    end = time.monotonic() + 180
+    while engine.pool.idle() == 0 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert engine.pool.idle() > 0, "no engine started"
+
+
+def make() -> TrainingSession:
+    return TrainingSession(SPEC, LiveSettings(batch_size=16), scheduler=Scheduler(8),
+                           limits_=Limits(max_running=8, grid_every_s=0.05, rewind_every_s=0.1, engines=True))
+
+
+def wait_for(cond, timeout=30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def no_thread_steps(monkeypatch):
+    """From now on a step on this process's threads fails the run: what trains is the engine."""
+    def refuse(self):
+        raise AssertionError("a step ran on the session's thread")
+    monkeypatch.setattr(Trainer, "step", refuse)
+
+
+def test_a_run_on_an_engine_keeps_every_step_once_and_obeys_its_commands(engines, monkeypatch):
+    no_thread_steps(monkeypatch)
+    s = make()
+    s.start()
+    assert wait_for(lambda: s.snapshot().step >= 20)
+    assert s._engine is not None and s._engine.pid != os.getpid()
+    s.apply(lr_d=1e-4)                       # a command: the engine stops, the setting goes with the next start
+    at = s.step
+    assert wait_for(lambda: s.snapshot().step >= at + 10)
+    s.pause()
+    snap = s.snapshot()
+    assert snap.state == "paused" and s.step == snap.step
+    steps = snap.history["step"]
+    assert steps == list(range(1, snap.step + 1))          # each step once, in order (history not yet thinned)
+    lr_d = dict(zip(steps, snap.history["lr_d"]))
+    assert lr_d[at] == LiveSettings().lr_d and lr_d[at + 1] == 1e-4
+    monkeypatch.undo()
+    assert s.step_once()["step"] == snap.step + 1           # paused, a step is the thread's again
+    s.stop()
+
+
+def test_a_divergence_on_an_engine_rewinds_to_the_last_good_state(engines):
+    s = make()
+    s.start()
+    assert wait_for(lambda: s.snapshot().step >= 30)
+    time.sleep(0.3)
+
+    def poison(t):
+        with torch.no_grad():
+            t.D.head.weight.fill_(float("nan"))
+    s.call(poison)                           # into the session's trainer: the engine gets it with the next start
+    assert wait_for(lambda: s.snapshot().state == "paused")
+    snap = s.snapshot()
+    assert "diverged" in snap.message and "Rewound to step" in snap.message
+    assert s.call(lambda t: t.weights_finite())
+    s.start()
+    assert wait_for(lambda: s.snapshot().step > snap.step + 5)
+    s.stop()
+
+
+def test_a_run_goes_on_when_its_engine_is_killed(engines, capfd):
+    s = make()
+    s.start()
+    assert wait_for(lambda: s._engine is not None and s.snapshot().step >= 10)
+    os.kill(s._engine.pid, signal.SIGKILL)
+    at = s.step
+    assert wait_for(lambda: s.snapshot().step >= at + 20)
+    assert s.snapshot().state == "running"
+    steps = s.snapshot().history["step"]
+    assert steps == sorted(set(steps))       # what the lost engine did since its last report is gone, nothing twice
+    assert "an engine was lost" in capfd.readouterr().err
+    s.stop()
+
+
+def test_a_fork_of_a_run_on_an_engine_trains_on_its_own(engines):
+    s = make()
+    s.start()
+    assert wait_for(lambda: s.snapshot().step >= 20)
+    f = s.fork()
+    at = f.snapshot().step
+    assert at >= 20 and f.snapshot().history["step"][-1] == at
+    assert wait_for(lambda: f.snapshot().step >= at + 10)
+    assert f.call(lambda t: t) is not s.call(lambda t: t)
+    s.stop()
+    f.stop()

@@ -2,6 +2,7 @@
 
     python benchmarks/viewers.py [--viewers 30] [--seconds 10] [--repeats 3] [--arch default]
     python benchmarks/viewers.py --paused ...      (the owner pauses first: the pages' cost, no trainer beside them)
+    python benchmarks/viewers.py --engines ...     (the server's runs train in engine processes)
     python benchmarks/viewers.py --apptest ...     (the whole script per refresh: an upper bound)
 
 Starts `streamlit run app.py` on 127.0.0.1 (tests/harness.Studio). Every page is a websocket client
@@ -17,7 +18,8 @@ visit runs the whole script; each phase is measured after every page has drawn o
 
 Server CPU comes from /proc of the server process: the whole process (dead script threads included)
 less the trainer's threads (named in the OS through benchmarks/thread_names/sitecustomize.py), so
-what is left is the server's own work: script threads, the event loop, sending. A viewer's cost is
+what is left is the server's own work: script threads, the event loop, sending. With --engines
+(GAN_STUDIO_ENGINES=on) the steps run in processes below the server's: their CPU is engine_cores. A viewer's cost is
 the server CPU of a phase beyond a smaller phase's, per extra viewer refresh done in it.
 Prints one line per figure, then the figures as JSON:
   cpu_ms_per_refresh   server CPU per viewer per refresh: with N viewers, the N-viewer phase less the
@@ -26,6 +28,7 @@ Prints one line per figure, then the figures as JSON:
                        cores_at_live_rate: the per-refresh figure x N x 1/LIVE_EVERY_S (the cores N
                        viewers would take if the server kept up with every refresh)
   steps_per_s          the run's rate with 1 viewer and with all of them, and their ratio
+  engine_cores         the CPU of the server's child processes (the engines and their forkserver)
 """
 from __future__ import annotations
 
@@ -181,14 +184,33 @@ class ServerCPU:
                 continue
         return total / TICK
 
-    def now(self) -> tuple[float, float]:
-        return self._ticks(f"/proc/{self.pid}/stat") / TICK, self.trainer()
+    def children(self) -> float:
+        """CPU seconds of the processes below the server's (engines, their forkserver), alive now."""
+        parents = {}
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    parents[int(name)] = int(open(f"/proc/{name}/stat").read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+        below, total = {self.pid}, 0
+        for _ in range(3):     # the server, its forkserver, the engines
+            below |= {p for p, parent in parents.items() if parent in below}
+        for p in below - {self.pid}:
+            try:
+                total += self._ticks(f"/proc/{p}/stat")
+            except OSError:
+                continue
+        return total / TICK
+
+    def now(self) -> tuple[float, float, float]:
+        return self._ticks(f"/proc/{self.pid}/stat") / TICK, self.trainer(), self.children()
 
 
 async def phase(owner: Page, viewers: list[Page], cpu: ServerCPU, seconds: float) -> dict:
     """Run for `seconds`: the server's cores (trainer left out), refreshes, and the run's steps/s."""
     refreshes0 = [p.refreshes for p in viewers]
-    owner0, (proc0, trainer0) = owner.refreshes, cpu.now()
+    owner0, (proc0, trainer0, engines0) = owner.refreshes, cpu.now()
     client0, steps = time.process_time(), [owner.step]
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
@@ -196,10 +218,11 @@ async def phase(owner: Page, viewers: list[Page], cpu: ServerCPU, seconds: float
         if owner.step != steps[-1]:
             steps.append(owner.step)
     wall = time.monotonic() - t0
-    proc1, trainer1 = cpu.now()
+    proc1, trainer1, engines1 = cpu.now()
     (ta, sa), (tb, sb) = steps[0], steps[-1]
     return {"server_cores": ((proc1 - proc0) - (trainer1 - trainer0)) / wall,
             "trainer_cores": (trainer1 - trainer0) / wall,
+            "engine_cores": (engines1 - engines0) / wall,
             "viewer_refreshes_per_s": sum(p.refreshes - r for p, r in zip(viewers, refreshes0)) / wall,
             "owner_refreshes_per_s": (owner.refreshes - owner0) / wall,
             "steps_per_s": (sb - sa) / max(tb - ta, 1e-9),
@@ -269,6 +292,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="phases with all the viewers; figures are their medians")
     p.add_argument("--paused", action="store_true",
                    help="the owner pauses the run once it has trained: what the pages cost with no trainer beside them")
+    p.add_argument("--engines", action="store_true", help="GAN_STUDIO_ENGINES=on: runs train in processes of their own")
     p.add_argument("--apptest", action="store_true", help="the older upper bound: AppTest reruns the whole script")
     p.add_argument("--no-sharing", action="store_true", help="with --apptest: every page builds its own figures")
     a = p.parse_args()
@@ -276,7 +300,8 @@ def main() -> None:
         import viewers_apptest
         return viewers_apptest.main(a)
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "benchmarks" / "thread_names"),
-                                                       os.environ.get("PYTHONPATH")]))}
+                                                       os.environ.get("PYTHONPATH")])),
+           "GAN_STUDIO_ENGINES": "on" if a.engines else "off"}
     with Studio(env=env, log_name="viewers.log") as studio:
         r = asyncio.run(measure(a, studio))
     load = os.getloadavg()
@@ -288,7 +313,7 @@ def main() -> None:
     each = [per_refresh_ms(m, one) for m in r["manys"]]
     ms_many = statistics.median(each) if None not in each else None
     report = {
-        "mode": "server", "viewers": n, "arch": a.arch, "load_avg_1m": round(load[0], 2),
+        "mode": "server", "engines": a.engines, "viewers": n, "arch": a.arch, "load_avg_1m": round(load[0], 2),
         "cpu_ms_per_refresh": {"1": rounded(ms_one, 1), str(n): rounded(ms_many, 1)},
         "server_cores": {"owner": round(alone["server_cores"], 3), "1": round(one["server_cores"], 3),
                          str(n): round(many["server_cores"], 3)},
@@ -303,6 +328,7 @@ def main() -> None:
                    "steps_per_s": [round(m["steps_per_s"], 1) for m in r["manys"]],
                    "refreshes_per_s": [round(m["viewer_refreshes_per_s"], 2) for m in r["manys"]]},
         "trainer_cores": {"1": round(one["trainer_cores"], 2), str(n): round(many["trainer_cores"], 2)},
+        "engine_cores": {"1": round(one["engine_cores"], 2), str(n): round(many["engine_cores"], 2)},
         "client_cores": round(many["client_cores"], 2),
         "kb_per_viewer_message": round(r["kb_per_viewer_message"], 1),
         "deltas_per_viewer_refresh": r["deltas_per_refresh"], "delta_kinds": r["kinds"],
@@ -316,6 +342,8 @@ def main() -> None:
     print(f"server cores in all: {report['server_cores']} (owner alone, 1 viewer, {n})")
     print(f"run's steps/s: {report['steps_per_s']['1']} with 1 viewer, {report['steps_per_s'][str(n)]} with {n}: "
           f"ratio {report['steps_ratio']}")
+    print(f"the trainer's thread in the server: {report['trainer_cores'][str(n)]} cores; processes below the "
+          f"server (engines): {report['engine_cores'][str(n)]} cores")
     print(f"a viewer's refresh: {r['deltas_per_refresh']} deltas (elements and blocks), "
           f"{report['kb_per_viewer_message']} kB")
     print(f"viewers whose page drew: {r['drawn']} of {n}; page errors: {len(r['errors'])}")

@@ -178,8 +178,9 @@ def test_gpu_load_says_there_is_no_gpu_and_exits_0():
 @pytest.mark.slow
 def test_viewers_benchmark_reports_its_figures():
     # the real server and two websocket viewers; phases of 3 s: on a loaded machine the page's
-    # refreshes and the run's steps come slowly, so only their being there is checked
-    out = run("viewers.py", "--viewers", "2", "--seconds", "3", "--repeats", "2", "--arch", "mlp")
+    # refreshes and the run's steps come slowly, so only their being there is checked. With engines
+    # on (the threads' way is every other server test's): the run trains in a process of its own
+    out = run("viewers.py", "--viewers", "2", "--seconds", "3", "--repeats", "2", "--arch", "mlp", "--engines")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["viewers"] == 2 and report["viewers_drawn"] == 2 and not report["page_errors"], report
@@ -187,6 +188,8 @@ def test_viewers_benchmark_reports_its_figures():
     assert report["refreshes_per_s_achieved"] > 0 and report["kb_per_viewer_message"] > 0, report
     # the server's cost is the process's less the trainer's: both took CPU, and neither more than 2 cores
     assert 0 < report["server_cores"]["2"] < 2 and 0 < report["trainer_cores"]["2"] < 2, report
+    # the steps ran in the engine: the trainer's thread in the server only takes reports in and draws
+    assert report["engines"] and report["engine_cores"]["2"] > report["trainer_cores"]["2"], report
     # a viewer's refresh redraws what moves: its controls (five buttons) come with the page's whole
     # runs; the one button left is the open tab's slow-motion step, drawn disabled
     assert report["deltas_per_viewer_refresh"] > 10 and report["delta_kinds"].get("button", 0) <= 1, report

@@ -3,8 +3,8 @@
 # (3.11, with the local CPU build of torch), then Python 3.12 in a venv under .venv-3.12/ (ignored).
 # Debian's chromium (and nginx) are installed for the browser tests (the playwright package drives
 # /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run. The fast tier runs
-# in two processes (pytest-xdist, -n 2): its tests share nothing but the CPUs; the slow and browser
-# tiers, which time training and drive servers, run alone.
+# in two processes (pytest-xdist, -n 2, an idle process taking work from the busy one): its tests share
+# nothing but the CPUs; the slow and browser tiers, which time training and drive servers, run alone.
 #
 # Python 3.12 gets PyPI's torch==2.13.0 (the CUDA build, 2.13.0+cu130, with its nvidia-* packages:
 # about 3 GB, 4.7 GB installed, 2 min 39 s here; it runs on the CPU when there is no GPU). The CPU
@@ -89,15 +89,15 @@ for v in $PYTHONS; do
   if [ "$v" = 3.11 ]; then
     py=$(find_python "$v")
     "$py" -m pip install --quiet -r requirements-dev.txt
-    echo "== Python $v: $py -m pytest -n 2 -m 'not slow and not browser' $*, then -m 'slow or browser'"
-    "$py" -m pytest -n 2 -m "not slow and not browser" "$@" || status=$?
+    echo "== Python $v: $py -m pytest -n 2 --dist worksteal -m 'not slow and not browser' $*, then -m 'slow or browser'"
+    "$py" -m pytest -n 2 --dist worksteal -m "not slow and not browser" "$@" || status=$?
     for w in "${!builds[@]}"; do wait_for_venv "$w" || status=1; done
     "$py" -m pytest -m "slow or browser" "$@" || status=$?
   else
     [ -n "${builds[$v]:-}" ] && { wait_for_venv "$v" || { status=1; continue; }; }
     venv=.venv-$v
-    echo "== Python $v: $venv/bin/python -m pytest -n 2 -m 'not slow and not browser' $*"
-    "$venv/bin/python" -m pytest -n 2 -m "not slow and not browser" "$@" || status=$?
+    echo "== Python $v: $venv/bin/python -m pytest -n 2 --dist worksteal -m 'not slow and not browser' $*"
+    "$venv/bin/python" -m pytest -n 2 --dist worksteal -m "not slow and not browser" "$@" || status=$?
   fi
 done
 exit $status

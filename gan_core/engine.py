@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import gc
 import mmap
 import multiprocessing
 import os
@@ -164,6 +165,7 @@ class EngineLost(RuntimeError):
 def _serve(conn: Connection, threads: int) -> None:
     """Train on while acknowledged: report every `seconds` once the last report was taken (an ack,
     which may come while it steps), stop at a hold or a divergence with a final report."""
+    gc.freeze()     # what the forkserver imported is never collected here: its pages stay shared, not copied
     torch.set_num_threads(threads)
     _warm_up()
     conn.send_bytes(pickle.dumps("ready"))
@@ -333,7 +335,8 @@ class Engine:
         self._holds, self._flying = None, False
 
     def forget(self) -> None:
-        self._holds = None
+        """The engine's copy is no one's now (given back to the pool): the shared block goes with it."""
+        self._holds, self._slots = None, None
 
     def alive(self) -> bool:
         return self._proc.is_alive()

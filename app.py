@@ -1112,7 +1112,7 @@ def restore_ui(s: TrainingSession) -> None:
                 return
         if go:
             try:
-                st.session_state["_restore"] = (s.call(restore.demo, image, kind, amount, RESTORE_STEPS,
+                st.session_state["_restore"] = (s.look(restore.demo, image, kind, amount, RESTORE_STEPS,
                                                        RESTORE_RESTARTS), s.snapshot().step)
             except REFUSALS as e:
                 message_ui("error", "{}", _said(e), icon=":material/error:")
@@ -1156,7 +1156,7 @@ def augment_ui(s: TrainingSession) -> None:
     if c1.button(_("Run the experiment"), key="augment_go", icon=":material/science:",
                  help=_("takes a few seconds; training goes on meanwhile"), disabled=_viewing()):
         try:
-            fake, labels = s.call(augment.sampler())
+            fake, labels = s.look(augment.sampler())
             st.session_state["_augment"] = (augment.start(fake, labels), s.snapshot().step)
         except REFUSALS as e:
             st.session_state["_augment"] = e

@@ -46,6 +46,8 @@ from .trainer import DivergenceError, Trainer
 BURST_S = 0.25   # steps an engine takes before it reports: a command waits at most about this long
 IDLE_S = 60.0    # an engine nobody has used for this long ends (its memory goes back)
 START_S = 120.0  # an engine not ready in this long (the forkserver importing torch, warming up) is given up
+RETRY_S = 60.0   # after an engine failed to start, the next try waits this long (runs train on threads)
+REPORT_S = 60.0  # an engine that has not reported in this long is taken for hung: killed, and the run goes on
 
 
 def available() -> bool:
@@ -101,19 +103,23 @@ def pack(t: Trainer, into: torch.Tensor) -> tuple[int, torch.Tensor]:
 
 
 @torch.no_grad()
-def unpack(t: Trainer, flat: torch.Tensor, meta: tuple[int, torch.Tensor]) -> None:
-    """Copy a `pack`ed state into t (same spec): its tensors keep their identity, only values change."""
+def unpack(t: Trainer, flat: torch.Tensor, meta: tuple[int, torch.Tensor], count: bool = True) -> None:
+    """Copy a `pack`ed state into t (same spec): its tensors keep their identity, only values change.
+    `count=False` leaves t.step_count to the caller (who sets it with the steps' rows)."""
+    tensors = _tensors(t)
+    if (size := sum(x.numel() * x.element_size() for x in tensors)) != flat.numel():
+        raise ValueError(f"a state of {flat.numel()} bytes for a trainer of {size}")
     at = 0
-    for x in _tensors(t):
-        if not x.is_contiguous():
-            raise ValueError("a trainer's tensor is not contiguous")   # reshape would copy: nothing written
+    for x in tensors:
         n = x.numel() * x.element_size()
-        x.reshape(-1).view(torch.uint8).copy_(flat[at:at + n])
+        if x.is_contiguous():
+            x.reshape(-1).view(torch.uint8).copy_(flat[at:at + n])
+        else:       # (an optimizer state loaded with strides) written through a contiguous copy
+            x.copy_(flat[at:at + n].clone().view(x.dtype).view(x.shape))
         at += n
-    if at != flat.numel():
-        raise ValueError(f"a state of {flat.numel()} bytes for a trainer of {at}")
-    t.step_count, rng = meta
-    t.rng.set_state(rng)
+    if count:
+        t.step_count = meta[0]
+    t.rng.set_state(meta[1])
 
 
 class _Slots:
@@ -238,11 +244,14 @@ def _warm_up() -> None:
         one_step(t, 2)
 
 
-def adopt(t: Trainer, out: Burst) -> None:
-    """The state a report names, copied into t; a diverged state is not kept (the session rewinds)."""
-    if out.slot:
-        unpack(t, out.slots[out.slot], out.meta)
-        out.slot, out.slots = 0, None
+def adopt(t: Trainer, out: Burst) -> int | None:
+    """The state a report names, copied into t but for its step count, which is returned (the session
+    sets it with the steps' rows); None for a report without a state (it diverged: the session rewinds)."""
+    if not out.slot:
+        return None
+    unpack(t, out.slots[out.slot], out.meta, count=False)
+    out.slot, out.slots = 0, None
+    return out.meta[0]
 
 
 class Engine:
@@ -259,9 +268,14 @@ class Engine:
         self._proc.start()
         child.close()
         # ready once warmed up (a few seconds, on the pool's thread): a session never waits for that
-        if not self._conn.poll(START_S) or pickle.loads(self._conn.recv_bytes()) != "ready":
+        try:
+            ready = self._conn.poll(START_S) and pickle.loads(self._conn.recv_bytes()) == "ready"
+            why = f"the engine was not ready within {START_S:.0f} s"
+        except (EOFError, OSError):
+            ready, why = False, "the engine's process ended before it was ready"
+        if not ready:
             self.close()
-            raise EngineLost(f"the engine did not start within {START_S:.0f} s")
+            raise EngineLost(why)
         self._holds: weakref.ref | None = None    # the trainer the engine holds a copy of
         self._slots: _Slots | None = None
         self._flying = self._held = False
@@ -281,13 +295,13 @@ class Engine:
         was made (its state goes first)."""
         held = self._holds is not None and self._holds() is t
         build, fd = None, None
-        if not held:
-            size = state_bytes(t)
-            fd, self._slots = _Slots.create(size)
-            d = t.digits
-            build = (t.spec, d.images.numpy(), d.labels.numpy(), d.name, size)
-        meta = pack(t, self._slots[0]) if changed or not held else None
         try:
+            if not held:
+                size = state_bytes(t)
+                fd, self._slots = _Slots.create(size)
+                d = t.digits
+                build = (t.spec, d.images.numpy(), d.labels.numpy(), d.name, size)
+            meta = pack(t, self._slots[0]) if changed or not held else None
             self._send((build, meta, t.settings, seconds, every))
             if fd is not None:
                 reduction.send_handle(self._conn, fd, self._proc.pid)
@@ -303,6 +317,9 @@ class Engine:
     def receive(self) -> Burst:
         """The next report (after a start or a go_on, or the final one after a hold)."""
         try:
+            if not self._conn.poll(REPORT_S):      # hung: what it did since its last report is lost
+                self._proc.kill()
+                raise EOFError(f"no report in {REPORT_S:.0f} s")
             status, out = pickle.loads(self._conn.recv_bytes())
         except (EOFError, OSError) as e:
             self._lost()
@@ -364,6 +381,7 @@ class Pool:
     def __init__(self):
         self._free: list[Engine] = []
         self._starting = 0
+        self._failed_at = -RETRY_S
         self._lock = threading.Lock()
         self._reaper: threading.Thread | None = None
 
@@ -374,7 +392,7 @@ class Pool:
                 if e.alive():
                     return e
                 e.close()
-            if self._starting == 0:
+            if self._starting == 0 and time.monotonic() - self._failed_at >= RETRY_S:
                 self._starting += 1
                 threading.Thread(target=self._start, args=(threads,), name="gan-engine-start", daemon=True).start()
             if self._reaper is None:
@@ -385,11 +403,14 @@ class Pool:
     def _start(self, threads: int) -> None:
         try:
             e = Engine(threads)
-        except Exception as err:    # no engine here: sessions train on their threads
-            print(f"gan_core: no engine process could start ({type(err).__name__}: {err})", file=sys.stderr, flush=True)
+        except Exception as err:    # no engine here: sessions train on their threads, and a next try waits
+            print(f"gan_core: no engine process could start ({type(err).__name__}: {err}); runs train on "
+                  f"threads, another try in {RETRY_S:.0f} s", file=sys.stderr, flush=True)
             e = None
         with self._lock:
             self._starting -= 1
+            if e is None:
+                self._failed_at = time.monotonic()
             if e is not None:
                 self._free.append(e)
 

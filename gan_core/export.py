@@ -2,8 +2,9 @@
 file, drawings of the current G, the metrics as CSV.
 
 The functions that take a Trainer run on the session's worker, between two steps, through
-`TrainingSession.call(fn)`; they return tensors or arrays, which the caller encodes (render.py), so
-the trainer waits for G's forward passes only, never for a PNG or GIF encoder.
+`TrainingSession.look(fn)` (they only read the trainer); they return tensors or arrays, which the
+caller encodes (render.py), so the trainer waits for G's forward passes only, never for a PNG or
+GIF encoder.
 """
 from __future__ import annotations
 

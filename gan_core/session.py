@@ -268,7 +268,7 @@ class TrainingSession(Worker):
     def fork(self) -> "TrainingSession":
         """A session of the caller's own from this run as it is now: its checkpoint and its history.
         It trains if this run trains (waiting for a trainer like any run), else it is paused."""
-        ckpt, kept, digits, spec = self.call(_fork_state, self)     # one consistent copy, between two steps
+        ckpt, kept, digits, spec = self.look(_fork_state, self)     # one consistent copy, between two steps
         trainer = checkpoint.restore(ckpt, digits, data=spec.data, device=spec.device)
         new = TrainingSession(trainer.spec, trainer.settings, scheduler=self.scheduler, limits_=self.limits,
                               trainer=trainer)
@@ -283,17 +283,17 @@ class TrainingSession(Worker):
             new.start()
         return new
 
-    # -- drawings and files: export's functions run on the worker, encoded here ---------------------
+    # -- drawings and files: export's functions run on the worker (they only read), encoded here -------
     def checkpoint_bytes(self) -> bytes:
-        return self.call(checkpoint.to_bytes)
+        return self.look(checkpoint.to_bytes)
 
     def sample_png(self, s: SamplingSettings, scale: int = 2) -> bytes:
         """A grid of s.n samples from the current G (EMA), drawn as the sampling settings say."""
-        return render.png(self.call(export.samples, s), scale=scale)
+        return render.png(self.look(export.samples, s), scale=scale)
 
     def sample_digit(self, digit: int, n: int = 16, s: SamplingSettings | None = None) -> torch.Tensor:
         """n images (n, 1, 28, 28) of the requested digit from a conditional G (EMA)."""
-        return self.call(export.digit_samples, digit, dataclasses.replace(s or SamplingSettings(), n=n))
+        return self.look(export.digit_samples, digit, dataclasses.replace(s or SamplingSettings(), n=n))
 
     def sample_digit_png(self, digit: int, n: int = 16, s: SamplingSettings | None = None,
                          scale: int = 2) -> bytes:
@@ -302,20 +302,20 @@ class TrainingSession(Worker):
     def advice_pngs(self, scale: int = 1) -> dict[str, Any]:
         """D's advice now (advice.py), drawn: "grid" and "real" as (PNG bytes, |∂L/∂x| of full colour),
         with the step and the loss it was computed at."""
-        a = self.call(advice.compute)
+        a = self.look(advice.compute)
         return {"step": a.step, "loss": a.loss, "grid": render.advice_png(a.images, a.grads, nrow=8, scale=scale),
                 "real": render.advice_png(a.real, a.real_grads, nrow=len(a.real), scale=scale)}
 
     def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
                           method: str = "slerp", scale: int = 2, digit: int = 0) -> tuple[bytes, bytes]:
         """(the strip of `steps` images from seed_a to seed_b, the single image at position t)."""
-        strip, one = self.call(export.interpolation, seed_a, seed_b, t, steps, method, digit)
+        strip, one = self.look(export.interpolation, seed_a, seed_b, t, steps, method, digit)
         return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
 
     def latent_walk_gif(self, mode: str = "direction", seed: int = 0, frames: int = 24,
                         radius: float = 3.0, ms_per_frame: int = 100, n: int = 36) -> bytes:
         """The fixed grid's first n cells animated on the live G (EMA) along sampling.latent_walk."""
-        return render.gif(self.call(export.latent_walk, mode, seed, frames, radius, n), ms_per_frame, scale=2)
+        return render.gif(self.look(export.latent_walk, mode, seed, frames, radius, n), ms_per_frame, scale=2)
 
     def timelapse_gif(self, ms_per_frame: int = 150) -> bytes | None:
         """The stored fixed-noise grids, oldest first, as a looping GIF; None before any frame."""
@@ -430,9 +430,9 @@ class TrainingSession(Worker):
     def _before_job(self) -> None:
         self._collect()                      # a job sees, and may change, the run as the engine left it
 
-    def _after_job(self) -> None:
+    def _after_job(self, changed: bool) -> None:
         self._last_end = time.monotonic()    # time between steps is not step time
-        self._changed = True
+        self._changed = self._changed or changed
 
     def _crashed(self, e: Exception) -> None:
         # a crash marks this session failed; other sessions go on
@@ -448,15 +448,8 @@ class TrainingSession(Worker):
         # on the worker, as a turn ends: what only a training trainer needs goes, so each waiting or
         # paused visitor holds their models, Adam's moments and histories only (benchmarks/class_load.py).
         # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step.
-        # The engine goes back to the pool with the burst in flight collected
-        if self._engine is not None:
-            try:
-                self._collect()
-            except Exception as e:   # the engine's own error, already said if it failed the run
-                self._drop_engine(e)
-            if self._engine is not None:
-                engine.pool.give_back(self._engine, keep=self.limits.max_running)
-                self._engine = None
+        # The engine goes back to the pool with its steps collected
+        self._give_back_engine()
         if self._last_good is None and not self._has_grads():
             return
         self._last_good = None
@@ -464,6 +457,19 @@ class TrainingSession(Worker):
             for p in m.parameters():
                 p.grad = None
         _trim_memory()
+
+    def _give_back_engine(self) -> None:
+        # as the run stops training (a turn ends, a pause, a new trainer): the engine's steps taken in,
+        # and the engine back to the pool for a run that trains
+        if self._engine is None:
+            return
+        try:
+            self._collect()
+        except Exception as e:       # the engine's own error: it is closed, the run is as its last report left it
+            self._drop_engine(e)
+        if self._engine is not None:
+            engine.pool.give_back(self._engine, keep=self.limits.max_running)
+            self._engine = None
 
     def _has_grads(self) -> bool:
         return any(p.grad is not None for p in self._trainer.D.parameters())
@@ -556,9 +562,11 @@ class TrainingSession(Worker):
 
     def _took(self, out: engine.Burst) -> bool:
         # a report: its state into the trainer, its steps into the histories; False if it diverged
-        engine.adopt(self._trainer, out)
+        step = engine.adopt(self._trainer, out)
         now = time.monotonic()
         with self._cv:
+            if step is not None:     # with its rows: a snapshot never has the step without them
+                self._trainer.step_count = step
             for m in out.rows:
                 self._history.append(m)
             for u in out.updates:
@@ -593,6 +601,8 @@ class TrainingSession(Worker):
         with self._cv:
             self._woken = False
         granted = self.scheduler.acquire(self)
+        if not granted:
+            self._give_back_engine()   # for the run whose turn it is, before this one waits
         with self._cv:
             if self._state not in (RUNNING, WAITING):
                 return False      # stopped meanwhile: the turn goes back as the worker ends
@@ -686,6 +696,7 @@ class TrainingSession(Worker):
             self._version += 1
         self._last_good = None
         self.scheduler.release(self)
+        self._give_back_engine()      # it holds a copy of the trainer that went
         self._publish_grid()
 
     def _judge_every(self, seconds: float | None) -> None:
@@ -705,6 +716,7 @@ class TrainingSession(Worker):
                                 "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"])
             self._version += 1
         self.scheduler.release(self)
+        self._give_back_engine()
         self._publish_grid()
 
     def _keep_good(self) -> None:

@@ -19,7 +19,8 @@ _END = object()
 class Worker:
     def __init__(self, name: str):
         self._cv = threading.Condition()                # guards the queue and the subclass's state
-        self._jobs: deque[tuple[Callable[[], Any], concurrent.futures.Future]] = deque()
+        # (the job, its future, whether it only reads the object)
+        self._jobs: deque[tuple[Callable[[], Any], concurrent.futures.Future, bool]] = deque()
         self._thread: threading.Thread | None = None
         self._stopping = False                          # end once the queue is empty
         self._woken = False                             # wake() was called since the last look
@@ -45,11 +46,11 @@ class Worker:
         """On the worker, as it starts."""
 
     def _before_job(self) -> None:
-        """On the worker, before each job; an exception fails the job and ends the thread as a
-        step's would."""
+        """On the worker, before each job but a `look`; an exception fails the job and ends the
+        thread as a step's would."""
 
-    def _after_job(self) -> None:
-        """On the worker, after each job."""
+    def _after_job(self, changed: bool) -> None:
+        """On the worker, after each job; `changed`: it was a `call`, which may have changed the object."""
 
     def _crashed(self, e: Exception) -> None:
         """Under the lock: a step raised e."""
@@ -61,11 +62,19 @@ class Worker:
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """fn(obj, *args, **kwargs) on the worker, between two steps: its result, or its exception
         raised here."""
+        return self._queue(False, fn, *args, **kwargs)
+
+    def look(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """As `call`, for an fn that only reads the object (a drawing, a copy): work in flight
+        elsewhere (an engine's steps) goes on meanwhile, and the object counts as unchanged."""
+        return self._queue(True, fn, *args, **kwargs)
+
+    def _queue(self, reads: bool, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._cv:
             if self._thread is threading.current_thread():    # a job that calls back in
                 return fn(self._target(), *args, **kwargs)
-            self._jobs.append((lambda: fn(self._target(), *args, **kwargs), future))
+            self._jobs.append((lambda: fn(self._target(), *args, **kwargs), future, reads))
             if self._thread is None:
                 self._spawn()
             self._cv.notify_all()
@@ -104,9 +113,10 @@ class Worker:
                 if job is None:
                     self._step()
                     continue
-                fn, future = job
+                fn, future, reads = job
                 try:
-                    self._before_job()
+                    if not reads:
+                        self._before_job()
                 except BaseException as e:
                     future.set_exception(e)
                     raise
@@ -114,7 +124,7 @@ class Worker:
                     future.set_result(fn())
                 except BaseException as e:  # handed to the caller, who raises it
                     future.set_exception(e)
-                self._after_job()
+                self._after_job(not reads)
         except Exception as e:
             with self._cv:
                 self._stopping = True

@@ -10,14 +10,15 @@ import signal
 import time
 
 import pytest
+import test_session
 import torch
 
 from gan_core import engine, export
 from gan_core.config import LiveSettings, ModelSpec
-from gan_core.session import Limits, Scheduler, TrainingSession
+from gan_core.session import Limits, TrainingSession
 from gan_core.trainer import Trainer
 
-SPEC = ModelSpec(arch="mlp", conditional=False)   # the seed's model
+SPEC = test_session.SPEC   # the seed's model
 pytestmark = pytest.mark.skipif(not engine.available(), reason="engines need Linux (a forkserver and memfd)")
 
 
@@ -99,17 +100,11 @@ def engines():
 
 
 def make() -> TrainingSession:
-    return TrainingSession(SPEC, LiveSettings(batch_size=16), scheduler=Scheduler(8),
-                           limits_=Limits(max_running=8, grid_every_s=0.05, rewind_every_s=0.1, engines=True))
+    return test_session.make(limits=Limits(max_running=8, grid_every_s=0.05, rewind_every_s=0.1, engines=True))
 
 
 def wait_for(cond, timeout=30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
+    return test_session.wait_for(cond, timeout)
 
 
 def no_thread_steps(monkeypatch):

@@ -1,11 +1,12 @@
 """Engines: trainer processes, so that a run's steps never wait for the page server's GIL.
 
 A run's trainer lives in its session, and everything but the steps runs there as before: commands,
-hooks, drawings, checkpoints. While the run holds a turn, its steps go to an engine in bursts of
-about BURST_S: the engine holds a copy of the trainer, takes `burst()` (the trainer's state when the
-session's copy changed, the live settings, how long), trains, and sends back each step's metrics and
-the trainer's state, which the session copies into its own trainer. The next burst is asked for as
-the last comes back, so the engine trains on while the session draws the grid.
+hooks, drawings, checkpoints. While the run holds a turn, an engine trains a copy of it: `start()`
+sends the trainer's state when the session's copy changed (with the live settings), and the engine
+steps on and reports about every BURST_S: the steps' metrics, and the state they reached, written
+into shared memory, which the session copies into its own trainer (`adopt`). The session
+acknowledges a report (`go_on()`) before it takes the report in and draws the grid, so the engine
+never waits for it; a command stops the engine first (`finish()`: a hold, and its final report).
 
 Why: in one process every page a server renders holds the GIL between the trainer's torch ops.
 benchmarks/gil.py: a trainer beside a busy thread of its own process keeps 0.71-0.76 of its speed,
@@ -43,7 +44,7 @@ from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .trainer import DivergenceError, Trainer
 
-BURST_S = 0.25   # steps an engine takes before it reports: a command waits at most about this long
+BURST_S = 0.25   # an engine reports about this often (once its last report was taken)
 IDLE_S = 60.0    # an engine nobody has used for this long ends (its memory goes back)
 START_S = 120.0  # an engine not ready in this long (the forkserver importing torch, warming up) is given up
 RETRY_S = 60.0   # after an engine failed to start, the next try waits this long (runs train on threads)
@@ -239,7 +240,8 @@ def _warm_up() -> None:
     # a new process's first steps are slow (torch sets up its kernels, the allocator fills): taken
     # here, on a small trainer of the default model, before any session waits on this engine
     images = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    t = Trainer(ModelSpec(), LiveSettings(), digits=Digits(images, torch.zeros(64, dtype=torch.int64), "warm-up"))
+    t = Trainer(ModelSpec(device="cpu"), LiveSettings(),
+                digits=Digits(images, torch.zeros(64, dtype=torch.int64), "warm-up"))
     for _ in range(3):
         one_step(t, 2)
 

@@ -179,3 +179,16 @@ def test_a_fork_of_a_run_on_an_engine_trains_on_its_own(engines):
     assert f.call(lambda t: t) is not s.call(lambda t: t)
     s.stop()
     f.stop()
+
+
+def test_a_hook_keeps_its_share_of_the_thread_but_not_beside_an_engine():
+    from gan_core.session import Hook
+
+    def slow(_):
+        time.sleep(0.05)
+    h = Hook(every=0.5, fn=slow, share=0.02)
+    now = time.monotonic()
+    h.run(None, now)
+    assert h.due - now >= 0.05 / 0.02            # on the run's thread: at most 2% of its time
+    h.run(None, now, beside=True)
+    assert h.due - now == 0.5                    # an engine trains meanwhile: its clock alone

@@ -20,6 +20,7 @@ import atexit
 import copy
 import ctypes
 import dataclasses
+import math
 import os
 import sys
 import threading
@@ -67,6 +68,7 @@ def _trainers_at_once() -> int:
     return cpus.trainers_at_once()
 
 
+GRID_MOST_S = 2.0             # the fixed-noise grid is drawn again at least this often while training
 QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at most this share of a trainer
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
 
@@ -154,23 +156,21 @@ class Snapshot:
 @dataclass
 class Hook:
     """Periodic work on the worker, after a step: fn(session) about every `every` seconds, and at most
-    a `share` of the time (a slow fn runs less often). A failing probe turns the probes off.
-
-    The share guards the run's steps, which wait while a hook runs on their thread. While an engine
-    trains the run, they do not: `run(..., beside=True)` keeps to `every` alone (under load a grid
-    that took 0.26 s waited 13 s for the next, 150 steps behind the run)."""
+    a `share` of the time (a slow fn runs less often), but never less often than every `most` seconds.
+    A failing probe turns the probes off."""
     every: float
     fn: Callable[[Any], None]   # a plain function, not a bound method: no cycle keeps a session alive
     share: float = 1.0
     probe: bool = False
     due: float = 0.0
+    most: float = math.inf      # the longest wait for the next run
 
-    def run(self, session: Any, now: float, beside: bool = False) -> None:
+    def run(self, session: Any, now: float) -> None:
         try:
             self.fn(session)
         finally:
             took = time.monotonic() - now
-            self.due = now + max(self.every, took if beside else took / self.share)
+            self.due = now + min(max(self.every, took / self.share), max(self.every, self.most))
 
 
 class TrainingSession(Worker):
@@ -199,7 +199,9 @@ class TrainingSession(Worker):
         lim, cls = self.limits, TrainingSession
         # each hook at most a share of the time: on a busy machine steps slow down, a hook on a clock
         # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
-        self._hooks = [Hook(lim.grid_every_s, cls._publish_grid, share=0.02),
+        # The grid, what every page watches, waits at most GRID_MOST_S: under load (two runs on engines,
+        # three browsers on two cores) one that took 0.26 s waited 13 s for the next, 150 steps behind
+        self._hooks = [Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
                        Hook(lim.game_every_s, cls._publish_game, share=0.02, probe=True),
                        Hook(lim.quality_every_s, cls._publish_quality, share=QUALITY_SHARE, probe=True),
                        Hook(lim.rewind_every_s, cls._keep_good)]
@@ -595,7 +597,7 @@ class TrainingSession(Worker):
                   file=sys.stderr, flush=True)
 
     def _run_hooks(self, now: float) -> None:
-        failed = _run_due(self, self._hooks, now, beside=self._engine is not None and self._engine.flying)
+        failed = _run_due(self, self._hooks, now)
         if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
             self._hooks = [h for h in self._hooks if not h.probe]
             with self._cv:
@@ -755,14 +757,13 @@ def _fork_state(t: Trainer, session: TrainingSession) -> tuple[dict[str, Any], t
     return _clone_state(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere
 
 
-def _run_due(session: TrainingSession, hooks: list[Hook], now: float, beside: bool = False) -> Exception | None:
-    # the hooks that are due; a failing probe is returned (the others still run), anything else raises.
-    # `beside`: an engine trains meanwhile
+def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Exception | None:
+    # the hooks that are due; a failing probe is returned (the others still run), anything else raises
     failed = None
     for h in hooks:
         if now >= h.due:
             try:
-                h.run(session, now, beside)
+                h.run(session, now)
             except Exception as e:
                 if not h.probe:
                     raise

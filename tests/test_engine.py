@@ -181,14 +181,20 @@ def test_a_fork_of_a_run_on_an_engine_trains_on_its_own(engines):
     f.stop()
 
 
-def test_a_hook_keeps_its_share_of_the_thread_but_not_beside_an_engine():
-    from gan_core.session import Hook
+def test_a_hook_keeps_to_its_share_of_the_time_and_the_grid_to_its_longest_wait():
+    from gan_core.session import GRID_MOST_S, Hook
 
     def slow(_):
-        time.sleep(0.05)
-    h = Hook(every=0.5, fn=slow, share=0.02)
+        time.sleep(0.1)
     now = time.monotonic()
-    h.run(None, now)
-    assert h.due - now >= 0.05 / 0.02            # on the run's thread: at most 2% of its time
-    h.run(None, now, beside=True)
-    assert h.due - now == 0.5                    # an engine trains meanwhile: its clock alone
+    probe = Hook(every=0.5, fn=slow, share=0.02)
+    probe.run(None, now)
+    assert probe.due - now >= 0.1 / 0.02                  # at most 2% of the time: 5 s or more
+    grid = Hook(every=0.5, fn=slow, share=0.02, most=GRID_MOST_S)
+    now = time.monotonic()
+    grid.run(None, now)
+    assert grid.due - now == pytest.approx(GRID_MOST_S)  # but the grid never waits longer than this
+    quick = Hook(every=0.5, fn=lambda _: None, share=0.02, most=GRID_MOST_S)
+    now = time.monotonic()
+    quick.run(None, now)
+    assert quick.due - now == pytest.approx(0.5)         # a quick one keeps to its clock

@@ -467,14 +467,3 @@ def _context():
     ctx.set_forkserver_preload(["__main__", "gan_core.engine"])
     return ctx
 
-
-def processes() -> list[int]:
-    """The pids of this server's engines and their forkserver (what the benchmarks add up)."""
-    pids = []
-    for child in multiprocessing.active_children():
-        if child.name == "gan-engine" and child.pid:
-            pids.append(child.pid)
-    from multiprocessing import forkserver
-    fs = getattr(forkserver._forkserver, "_forkserver_pid", None)
-    return pids + ([fs] if fs else [])
-

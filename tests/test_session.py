@@ -319,15 +319,15 @@ def test_conditional_samples_are_read_as_the_requested_digit():
     from gan_core import judge
     s = TrainingSession(ModelSpec(arch="mlp", conditional=True), LiveSettings(), scheduler=Scheduler(8),
                         limits_=Limits(max_running=8))
-    # measured (seed 0, 1 thread): the judge agrees with 50% of the requested digits after 1,000
-    # steps, 64% after 1,500, 80% after 3,000 (chance: 10%). 1,000 steps take about 10-20 s here.
+    # measured (seed 0, 1 thread, the default loss and lrs): the judge agrees with 58.5% of the requested
+    # digits after 1,000 steps and 90.5% after 1,500 (chance: 10%). 1,000 steps take about 10-20 s here.
     for _ in range(1000):
         s.step_once()
     hits = 0
     for digit in range(10):
         images = s.sample_digit(digit, 20)
         hits += int((judge.predict(images).argmax(dim=1) == digit).sum())
-    assert hits / 200 >= 0.4, f"judge agreed on {hits} of 200"
+    assert hits / 200 >= 0.5, f"judge agreed on {hits} of 200"
     png = s.sample_digit_png(3, 16)
     assert png[:4] == b"\x89PNG" and png != s.sample_digit_png(7, 16)
 

@@ -4,7 +4,10 @@
 # Debian's chromium (and nginx) are installed for the browser tests (the playwright package drives
 # /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run. The fast tier runs
 # in two processes (pytest-xdist, -n 2, an idle process taking work from the busy one): its tests share
-# nothing but the CPUs; the slow and browser tiers, which time training and drive servers, run alone.
+# nothing but the CPUs. So do the slow tests marked `untimed` (subprocesses whose output, exit status
+# or memory is checked, never their speed): two at a time, a file to a process (a module's fixture,
+# such as the upload probe, then runs once). The rest of the slow and browser tiers, which time
+# training and drive servers, run alone.
 #
 # Python 3.12 gets PyPI's torch==2.13.0 (the CUDA build, 2.13.0+cu130, with its nvidia-* packages:
 # about 3 GB, 4.7 GB installed, 2 min 39 s here; it runs on the CPU when there is no GPU). The CPU
@@ -89,10 +92,12 @@ for v in $PYTHONS; do
   if [ "$v" = 3.11 ]; then
     py=$(find_python "$v")
     "$py" -m pip install --quiet -r requirements-dev.txt
-    echo "== Python $v: $py -m pytest -n 2 --dist worksteal -m 'not slow and not browser' $*, then -m 'slow or browser'"
+    echo "== Python $v: $py -m pytest -n 2 --dist worksteal -m 'not slow and not browser' $*, then the untimed slow" \
+         "tests two at a time (-n 2 --dist loadfile), then the rest of -m 'slow or browser' alone"
     "$py" -m pytest -n 2 --dist worksteal -m "not slow and not browser" "$@" || status=$?
+    "$py" -m pytest -n 2 --dist loadfile -m "(slow or browser) and untimed" "$@" || status=$?
     for w in "${!builds[@]}"; do wait_for_venv "$w" || status=1; done
-    "$py" -m pytest -m "slow or browser" "$@" || status=$?
+    "$py" -m pytest -m "(slow or browser) and not untimed" "$@" || status=$?
   else
     [ -n "${builds[$v]:-}" ] && { wait_for_venv "$v" || { status=1; continue; }; }
     venv=.venv-$v

@@ -28,6 +28,7 @@ def run(script: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_cuda_check_runs_its_checks_against_the_cpu():
     # the GPU script is exercised here end to end, so it is ready when a GPU machine is lent
     out = run("cuda_check.py", "--device", "cpu", "--seconds", "0.5")
@@ -40,6 +41,7 @@ def test_cuda_check_runs_its_checks_against_the_cpu():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_speed_benchmark_reports_consistent_ratios():
     out = run("speed.py", "--repeats", "1", "--seconds", "0.3", "--digits-budget", "0")
     assert out.returncode == 0, out.stderr
@@ -91,6 +93,7 @@ def test_the_hand_written_ceiling_is_the_seed_step_with_the_same_gradients_and_f
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_ceiling_benchmark_reports_consistent_ratios():
     out = run("ceiling.py", "--repeats", "1", "--seconds", "0.3")
     assert out.returncode == 0, out.stderr
@@ -100,6 +103,7 @@ def test_ceiling_benchmark_reports_consistent_ratios():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_recipe_benchmark_reports_steps_to_digits_and_the_sample_report():
     out = run("recipe.py", "--seeds", "0", "1", "--max-steps", "4", "--every", "2", "--budget-steps", "3")
     assert out.returncode == 0, out.stderr
@@ -115,6 +119,7 @@ def test_recipe_benchmark_reports_steps_to_digits_and_the_sample_report():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_recipe_benchmark_times_the_archs_interleaved_as_ratios_to_the_first():
     out = run("recipe.py", "--rates", "mlp", "mlp_mid", "--repeats", "1", "--seconds", "0.2")
     assert out.returncode == 0, out.stderr
@@ -126,6 +131,7 @@ def test_recipe_benchmark_times_the_archs_interleaved_as_ratios_to_the_first():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_applications_benchmark_reports_its_figures(tmp_path, digits):
     from gan_core import checkpoint
     from gan_core.config import ModelSpec
@@ -139,6 +145,7 @@ def test_applications_benchmark_reports_its_figures(tmp_path, digits):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_advice_benchmark_reports_consistent_ratios():
     out = run("advice.py", "--arch", "mlp", "--repeats", "1", "--seconds", "0.6", "--every", "0.2")
     assert out.returncode == 0, out.stderr
@@ -168,6 +175,7 @@ def test_class_load_reports_consistent_figures():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_gpu_load_says_there_is_no_gpu_and_exits_0():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: the script measures it (run it by hand)")
@@ -176,6 +184,7 @@ def test_gpu_load_says_there_is_no_gpu_and_exits_0():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_viewers_benchmark_reports_its_figures():
     # the real server and two websocket viewers; phases of 3 s: on a loaded machine the page's
     # refreshes and the run's steps come slowly, so only their being there is checked. With engines
@@ -204,6 +213,7 @@ def test_viewers_benchmark_reports_its_figures():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_gil_benchmark_reports_each_way_as_a_ratio_to_alone():
     out = run("gil.py", "--seconds", "0.5", "--repeats", "1")
     assert out.returncode == 0, out.stderr

@@ -49,6 +49,7 @@ def run_dir(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_train_writes_the_four_files(run_dir):
     samples = np.load(run_dir / "samples.npy")
     assert samples.shape == (1000, 28, 28) and samples.dtype == np.float32
@@ -60,6 +61,7 @@ def test_train_writes_the_four_files(run_dir):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_sample_writes_the_same_format(run_dir, tmp_path):
     out = tmp_path / "s.npy"
     r = cli("sample", "--checkpoint", str(run_dir / "checkpoint.pt"), "--n", "37", "--out", str(out), "--seed", "3")
@@ -72,6 +74,7 @@ def test_sample_writes_the_same_format(run_dir, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 @pytest.mark.parametrize("args, message", [
     (["train", "--out", "x", "--arch", "resnet"], "arch must be one of"),
     (["train", "--out", "x", "--batch-size", "3"], "batch_size must be between 8 and 1024"),
@@ -91,12 +94,14 @@ def test_bad_input_exits_2_with_one_line(args, message, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_digit_needs_a_conditional_checkpoint(run_dir, tmp_path):
     r = cli("sample", "--checkpoint", str(run_dir / "checkpoint.pt"), "--n", "5", "--out", str(tmp_path / "a.npy"), "--digit", "3")
     assert r.returncode == 2 and "conditional" in r.stderr
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_the_default_model_is_conditional_and_draws_a_chosen_digit(tmp_path):
     r = cli("train", "--out", str(tmp_path), "--steps", "3", "--threads", "1")
     assert r.returncode == 0, r.stderr

@@ -51,6 +51,7 @@ APP = ("import json; from streamlit.testing.v1 import AppTest; from gan_core imp
 
 
 @pytest.mark.slow   # a subprocess: the slow tier
+@pytest.mark.untimed
 @pytest.mark.parametrize("case", FAILURES)
 def test_page_says_what_to_install(tmp_path, case):
     module, body, package = FAILURES[case]

@@ -234,6 +234,7 @@ def _terminal_safe(stderr: str) -> None:
 
 
 @pytest.mark.slow   # a subprocess: the slow tier
+@pytest.mark.untimed
 def test_the_cli_s_messages_cannot_drive_the_terminal(tmp_path):
     value = HOSTILE["control"].replace("\x00", "") + HOSTILE["bidi"] + "\x1b]8;;https://example.org\x07x\x1b]8;;\x07"
     r = cli("sample", "--checkpoint", str(tmp_path / value), "--n", "1", "--out", str(tmp_path / "s.npy"))

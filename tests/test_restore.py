@@ -167,6 +167,7 @@ def test_cli_bad_input_is_one_line_and_status_2(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_cli_round_trip(tmp_path, trainer):
     from gan_core import checkpoint
     checkpoint.save(trainer, tmp_path / "c.pt")

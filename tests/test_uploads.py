@@ -31,6 +31,7 @@ def probed(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 @pytest.mark.parametrize("name", [name for name, *_ in CORPUS])
 def test_each_upload_is_refused_in_one_sentence_or_read_within_the_bound(probed, name):
     (_, kind, _, (outcome, expected)), r = probed[0][name]
@@ -47,6 +48,7 @@ def test_each_upload_is_refused_in_one_sentence_or_read_within_the_bound(probed,
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_nothing_is_left_on_disk(probed):
     assert probed[1] == []
 
@@ -111,6 +113,7 @@ def test_a_checkpoint_path_is_refused_on_its_size_before_it_is_read(tmp_path, mo
      r"^error: \.\./evil\.png: a path that leaves the zip's folder$"),
 ], ids=["bomb", "huge header", "dot-dot name"])
 @pytest.mark.slow   # a subprocess: the slow tier
+@pytest.mark.untimed
 def test_the_cli_gives_the_same_refusals_with_exit_2(tmp_path, blob, message):
     (tmp_path / "bomb.zip").write_bytes(blob)
     r = subprocess.run([sys.executable, "-m", "gan_core", "train", "--data", str(tmp_path / "bomb.zip"),

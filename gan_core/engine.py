@@ -384,6 +384,7 @@ class Pool:
         self._free: list[Engine] = []
         self._starting = 0
         self._failed_at = -RETRY_S
+        self._closed = False        # the process is exiting: no engine starts, none is kept
         self._lock = threading.Lock()
         self._reaper: threading.Thread | None = None
 
@@ -394,7 +395,7 @@ class Pool:
                 if e.alive():
                     return e
                 e.close()
-            if self._starting == 0 and time.monotonic() - self._failed_at >= RETRY_S:
+            if self._starting == 0 and time.monotonic() - self._failed_at >= RETRY_S and not self._closed:
                 self._starting += 1
                 threading.Thread(target=self._start, args=(threads,), name="gan-engine-start", daemon=True).start()
             if self._reaper is None:
@@ -406,15 +407,19 @@ class Pool:
         try:
             e = Engine(threads)
         except Exception as err:    # no engine here: sessions train on their threads, and a next try waits
-            print(f"gan_core: no engine process could start ({type(err).__name__}: {err}); runs train on "
-                  f"threads, another try in {RETRY_S:.0f} s", file=sys.stderr, flush=True)
+            if not self._closed:    # (one starting as the process exits loses its forkserver: no news)
+                print(f"gan_core: no engine process could start ({type(err).__name__}: {err}); runs train "
+                      f"on threads, another try in {RETRY_S:.0f} s", file=sys.stderr, flush=True)
             e = None
         with self._lock:
             self._starting -= 1
             if e is None:
                 self._failed_at = time.monotonic()
-            if e is not None:
+            elif not self._closed:
                 self._free.append(e)
+                return
+        if e is not None:
+            e.close()               # ready after close_all: nobody will lease it
 
     def warm(self, threads: int) -> None:
         """Start the forkserver and an engine now (as the server starts), so that a first visitor's
@@ -440,6 +445,7 @@ class Pool:
 
     def close_all(self) -> None:
         with self._lock:
+            self._closed = True
             free, self._free = self._free, []
         for e in free:
             e.close()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run it under each tested Python: the global python3
-# (3.11, with the local CPU build of torch), then Python 3.12 in a venv under .venv-3.12/ (ignored).
+# (3.11, with the local CPU build of torch), then Python 3.12 in a venv of its own (below).
 # Debian's chromium (and nginx) are installed for the browser tests (the playwright package drives
 # /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run. The fast tier runs
 # in two processes (pytest-xdist, -n 2, an idle process taking work from the busy one): its tests share
@@ -14,9 +14,13 @@
 # wheel that requirements.txt names for 3.12 lives on download.pytorch.org, which CI cannot reach, and the
 # CUDA wheel does not import without the nvidia libraries (libcudnn.so.9), so this is the honest way.
 # The 3.12 run is the fast tier (-m "not slow and not browser": every module, AppTest runs the page);
-# the slow and browser tiers run under 3.11. The 3.12 venv is built in the background while the 3.11
-# fast tier runs, and waited for before the slow tier, which times things and must run alone.
-# GAN_STUDIO_TEST_PYTHONS="3.11" runs only the first.
+# the slow and browser tiers run under 3.11. The 3.12 venv lives outside the checkout, in
+# ${GAN_STUDIO_VENVS:-~/.cache/gan-studio}/venv-3.12-<key>, the key a hash of the Python's version and of
+# everything installed into it (requirements.txt, requirements-dev.txt, the recipe below): a fresh
+# machine or a changed requirement builds it (in the background while the 3.11 fast tier runs, waited
+# for before the slow tier, which times things and must run alone); a later run or another clone of the
+# same requirements uses it as it is (building it took 3 min of CPU beside the fast tier, each clone
+# 4.7 GB). GAN_STUDIO_TEST_PYTHONS="3.11" runs only the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,25 +59,40 @@ if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=zh)" ]; then
   }
 fi
 
-build_venv() {   # a venv for Python $1 under .venv-$1: PyPI's torch first, then the rest but torch
-  local v=$1 py=$2 venv=.venv-$1
+VENVS=${GAN_STUDIO_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/gan-studio}
+venv_of() {   # the venv for Python $1 (interpreter $2): named by what goes into it
+  local key
+  key=$({ "$2" -c 'import sys; print(sys.version)'; cat requirements.txt requirements-dev.txt
+          declare -f build_venv; } | "$2" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])')
+  echo "$VENVS/venv-$1-$key"
+}
+build_venv() {   # venv $1 for interpreter $2, unless built: PyPI's torch first, then the rest but torch
+  local venv=$1 py=$2
+  [ -e "$venv/.built" ] && { echo "reused $venv"; return; }
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   # --no-compile: no .pyc for all of torch's files up front (33 s of CPU beside the fast tier); Python
   # compiles the modules the tests import, once, when they first do
   "$venv/bin/python" -m pip install --quiet --no-compile torch==2.13.0
   grep -hv -e '^torch' -e '^-r' requirements.txt requirements-dev.txt > "$venv/requirements-but-torch.txt"
   "$venv/bin/python" -m pip install --quiet --no-compile -r "$venv/requirements-but-torch.txt"
+  touch "$venv/.built"
+  # the same Python's venvs for other requirements: 4.7 GB each, never used again
+  find "$VENVS" -maxdepth 1 -name "$(basename "${venv%-*}")-*" ! -name "$(basename "$venv")*" -exec rm -rf {} +
 }
 
 status=0
 # the other Pythons' venvs are built while the 3.11 fast tier runs (a download and unpacking, mostly
 # waiting on the network and the disk), and are ready before the timed slow tier starts
-declare -A builds=() built=()
+declare -A builds=() built=() venvs=()
 for v in $PYTHONS; do
   if [ "$v" != 3.11 ]; then
     py=$(find_python "$v")
-    mkdir -p ".venv-$v"
-    build_venv "$v" "$py" > ".venv-$v/build.log" 2>&1 &
+    venvs[$v]=$(venv_of "$v" "$py")
+    mkdir -p "${venvs[$v]}"
+    # one build at a time for a venv: another run of this script (another clone) waits for it
+    lock=(); command -v flock >/dev/null && lock=(flock "${venvs[$v]}.lock")
+    ${lock[@]+"${lock[@]}"} bash -c "$(declare -f build_venv); VENVS='$VENVS'; build_venv '${venvs[$v]}' '$py'" \
+      > "${venvs[$v]}.log" 2>&1 &
     builds[$v]=$!
   fi
 done
@@ -82,7 +101,7 @@ wait_for_venv() {   # once per build: its exit status, and its log on failure
   if [ -z "${built[$v]:-}" ]; then
     if wait "${builds[$v]}"; then built[$v]=ok; else
       built[$v]=failed
-      echo "scripts/test.sh: building .venv-$v failed:" >&2; cat ".venv-$v/build.log" >&2
+      echo "scripts/test.sh: building ${venvs[$v]} failed:" >&2; cat "${venvs[$v]}.log" >&2
     fi
   fi
   [ "${built[$v]}" = ok ]
@@ -100,7 +119,7 @@ for v in $PYTHONS; do
     "$py" -m pytest -m "(slow or browser) and not untimed" "$@" || status=$?
   else
     [ -n "${builds[$v]:-}" ] && { wait_for_venv "$v" || { status=1; continue; }; }
-    venv=.venv-$v
+    venv=${venvs[$v]}
     echo "== Python $v: $venv/bin/python -m pytest -n 2 --dist worksteal -m 'not slow and not browser' $*"
     "$venv/bin/python" -m pytest -n 2 --dist worksteal -m "not slow and not browser" "$@" || status=$?
   fi

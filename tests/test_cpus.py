@@ -98,6 +98,7 @@ needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None or not hasatt
 
 
 @pytest.mark.slow   # a subprocess: the slow tier
+@pytest.mark.untimed
 @needs_taskset
 def test_one_cpu_of_affinity_sizes_the_server_to_one():
     r = sizing("taskset", "-c", "0")
@@ -109,6 +110,7 @@ def test_one_cpu_of_affinity_sizes_the_server_to_one():
 
 
 @pytest.mark.slow   # a subprocess: the slow tier
+@pytest.mark.untimed
 @needs_taskset
 def test_environment_overrides_the_sizing():
     r = sizing("taskset", "-c", "0", env={"GAN_STUDIO_MAX_RUNNING": "3", "GAN_STUDIO_THREADS": "2"})

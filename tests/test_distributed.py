@@ -23,6 +23,7 @@ def train(out, *launcher, steps=15, timeout=240):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_two_processes_keep_identical_replicas_and_both_contribute(tmp_path):
     log, ddp = train(tmp_path / "ddp", *TORCHRUN)
     assert "2 data-parallel processes" in log
@@ -34,6 +35,7 @@ def test_two_processes_keep_identical_replicas_and_both_contribute(tmp_path):
 
 
 @pytest.mark.slow   # a subprocess: the slow tier
+@pytest.mark.untimed
 def test_no_gloo_thread_outlives_leaving_the_group():
     # a group that outlives destroy_process_group() keeps gloo's threads running into interpreter
     # shutdown, where they can abort the process; leaving must end them on every rank
@@ -48,6 +50,7 @@ def test_no_gloo_thread_outlives_leaving_the_group():
 
 
 @pytest.mark.slow   # a subprocess: the slow tier
+@pytest.mark.untimed
 def test_a_rank_that_fails_fails_the_run_with_its_reason(tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
@@ -61,6 +64,7 @@ def test_a_rank_that_fails_fails_the_run_with_its_reason(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_two_process_training_ends_cleanly_every_time(tmp_path):
     # an abort at exit is a race that one run rarely shows: four in a row must exit 0, replicas identical
     # (test_no_gloo_thread_outlives_leaving_the_group holds the cause itself, without a race)

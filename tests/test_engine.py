@@ -198,3 +198,33 @@ def test_a_hook_keeps_to_its_share_of_the_time_and_the_grid_to_its_longest_wait(
     now = time.monotonic()
     quick.run(None, now)
     assert quick.due - now == pytest.approx(0.5)         # a quick one keeps to its clock
+
+
+def test_an_exiting_process_starts_no_engine_and_keeps_none(monkeypatch, capfd):
+    # atexit closes the pool: a lease then starts nothing, an engine that comes up late is closed, and a
+    # start that fails because the forkserver went first says nothing (no news at exit)
+    closed = []
+
+    class Ready:
+        def __init__(self, threads):
+            pass
+
+        def close(self):
+            closed.append(self)
+
+    class Lost:
+        def __init__(self, threads):
+            raise engine.EngineLost("the engine's process ended before it was ready")
+
+    pool = engine.Pool()
+    pool.close_all()
+    assert pool.lease(1) is None and pool._starting == 0          # nothing started
+    monkeypatch.setattr(engine, "Engine", Ready)
+    pool._start(1)                                               # one already on its way came up
+    assert len(closed) == 1 and pool.idle() == 0
+    monkeypatch.setattr(engine, "Engine", Lost)
+    pool._start(1)
+    assert "no engine process could start" not in capfd.readouterr().err
+    open_pool = engine.Pool()                                    # while the process runs, a failure is said
+    open_pool._start(1)
+    assert "no engine process could start" in capfd.readouterr().err

@@ -65,6 +65,7 @@ def test_noise_is_not_read_as_a_confident_digit():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_a_reading_in_a_background_thread_does_not_hold_the_exit():
     # the interpreter joins its non-daemon threads before it exits; the page's judge warm-up is one
     # (a daemon torch thread aborts at exit). A reading ends once the main thread has returned

@@ -72,6 +72,7 @@ def _rehearse(key: str, seed: int) -> tuple[bool, dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_every_preset_keeps_its_promise_on_four_of_five_seeds():
     # the rehearsals are independent: two processes (from a forkserver: this process's OpenMP pool
     # would hang a fork) run them side by side on the two cores

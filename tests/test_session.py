@@ -283,6 +283,7 @@ print("leaving with a live worker")
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_interpreter_exit_stops_and_joins_workers():
     r = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -315,6 +316,7 @@ def test_the_worker_publishes_probes_between_steps():
 
 
 @pytest.mark.slow
+@pytest.mark.untimed
 def test_conditional_samples_are_read_as_the_requested_digit():
     from gan_core import judge
     s = TrainingSession(ModelSpec(arch="mlp", conditional=True), LiveSettings(), scheduler=Scheduler(8),

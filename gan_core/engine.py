@@ -398,7 +398,7 @@ class Pool:
             if self._starting == 0 and time.monotonic() - self._failed_at >= RETRY_S and not self._closed:
                 self._starting += 1
                 threading.Thread(target=self._start, args=(threads,), name="gan-engine-start", daemon=True).start()
-            if self._reaper is None:
+            if self._reaper is None and not self._closed:
                 self._reaper = threading.Thread(target=self._reap, name="gan-engine-reaper", daemon=True)
                 self._reaper.start()
         return None
@@ -425,7 +425,7 @@ class Pool:
         """Start the forkserver and an engine now (as the server starts), so that a first visitor's
         run has one without waiting for torch to be imported there."""
         with self._lock:
-            if self._free or self._starting:
+            if self._free or self._starting or self._closed:
                 return
             self._starting += 1
         threading.Thread(target=self._start, args=(threads,), name="gan-engine-start", daemon=True).start()
@@ -433,7 +433,7 @@ class Pool:
     def give_back(self, e: Engine, keep: int) -> None:
         e.forget()
         with self._lock:
-            if e.alive() and not e.flying and len(self._free) < keep:
+            if e.alive() and not e.flying and len(self._free) < keep and not self._closed:
                 e.last_used = time.monotonic()
                 self._free.append(e)
                 return

@@ -67,7 +67,7 @@ venv_of() {   # the venv for Python $1 (interpreter $2): named by what goes into
   echo "$VENVS/venv-$1-$key"
 }
 build_venv() {   # venv $1 for interpreter $2, unless built: PyPI's torch first, then the rest but torch
-  local venv=$1 py=$2
+  local venv=$1 py=$2 old
   [ -e "$venv/.built" ] && { echo "reused $venv"; return; }
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   # --no-compile: no .pyc for all of torch's files up front (33 s of CPU beside the fast tier); Python
@@ -75,24 +75,33 @@ build_venv() {   # venv $1 for interpreter $2, unless built: PyPI's torch first,
   "$venv/bin/python" -m pip install --quiet --no-compile torch==2.13.0
   grep -hv -e '^torch' -e '^-r' requirements.txt requirements-dev.txt > "$venv/requirements-but-torch.txt"
   "$venv/bin/python" -m pip install --quiet --no-compile -r "$venv/requirements-but-torch.txt"
+  "$venv/bin/python" -c 'import torch, streamlit, pytest, playwright'   # whole, not half-installed
   touch "$venv/.built"
-  # the same Python's venvs for other requirements: 4.7 GB each, never used again
-  find "$VENVS" -maxdepth 1 -name "$(basename "${venv%-*}")-*" ! -name "$(basename "$venv")*" -exec rm -rf {} +
+  # the same Python's venvs for other requirements (4.7 GB each), each unless a run holds its lock
+  command -v flock >/dev/null || return 0
+  for old in "${venv%-*}"-*/; do
+    old=${old%/}
+    [ "$old" = "$venv" ] || [ ! -d "$old" ] && continue
+    flock -n "$old.lock" rm -rf "$old" "$old.build" || true
+  done
 }
 
 status=0
 # the other Pythons' venvs are built while the 3.11 fast tier runs (a download and unpacking, mostly
 # waiting on the network and the disk), and are ready before the timed slow tier starts
-declare -A builds=() built=() venvs=()
+declare -A builds=() built=() venvs=() logs=()
 for v in $PYTHONS; do
   if [ "$v" != 3.11 ]; then
     py=$(find_python "$v")
     venvs[$v]=$(venv_of "$v" "$py")
     mkdir -p "${venvs[$v]}"
-    # one build at a time for a venv: another run of this script (another clone) waits for it
-    lock=(); command -v flock >/dev/null && lock=(flock "${venvs[$v]}.lock")
-    ${lock[@]+"${lock[@]}"} bash -c "$(declare -f build_venv); VENVS='$VENVS'; build_venv '${venvs[$v]}' '$py'" \
-      > "${venvs[$v]}.log" 2>&1 &
+    # with flock, where there is one: this run holds its venv's lock shared until it ends, so another
+    # run's pruning passes it by, and one run at a time builds a venv (the others wait for it)
+    if command -v flock >/dev/null; then exec {fd}>>"${venvs[$v]}.lock"; flock -s "$fd"; fi
+    logs[$v]=$(mktemp)    # this run's own log of the build
+    lock=(); command -v flock >/dev/null && lock=(flock "${venvs[$v]}.build")
+    ${lock[@]+"${lock[@]}"} bash -c "set -euo pipefail; $(declare -f build_venv); build_venv \"\$1\" \"\$2\"" \
+      _ "${venvs[$v]}" "$py" > "${logs[$v]}" 2>&1 &
     builds[$v]=$!
   fi
 done
@@ -101,7 +110,7 @@ wait_for_venv() {   # once per build: its exit status, and its log on failure
   if [ -z "${built[$v]:-}" ]; then
     if wait "${builds[$v]}"; then built[$v]=ok; else
       built[$v]=failed
-      echo "scripts/test.sh: building ${venvs[$v]} failed:" >&2; cat "${venvs[$v]}.log" >&2
+      echo "scripts/test.sh: building ${venvs[$v]} failed:" >&2; cat "${logs[$v]}" >&2
     fi
   fi
   [ "${built[$v]}" = ok ]

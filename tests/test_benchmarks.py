@@ -28,7 +28,6 @@ def run(script: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-@pytest.mark.untimed
 def test_cuda_check_runs_its_checks_against_the_cpu():
     # the GPU script is exercised here end to end, so it is ready when a GPU machine is lent
     out = run("cuda_check.py", "--device", "cpu", "--seconds", "0.5")
@@ -41,7 +40,6 @@ def test_cuda_check_runs_its_checks_against_the_cpu():
 
 
 @pytest.mark.slow
-@pytest.mark.untimed
 def test_speed_benchmark_reports_consistent_ratios():
     out = run("speed.py", "--repeats", "1", "--seconds", "0.3", "--digits-budget", "0")
     assert out.returncode == 0, out.stderr
@@ -93,7 +91,6 @@ def test_the_hand_written_ceiling_is_the_seed_step_with_the_same_gradients_and_f
 
 
 @pytest.mark.slow
-@pytest.mark.untimed
 def test_ceiling_benchmark_reports_consistent_ratios():
     out = run("ceiling.py", "--repeats", "1", "--seconds", "0.3")
     assert out.returncode == 0, out.stderr
@@ -184,7 +181,6 @@ def test_gpu_load_says_there_is_no_gpu_and_exits_0():
 
 
 @pytest.mark.slow
-@pytest.mark.untimed
 def test_viewers_benchmark_reports_its_figures():
     # the real server and two websocket viewers; phases of 3 s: on a loaded machine the page's
     # refreshes and the run's steps come slowly, so only their being there is checked. With engines

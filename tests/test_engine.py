@@ -219,9 +219,15 @@ def test_an_exiting_process_starts_no_engine_and_keeps_none(monkeypatch, capfd):
     pool = engine.Pool()
     pool.close_all()
     assert pool.lease(1) is None and pool._starting == 0          # nothing started
+    pool.warm(1)
+    assert pool._starting == 0
     monkeypatch.setattr(engine, "Engine", Ready)
     pool._start(1)                                               # one already on its way came up
     assert len(closed) == 1 and pool.idle() == 0
+    given = Ready(1)
+    given.forget, given.alive, given.flying = (lambda: None), (lambda: True), False
+    pool.give_back(given, keep=2)                                # one a session gives back: closed too
+    assert closed[-1] is given and pool.idle() == 0
     monkeypatch.setattr(engine, "Engine", Lost)
     pool._start(1)
     assert "no engine process could start" not in capfd.readouterr().err

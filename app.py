@@ -641,10 +641,9 @@ def diagnosis_ui(snap: session.Snapshot, figures: dict) -> None:
 
 
 def _row():
-    """Elements side by side, sharing the width equally (charts, or containers: a chart beside a
-    container takes more than half): a horizontal container. The live panel redraws every second for
-    every page, and a row costs less Python than st.columns, and one block instead of three when its
-    elements go in it directly."""
+    """Charts side by side, sharing the width equally, one under the other on a narrow screen: a
+    horizontal container, one block where st.columns takes three (the live panel redraws every second
+    for every page). Not for containers: those squeeze side by side on a phone where columns stack."""
     return st.container(horizontal=True, gap="large")
 
 
@@ -753,8 +752,7 @@ def formulas_ui(snap: session.Snapshot) -> None:
     """The seed's objectives, their values at the latest step, and what each update does."""
     h = snap.history
     d_real, d_fake = _last(h, "d_real"), _last(h, "d_fake")
-    with _row():
-        c1, c2 = st.container(), st.container()
+    c1, c2 = st.columns(2, gap="large")
     with c1:
         _with_formulas(_("**(1) D's update**: gradient descent on D's weights θ_D"),
                        r"L_D = -\mathbb{E}_x[\log D(x)] - \mathbb{E}_z[\log(1 - D(G(z)))]",
@@ -872,11 +870,11 @@ def game_ui(s: TrainingSession, snap: session.Snapshot, figures: dict) -> None:
         slow_motion_ui(s, snap)
     st.caption(_("About once a second the worker shows D a batch of {n} real and {n} generated digits and "
                  "counts its answers in {bins} bins.").format(n=probe.GAME_BATCH, bins=probe.HIST_BINS))
-    with _row():
-        left, right = st.container(), st.container()   # two equal halves (a chart beside a container is wider)
-    _chart(figures["output_histograms"], left)
-    _chart(figures["heatmap_fake"], right)
-    _chart(figures["heatmap_real"], right)
+    c1, c2 = st.columns(2, gap="large")
+    _chart(figures["output_histograms"], c1)
+    with c2:
+        _chart(figures["heatmap_fake"])
+        _chart(figures["heatmap_real"])
     st.markdown(_("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it"))
     with _row():
         _chart(figures["grad_G"])

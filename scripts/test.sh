@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run it under each tested Python: the global python3
-# (3.11, with the local CPU build of torch), then Python 3.12 in a venv of its own (below).
-# Debian's chromium (and nginx) are installed for the browser tests (the playwright package drives
-# /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run. The fast tier runs
-# in two processes (pytest-xdist, -n 2, an idle process taking work from the busy one): its tests share
-# nothing but the CPUs. So do the slow tests marked `untimed` (subprocesses whose output, exit status
-# or memory is checked, never their speed): two at a time, a file to a process (a module's fixture,
-# such as the upload probe, then runs once). The rest of the slow and browser tiers, which time
-# training and drive servers, run alone.
+# (3.11, with the local CPU build of torch) runs every tier; Python 3.12, in a venv of its own (below),
+# the fast tier. Debian's chromium (and nginx) are installed for the browser tests (the playwright
+# package drives /usr/bin/chromium; it never downloads one). Arguments go to pytest in every run.
+#
+# The order, and what runs beside what:
+# 1. the 3.11 fast tier, in two processes (pytest-xdist, -n 2, an idle process taking work from the
+#    busy one): its tests share nothing but the CPUs;
+# 2. the slow tests marked `untimed` (subprocesses whose output, exit status or memory is checked,
+#    never a speed), two at a time, a file to a process (a module's fixture, such as the upload probe,
+#    then runs once), and beside them the 3.12 fast tier, its output printed after: none of these
+#    times anything, and the untimed tests leave a core idle a fifth of their time;
+# 3. the rest of the slow and browser tiers, which time training and drive servers: alone.
 #
 # Python 3.12 gets PyPI's torch==2.13.0 (the CUDA build, 2.13.0+cu130, with its nvidia-* packages:
 # about 3 GB, 4.7 GB installed, 2 min 39 s here; it runs on the CPU when there is no GPU). The CPU
 # wheel that requirements.txt names for 3.12 lives on download.pytorch.org, which CI cannot reach, and the
 # CUDA wheel does not import without the nvidia libraries (libcudnn.so.9), so this is the honest way.
-# The 3.12 run is the fast tier (-m "not slow and not browser": every module, AppTest runs the page);
-# the slow and browser tiers run under 3.11. The 3.12 venv lives outside the checkout, in
-# ${GAN_STUDIO_VENVS:-~/.cache/gan-studio}/venv-3.12-<key>, the key a hash of the Python's version and of
-# everything installed into it (requirements.txt, requirements-dev.txt, the recipe below): a fresh
-# machine or a changed requirement builds it (in the background while the 3.11 fast tier runs, waited
-# for before the slow tier, which times things and must run alone); a later run or another clone of the
-# same requirements uses it as it is (building it took 3 min of CPU beside the fast tier, each clone
-# 4.7 GB). GAN_STUDIO_TEST_PYTHONS="3.11" runs only the first.
+# The 3.12 venv lives outside the checkout, in ${GAN_STUDIO_VENVS:-~/.cache/gan-studio}/venv-3.12-<key>,
+# the key a hash of the Python's version and of everything installed into it (requirements.txt,
+# requirements-dev.txt, the recipe below): a fresh machine or a changed requirement builds it (in the
+# background while the 3.11 fast tier runs); a later run or another clone of the same requirements
+# uses it as it is (building it took 3 min of CPU beside the fast tier, each clone 4.7 GB).
+# GAN_STUDIO_TEST_PYTHONS="3.11" runs only the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,21 +118,43 @@ wait_for_venv() {   # once per build: its exit status, and its log on failure
   [ "${built[$v]}" = ok ]
 }
 
-for v in $PYTHONS; do
-  if [ "$v" = 3.11 ]; then
-    py=$(find_python "$v")
-    "$py" -m pip install --quiet -r requirements-dev.txt
-    echo "== Python $v: $py -m pytest -n 2 --dist worksteal -m 'not slow and not browser' $*, then the untimed slow" \
-         "tests two at a time (-n 2 --dist loadfile), then the rest of -m 'slow or browser' alone"
-    "$py" -m pytest -n 2 --dist worksteal -m "not slow and not browser" "$@" || status=$?
-    "$py" -m pytest -n 2 --dist loadfile -m "(slow or browser) and untimed" "$@" || status=$?
-    for w in "${!builds[@]}"; do wait_for_venv "$w" || status=1; done
-    "$py" -m pytest -m "(slow or browser) and not untimed" "$@" || status=$?
-  else
-    [ -n "${builds[$v]:-}" ] && { wait_for_venv "$v" || { status=1; continue; }; }
-    venv=${venvs[$v]}
-    echo "== Python $v: $venv/bin/python -m pytest -n 2 --dist worksteal -m 'not slow and not browser' $*"
-    "$venv/bin/python" -m pytest -n 2 --dist worksteal -m "not slow and not browser" "$@" || status=$?
-  fi
-done
+fast_tier_in_venv() {   # the fast tier under Python $1, in its venv; pytest's exit status
+  local venv=${venvs[$1]}
+  echo "== Python $1: $venv/bin/python -m pytest -n 2 --dist worksteal -m 'not slow and not browser' ${*:2}"
+  "$venv/bin/python" -m pytest -n 2 --dist worksteal -m "not slow and not browser" "${@:2}"
+}
+
+others=()
+for v in $PYTHONS; do [ "$v" = 3.11 ] || others+=("$v"); done
+if [[ " $PYTHONS " == *" 3.11 "* ]]; then
+  py=$(find_python 3.11)
+  "$py" -m pip install --quiet -r requirements-dev.txt
+  echo "== Python 3.11: $py -m pytest -n 2 --dist worksteal -m 'not slow and not browser' $*"
+  "$py" -m pytest -n 2 --dist worksteal -m "not slow and not browser" "$@" || status=$?
+  # the other Pythons' fast tiers run beside the untimed slow tests: both take a loaded machine, and
+  # neither times anything (their output is kept apart and printed after); the rest of the slow tier,
+  # which does, runs once they are done
+  declare -A jobs=() outs=()
+  for v in ${others[@]+"${others[@]}"}; do
+    if wait_for_venv "$v"; then
+      outs[$v]=$(mktemp)
+      fast_tier_in_venv "$v" "$@" > "${outs[$v]}" 2>&1 &
+      jobs[$v]=$!
+    else
+      status=1
+    fi
+  done
+  echo "== Python 3.11: $py -m pytest -n 2 --dist loadfile -m '(slow or browser) and untimed' $*"
+  "$py" -m pytest -n 2 --dist loadfile -m "(slow or browser) and untimed" "$@" || status=$?
+  for v in "${!jobs[@]}"; do
+    wait "${jobs[$v]}" || status=$?
+    cat "${outs[$v]}"
+  done
+  echo "== Python 3.11: $py -m pytest -m '(slow or browser) and not untimed' $* (alone)"
+  "$py" -m pytest -m "(slow or browser) and not untimed" "$@" || status=$?
+else
+  for v in ${others[@]+"${others[@]}"}; do
+    if wait_for_venv "$v"; then fast_tier_in_venv "$v" "$@" || status=$?; else status=1; fi
+  done
+fi
 exit $status

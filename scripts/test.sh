@@ -31,7 +31,8 @@ PYTHONS=${GAN_STUDIO_TEST_PYTHONS:-3.11 3.12}
 find_python() {   # python3 on PATH when it is that version, else python3.X on PATH or under pyenv
   local v=$1 p
   for p in python3 "python$v" "$HOME"/.pyenv/versions/"$v"*/bin/python"$v"; do
-    if command -v "$p" >/dev/null && [ "$("$p" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$v" ]; then
+    # (a pyenv shim of a version not selected exits with a complaint: the next candidate is tried)
+    if command -v "$p" >/dev/null && [ "$("$p" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$v" ]; then
       command -v "$p"; return
     fi
   done

@@ -205,7 +205,9 @@ def test_viewers_benchmark_reports_its_figures():
         each = report["phases"]["cpu_ms_per_refresh"]
         assert len(each) == 2 and abs(ms - (each[0] + each[1]) / 2) <= 0.051, report   # the median of two
         assert abs(report["cores_at_live_rate"] - ms * 2 / 1000) <= 0.0011, report
-        assert abs(report["viewer_cores"] - ms * refreshes["2"] / 1000) <= 0.002, report
+        # from the printed figures, rounded: ms to 0.1, refreshes/s to 0.01
+        assert abs(report["viewer_cores"] - ms * refreshes["2"] / 1000) <= (
+            0.05 * refreshes["2"] + 0.005 * abs(ms)) / 1000 + 0.0006, report
 
 
 @pytest.mark.slow

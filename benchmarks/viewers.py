@@ -188,14 +188,7 @@ class ServerCPU:
         return total / TICK
 
     def trainer(self) -> float:
-        total = 0
-        for tid in os.listdir(f"/proc/{self.pid}/task"):
-            try:
-                if open(f"/proc/{self.pid}/task/{tid}/comm").read().strip() == "gan-trainer":
-                    total += self._ticks(f"/proc/{self.pid}/task/{tid}/stat")
-            except OSError:
-                continue
-        return total / TICK
+        return self.named("gan-trainer")
 
     def children(self) -> float:
         """CPU seconds of the processes below the server's (engines, their forkserver), alive now."""

@@ -552,29 +552,12 @@ def _build_figures(snap: session.Snapshot, smoothing: int) -> dict:
         "digit_histogram": charts.digit_histogram(last), "frechet": charts.frechet(snap.quality),
         "quality_shares": charts.quality_shares(snap.quality),
     }
-    figures = {name: _arrow_spec(spec) for name, spec in specs.items()}
+    gettext_ = _translation().gettext
+    figures = {name: charts.arrow_spec(spec, gettext_) for name, spec in specs.items()}
     figures["grid"] = None if snap.grid is None else render.data_uri(render.mosaic_png(snap.grid))
     figures["findings"] = diagnosis.diagnose(h, snap.quality)
     figures["collapse"] = diagnosis.mode_collapse(h, snap.quality)
     return figures
-
-
-def _arrow_spec(spec: dict) -> dict:
-    """A Vega-Lite spec in the visitor's language, its rows as Arrow IPC bytes in a named dataset:
-    Streamlit passes bytes through as they are, so a shared spec costs each page no conversion (a
-    list of dicts goes through pandas, ~25 ms a refresh; from_pylist and IPC, ~3 ms, once)."""
-    spec = i18n.translate_tree(spec, _translation().gettext)    # its Messages, in the visitor's language
-    values = spec.get("data", {}).get("values")
-    if values is None:
-        return spec
-    # no rows yet (a chart before its first measurement) become an empty table here too: a list
-    # left in the spec, even an empty one, goes through pandas on every page's every refresh
-    sink = pa.BufferOutputStream()
-    table = pa.Table.from_pylist(values)
-    with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
-        writer.write_table(table)
-    return {**spec, "data": {**{k: v for k, v in spec["data"].items() if k != "values"}, "name": "rows"},
-            "datasets": {"rows": sink.getvalue().to_pybytes()}}
 
 
 def grid_ui(s: TrainingSession, snap: session.Snapshot, figures: dict) -> None:

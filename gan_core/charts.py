@@ -3,10 +3,11 @@
 Their words are i18n Messages (English as str); the page translates a spec with i18n.translate_tree."""
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Any
+from typing import Any, Callable
 
-from .i18n import msg
+from .i18n import Message, msg, translate_tree
 
 # "height" is the plot area's, as in plain Vega-Lite; only the width follows the page column (Streamlit's
 # default "fit" squeezed the plot into what the title, legend and axes left of the height)
@@ -237,3 +238,48 @@ def quality_shares(quality: list[dict]) -> dict[str, Any]:
     cols = _quality_columns(quality, ["confident_share", "near_copies"])
     return lines(cols, {msg("legible digits"): "confident_share", msg("near copies"): "near_copies"},
                  msg("Shares of G's samples"), y_domain=(0, 1), height=200, points=True, legend="bottom")
+
+
+# -- as a page sends it ----------------------------------------------------------------------------------
+def arrow_spec(spec: dict[str, Any], gettext_: Callable[[str], str]) -> dict[str, Any]:
+    """The spec in a visitor's language, its rows as Arrow IPC bytes in a named dataset: Streamlit
+    passes bytes through as they are, so a spec shared by many pages costs each no conversion (a list
+    of dicts goes through pandas at every page's every refresh, even an empty one)."""
+    data = spec.get("data", {})
+    rows = data.get("values")
+    if rows is None:
+        return translate_tree(spec, gettext_)
+    # the rows are left out of the walk: translating them row by row cost more than all the rest
+    out = translate_tree({**spec, "data": {k: v for k, v in data.items() if k != "values"}}, gettext_)
+    return {**out, "data": {**out["data"], "name": "rows"}, "datasets": {"rows": arrow_rows(rows, gettext_)}}
+
+
+def arrow_rows(rows: list[dict[str, Any]], gettext_: Callable[[str], str]) -> bytes:
+    """Rows as one Arrow record batch, compact: whole numbers as int32 where they fit, other numbers as
+    float32 (a chart's pixels and tooltips need no more), texts dictionary-encoded, each distinct
+    label translated once. Every page is sent every row at every refresh."""
+    import pyarrow as pa    # here, not at the top: the page's first paint imports this module
+
+    columns = {}
+    for name in dict.fromkeys(itertools.chain.from_iterable(rows)):    # every row's keys, in order
+        values = [r.get(name) for r in rows]
+        a = pa.array(values)            # a Message is a str: its English text
+        if pa.types.is_integer(a.type):
+            try:
+                a = a.cast(pa.int32())
+            except pa.ArrowInvalid:     # past int32: kept as it is
+                pass
+        elif pa.types.is_floating(a.type):
+            a = a.cast(pa.float32(), safe=False)
+        elif pa.types.is_string(a.type):
+            said = {v: v.translate(gettext_) for v in values if isinstance(v, Message)}
+            a = a.dictionary_encode()
+            if said:
+                words = [said.get(w, w) for w in a.dictionary.to_pylist()]
+                a = pa.DictionaryArray.from_arrays(a.indices, pa.array(words, pa.string()))
+        columns[name] = a
+    table = pa.table(columns)
+    sink = pa.BufferOutputStream()
+    with pa.RecordBatchStreamWriter(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()

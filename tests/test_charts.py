@@ -114,6 +114,47 @@ def test_quality_charts_read_each_report():
     assert len(shares) == 4
 
 
+def _read(ipc: bytes):
+    import pyarrow as pa
+    return pa.ipc.open_stream(ipc).read_all()
+
+
+def test_a_spec_as_sent_holds_its_rows_as_compact_arrow_with_the_same_values():
+    import pyarrow as pa
+    n = 700
+    history = {"step": list(range(n)), "loss_d": [1 / (i + 1) for i in range(n)], "loss_g": [0.5 + i for i in range(n)]}
+    spec = charts.losses(history, smoothing=3)
+    sent = charts.arrow_spec(spec, str)
+    assert sent["data"] == {"name": "rows"} and "values" not in str(sent["layer"])
+    table = _read(sent["datasets"]["rows"])
+    types = dict(zip(table.column_names, table.schema.types))
+    assert types["step"] == pa.int32() and types["value"] == types["smoothed"] == pa.float32()
+    assert pa.types.is_dictionary(types["series"])
+    rows = spec["data"]["values"]
+    got = table.to_pylist()
+    assert [(r["step"], r["series"]) for r in got] == [(r["step"], r["series"]) for r in rows]
+    for r, g in zip(rows, got):     # float32: seven significant digits, more than a chart draws
+        assert math.isclose(g["value"], r["value"], rel_tol=1e-6) and math.isclose(g["smoothed"], r["smoothed"], rel_tol=1e-6)
+    assert len(sent["datasets"]["rows"]) < 0.6 * len(_float64_ipc(rows))
+
+
+def _float64_ipc(rows) -> bytes:
+    import pyarrow as pa
+    table, sink = pa.Table.from_pylist(rows), pa.BufferOutputStream()
+    with pa.RecordBatchStreamWriter(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def test_a_spec_as_sent_keeps_what_int32_cannot_hold_and_reads_uneven_rows():
+    import pyarrow as pa
+    rows = [{"step": 2**40, "value": 1.0}, {"step": 1, "value": None, "note": "x"}]
+    table = _read(charts.arrow_rows(rows, str))
+    assert table.schema.field("step").type == pa.int64()
+    assert table.to_pylist() == [{"step": 2**40, "value": 1.0, "note": None}, {"step": 1, "value": None, "note": "x"}]
+    assert _read(charts.arrow_rows([], str)).num_rows == 0
+
+
 def test_grid_array_places_each_image_in_its_cell_with_padding():
     images = torch.zeros(3, 1, 28, 28)
     images[0, 0, 0, 0] = 1.0              # top-left pixel of the first image

@@ -159,4 +159,9 @@ def test_a_chart_spec_is_translated_whole_and_consistently():
     legend = spec["layer"][0]["encoding"]["color"]["scale"]["domain"]
     assert legend == ["G 的样本", "真实数字"]
     assert {r["series"] for r in spec["data"]["values"]} == set(legend)     # the rows name the same series
+    sent = charts.arrow_spec(charts.frechet(quality), ZH)                  # as a page sends it: rows as Arrow
+    assert {k: sent[k] for k in ("title", "layer")} == {k: spec[k] for k in ("title", "layer")}
+    import pyarrow as pa
+    rows = pa.ipc.open_stream(sent["datasets"]["rows"]).read_all().to_pylist()
+    assert {r["series"] for r in rows} == set(legend)
     assert charts.frechet(quality)["title"]["text"].startswith("Fréchet distance")   # English as built

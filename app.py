@@ -1364,8 +1364,6 @@ def main() -> None:
 # an import here before then would wait for it, and the page would show nothing for seconds.
 LOADED = preload.start().ready() and not preload.loader.problem
 if LOADED:
-    import pyarrow as pa
-
     from gan_core import advice, augment, data, diagnosis, lessons, metrics, probe, render, restore, session, slow_motion
     from gan_core.checkpoint import CheckpointError
     from gan_core.data import DataError

@@ -25,6 +25,8 @@ def warm() -> str | None:
     from . import deps
     if missing := deps.problem(*PACKAGES):
         return missing
+    import pyarrow  # noqa: F401  (the charts' rows: charts.arrow_rows)
+
     from . import session
     s = session.TrainingSession()   # the data, G and D, their optimizers; sets torch's threads
     try:

@@ -725,34 +725,42 @@ def _last(history: dict[str, list[float]], key: str) -> str:
     return f"{history[key][-1]:.3f}" if history.get(key) else r"\text{--}"
 
 
-def _with_formulas(text: str, *formulas: str) -> None:
-    """A line of text and display formulas under it, as one element (st.latex writes the same `$$`
-    block, an element each: every element costs each page's refresh its own trip to the browser)."""
-    st.markdown("\n\n".join([text, *(f"$$\n{f}\n$$" for f in formulas)]))
+def _with_formulas(text: str, *formulas: str, notes: tuple[str, ...] = ()) -> None:
+    """A line of text, display formulas under it and caption-like notes under those, as one element
+    (st.latex and st.caption write the same Markdown, an element each: every element costs each
+    page's refresh its own trip to the browser)."""
+    st.markdown("\n\n".join([text, *(f"$$\n{f}\n$$" for f in formulas), *map(_small, notes)]))
+
+
+def _small(text: str) -> str:
+    """Markdown that reads as a caption inside a larger element."""
+    assert "]" not in text, "a ] would end the directive early"
+    return f":small[:gray[{text}]]"
 
 
 def formulas_ui(snap: session.Snapshot) -> None:
     """The seed's objectives, their values at the latest step, and what each update does."""
     h = snap.history
     d_real, d_fake = _last(h, "d_real"), _last(h, "d_fake")
+    # the loss in use, when it is not the seed's: said last, where its coming and going moves nothing
+    note = () if snap.settings.loss == "bce" else (_(
+        "The run now uses the **{loss}** loss: the L values above are that loss's; the formulas are the seed's "
+        "BCE objectives. D(x) and D(G(z)) are sigmoid(D's logit) whatever the loss.").format(
+            loss=_(LOSS_NAMES[snap.settings.loss])),)
     c1, c2 = st.columns(2, gap="large")
     with c1:
         _with_formulas(_("**(1) D's update**: gradient descent on D's weights θ_D"),
                        r"L_D = -\mathbb{E}_x[\log D(x)] - \mathbb{E}_z[\log(1 - D(G(z)))]",
-                       rf"L_D = {_last(h, 'loss_d')},\quad D(x) = {d_real},\quad D(G(z)) = {d_fake}")
-        st.caption(_("D sees a real batch and a generated one and is pushed to say 1 to the real digits and "
-                     "0 to G's. G is held fixed: backprop stops at D's input."))
+                       rf"L_D = {_last(h, 'loss_d')},\quad D(x) = {d_real},\quad D(G(z)) = {d_fake}",
+                       notes=(_("D sees a real batch and a generated one and is pushed to say 1 to the real digits "
+                                "and 0 to G's. G is held fixed: backprop stops at D's input."),))
     with c2:
         _with_formulas(_("**(2) G's update**: gradient descent on G's weights θ_G"),
                        r"L_G = -\mathbb{E}_z[\log D(G(z))]",
-                       rf"L_G = {_last(h, 'loss_g')},\quad D(G(z)) = {d_fake}")
-        st.caption(_("G draws a fresh batch and is pushed to make D say 1 to it. The gradient flows back "
-                     "through D, whose weights stay frozen, into G's layers: D's judgement is G's only teacher."))
-    with st.container(key="loss_note"):
-        if snap.settings.loss != "bce":
-            st.caption(_("The run now uses the **{loss}** loss: the L values above are that loss's; the "
-                         "formulas are the seed's BCE objectives. D(x) and D(G(z)) are sigmoid(D's logit) "
-                         "whatever the loss.").format(loss=_(LOSS_NAMES[snap.settings.loss])))
+                       rf"L_G = {_last(h, 'loss_g')},\quad D(G(z)) = {d_fake}",
+                       notes=(_("G draws a fresh batch and is pushed to make D say 1 to it. The gradient flows back "
+                                "through D, whose weights stay frozen, into G's layers: D's judgement is G's only "
+                                "teacher."), *note))
 
 
 def _slow_step(s: TrainingSession) -> None:

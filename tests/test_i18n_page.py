@@ -27,6 +27,7 @@ LAYERS = {f"{tag}{name}" for arch in config.ARCHS for conditional in (False, Tru
 # layer names, and names that are the same in every language
 NEUTRAL = re.compile("|".join([
     r":material/\w+:",
+    r":(?:small|gray)\[",                 # Markdown directives: a caption's look inside a larger text
     r"L_D|L_G|D\(G\(z\)\)|D\(x\)",
     *(rf"(?<![\w.]){re.escape(name)}(?![\w.])" for name in sorted(LAYERS, key=len, reverse=True)),
     r"English|简体中文|WGAN-GP",
@@ -35,7 +36,7 @@ NEUTRAL = re.compile("|".join([
 # an English sentence: two English words in a row (names that stay in every language taken out first)
 ENGLISH = re.compile(r"[A-Za-z]{2,}[ '-]+[A-Za-z]{2,}")
 # names kept in every language, and code spans: values shown as they are (a link, a file's name), not words
-KEEP_NAMES = re.compile(r"Fashion-MNIST|WGAN-GP|GAN Studio|English|pip install mlxtend|:material/\w+:|`[^`]*`")
+KEEP_NAMES = re.compile(r"Fashion-MNIST|WGAN-GP|GAN Studio|English|pip install mlxtend|:material/\w+:|:(?:small|gray)\[|`[^`]*`")
 
 
 class Marked(gettext.NullTranslations):

@@ -546,7 +546,7 @@ def _build_figures(snap: session.Snapshot, smoothing: int) -> dict:
     specs = {
         "losses": charts.losses(h, m, smoothing), "d_outputs": charts.d_outputs(h, m, smoothing),
         "output_histograms": charts.output_histograms(snap.game[-1] if snap.game else None),
-        "heatmap_fake": charts.output_heatmap(snap.game, "fake"), "heatmap_real": charts.output_heatmap(snap.game, "real"),
+        "heatmaps": charts.output_heatmaps(snap.game),
         "grad_G": charts.grad_norms(h, "G", m), "grad_D": charts.grad_norms(h, "D", m),
         "update_ratios": charts.update_ratios(snap.updates),
         "digit_histogram": charts.digit_histogram(last), "frechet": charts.frechet(snap.quality),
@@ -861,11 +861,9 @@ def game_ui(s: TrainingSession, snap: session.Snapshot, figures: dict) -> None:
         slow_motion_ui(s, snap)
     st.caption(_("About once a second the worker shows D a batch of {n} real and {n} generated digits and "
                  "counts its answers in {bins} bins.").format(n=probe.GAME_BATCH, bins=probe.HIST_BINS))
-    c1, c2 = st.columns(2, gap="large")
-    _chart(figures["output_histograms"], c1)
-    with c2:
-        _chart(figures["heatmap_fake"])
-        _chart(figures["heatmap_real"])
+    with _row():
+        _chart(figures["output_histograms"])
+        _chart(figures["heatmaps"])
     st.markdown(_("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it"))
     with _row():
         _chart(figures["grad_G"])

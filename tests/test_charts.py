@@ -93,6 +93,21 @@ def test_heatmap_has_a_column_per_measurement():
                     {"step": 5, "lo": 0.0, "hi": 0.5, "share": 0.25}, {"step": 5, "lo": 0.5, "hi": 1.0, "share": 0.75}]
 
 
+def test_both_heatmaps_are_one_chart_each_view_reading_its_own_rows():
+    game = [{"step": 0, "real": [1, 1], "fake": [2, 0]}, {"step": 5, "real": [0, 4], "fake": [1, 3]}]
+    spec = charts.output_heatmaps(game)
+    rows = spec["data"]["values"]
+    fake, real = spec["vconcat"]
+    for view, which in ((fake, "fake"), (real, "real")):
+        alone = charts.output_heatmap(game, which)
+        [keep] = view["transform"]
+        assert [{k: v for k, v in r.items() if k != "which"} for r in rows
+                if r["which"] == keep["filter"]["equal"]] == alone["data"]["values"]
+        assert view["title"] == alone["title"] and view["encoding"] == alone["encoding"]
+        assert "data" not in view and "autosize" not in view      # the table and the sizing are the chart's
+    assert spec["autosize"] == charts.FIT_X["autosize"] and len(rows) == 8
+
+
 def test_digit_histogram_flags_dropped_digits():
     shares = [0.1] * 8 + [0.19, 0.01]
     rows = charts.digit_histogram({"histogram": shares})["data"]["values"]

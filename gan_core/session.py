@@ -190,7 +190,7 @@ class TrainingSession(Worker):
         self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
         self._waiting_since: float | None = None       # when this session last began to wait for a turn
-        self._published: Snapshot | None = None         # the last snapshot made: reused until a step or a publish
+        self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
@@ -335,13 +335,14 @@ class TrainingSession(Worker):
 
     # -- reading (any thread, never waits for a step) -----------------------------------------------
     def snapshot(self) -> Snapshot:
-        """A consistent copy of what the worker published. Its histories are copied once per step and
-        version and shared by every page that asks before the next (a run's viewers do not each copy
-        them); the state, the place in line and the viewers are read at each call."""
+        """A consistent copy of what the worker published. Its histories are copied once per version
+        (a publish, about every grid_every_s while training, or a command) and shared by every page that
+        asks before the next: a run's viewers do not each copy them, nor does each step. The step
+        counter, the rate, the state, the place in line and the viewers are read at each call."""
         with self._cv:
             t, last = self._trainer, self._frames.last
             made = self._published
-            if made is None or (made.version, made.step) != (self._version, t.step_count):
+            if made is None or made.version != self._version:
                 self._published = Snapshot(
                     state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
                     history={k: list(v) for k, v in self._history.columns().items()},
@@ -354,7 +355,8 @@ class TrainingSession(Worker):
                 )
             waiting = self._state == WAITING
             return dataclasses.replace(
-                self._published, state=self._state, message=self._message, viewers=self._audience.viewers,
+                self._published, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
+                state=self._state, message=self._message, viewers=self._audience.viewers,
                 queue_position=self.scheduler.position(self) if waiting else None,
                 queue_eta_s=self.scheduler.eta(self) if waiting else None)
 

@@ -106,9 +106,25 @@ def test_history_is_bounded_and_thinned():
     s = make(history_cap=50)
     s.start()
     assert wait_for(lambda: s.snapshot().step >= 300, timeout=30)
-    h = s.snapshot().history
+    s.pause()                       # a command publishes: the history then ends at the last step
+    snap = s.snapshot()
+    h = snap.history
     assert len(h["step"]) <= 52
-    assert h["step"][0] < 0.1 * h["step"][-1] and h["step"][-1] >= 300   # spread over the whole run
+    assert h["step"][0] < 0.1 * h["step"][-1] and h["step"][-1] == snap.step >= 300   # spread over the whole run
+
+
+def test_histories_are_copied_once_a_publish_while_the_step_counter_is_live():
+    s = make(limits=Limits(max_running=8, grid_every_s=3600, game_every_s=3600, rewind_every_s=3600,
+                           quality_every_s=3600, update_every_steps=10**9))
+    s.start()
+    assert wait_for(lambda: s.snapshot().step >= 2)
+    a = s.snapshot()
+    assert wait_for(lambda: s.snapshot().step >= a.step + 5)
+    b = s.snapshot()
+    assert b.history is a.history and b.version == a.version and b.elapsed > a.elapsed   # no copy per step
+    s.pause()
+    c = s.snapshot()
+    assert c.history is not a.history and c.history["step"][-1] == c.step > b.step
 
 
 def test_stops_when_the_visitor_leaves():

@@ -544,7 +544,7 @@ def _figures(snap: session.Snapshot) -> dict:
 def _build_figures(snap: session.Snapshot, smoothing: int) -> dict:
     h, m, last = snap.history, snap.markers, snap.quality[-1] if snap.quality else None
     specs = {
-        "losses": charts.losses(h, m, smoothing), "d_outputs": charts.d_outputs(h, m, smoothing),
+        "curves": charts.stacked(charts.losses(h, m, smoothing), charts.d_outputs(h, m, smoothing)),
         "output_histograms": charts.output_histograms(snap.game[-1] if snap.game else None),
         "heatmaps": charts.output_heatmaps(snap.game),
         "grad_G": charts.grad_norms(h, "G", m), "grad_D": charts.grad_norms(h, "D", m),
@@ -596,8 +596,7 @@ def advice_ui(s: TrainingSession, snap: session.Snapshot) -> None:
 
 
 def curves_ui(figures: dict) -> None:
-    _chart(figures["losses"])
-    _chart(figures["d_outputs"])
+    _chart(figures["curves"])    # the losses above D's outputs, as one element
 
 
 def in_effect_ui(snap: session.Snapshot) -> None:

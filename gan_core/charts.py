@@ -201,15 +201,8 @@ def output_heatmap(game: list[dict], which: str) -> dict[str, Any]:
 
 
 def output_heatmaps(game: list[dict]) -> dict[str, Any]:
-    """Both heatmaps (output_heatmap), generated above real, as one chart drawn from one table: a
-    page draws one element where it drew two, at every refresh."""
-    views, rows = [], []
-    for which in ("fake", "real"):
-        view = output_heatmap(game, which)
-        rows += [{**r, "which": which} for r in view.pop("data")["values"]]
-        view.pop("autosize")
-        views.append({**view, "transform": [{"filter": {"field": "which", "equal": which}}]})
-    return {**FIT_X, "data": {"values": rows}, "vconcat": views, "resolve": {"scale": {"color": "independent"}}}
+    """Both heatmaps (output_heatmap), generated above real, as one chart."""
+    return stacked(output_heatmap(game, "fake"), output_heatmap(game, "real"))
 
 
 # -- quality ------------------------------------------------------------------------------------------
@@ -250,6 +243,26 @@ def quality_shares(quality: list[dict]) -> dict[str, Any]:
     cols = _quality_columns(quality, ["confident_share", "near_copies"])
     return lines(cols, {msg("legible digits"): "confident_share", msg("near copies"): "near_copies"},
                  msg("Shares of G's samples"), y_domain=(0, 1), height=200, points=True, legend="bottom")
+
+
+# -- several charts as one ------------------------------------------------------------------------------
+def stacked(*specs: dict[str, Any]) -> dict[str, Any]:
+    """Single or layered charts one under another as one chart (a Vega-Lite vconcat) over one table,
+    each part reading its own rows (a "part" column): a page draws one element where it drew several,
+    at every refresh. Each keeps its title, size, layers and colour scale."""
+    parts, rows = [], []
+    for i, spec in enumerate(specs):
+        rows += [{**r, "part": i} for r in spec["data"]["values"]]
+        mine = {"filter": {"field": "part", "equal": i}}
+        part = {k: v for k, v in spec.items() if k not in ("data", "autosize")}
+        if "layer" in part:     # the layers that read the part's rows; a layer with data of its own keeps it
+            part["layer"] = [l if "data" in l else {**l, "transform": [mine, *l.get("transform", [])]}
+                             for l in part["layer"]]
+        else:
+            part["transform"] = [mine, *part.get("transform", [])]
+        parts.append(part)
+    independent = {"scale": {c: "independent" for c in ("x", "y", "color")}}
+    return {**FIT_X, "data": {"values": rows}, "vconcat": parts, "resolve": independent}
 
 
 # -- as a page sends it ----------------------------------------------------------------------------------

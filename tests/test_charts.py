@@ -93,19 +93,28 @@ def test_heatmap_has_a_column_per_measurement():
                     {"step": 5, "lo": 0.0, "hi": 0.5, "share": 0.25}, {"step": 5, "lo": 0.5, "hi": 1.0, "share": 0.75}]
 
 
-def test_both_heatmaps_are_one_chart_each_view_reading_its_own_rows():
-    game = [{"step": 0, "real": [1, 1], "fake": [2, 0]}, {"step": 5, "real": [0, 4], "fake": [1, 3]}]
-    spec = charts.output_heatmaps(game)
+def test_stacked_charts_are_one_chart_each_part_reading_its_own_rows_and_keeping_its_own_layers():
+    history = {"step": [0, 1, 2], "loss_d": [1.0, 0.5, 0.7], "loss_g": [2.0, 3.0, 1.0],
+               "d_real": [0.5, 0.8, 0.9], "d_fake": [0.5, 0.2, 0.3]}
+    losses, d_outputs = charts.losses(history, [(1, "lr_g")], 2), charts.d_outputs(history, [(1, "lr_g")], 2)
+    spec = charts.stacked(losses, d_outputs)
     rows = spec["data"]["values"]
-    fake, real = spec["vconcat"]
-    for view, which in ((fake, "fake"), (real, "real")):
-        alone = charts.output_heatmap(game, which)
-        [keep] = view["transform"]
-        assert [{k: v for k, v in r.items() if k != "which"} for r in rows
-                if r["which"] == keep["filter"]["equal"]] == alone["data"]["values"]
-        assert view["title"] == alone["title"] and view["encoding"] == alone["encoding"]
-        assert "data" not in view and "autosize" not in view      # the table and the sizing are the chart's
-    assert spec["autosize"] == charts.FIT_X["autosize"] and len(rows) == 8
+    assert spec["autosize"] == charts.FIT_X["autosize"] and spec["resolve"]["scale"]["y"] == "independent"
+    for i, (part, alone) in enumerate(zip(spec["vconcat"], (losses, d_outputs))):
+        assert [{k: v for k, v in r.items() if k != "part"} for r in rows if r["part"] == i] == alone["data"]["values"]
+        assert "data" not in part and "autosize" not in part and part["title"] == alone["title"]
+        assert len(part["layer"]) == len(alone["layer"])
+        for layer, before in zip(part["layer"], alone["layer"]):
+            if "data" in before:        # the marker rules, the 1/2 line: their own rows, untouched
+                assert layer == before
+            else:                       # the lines: this part's rows only
+                assert layer["transform"] == [{"filter": {"field": "part", "equal": i}}]
+                assert {k: v for k, v in layer.items() if k != "transform"} == before
+    # single views (the heatmaps) filter at the top of the part
+    heat = charts.output_heatmaps([{"step": 0, "real": [1, 1], "fake": [2, 0]}])
+    assert [p["transform"] for p in heat["vconcat"]] == [[{"filter": {"field": "part", "equal": i}}] for i in (0, 1)]
+    assert [p["title"]["text"] for p in heat["vconcat"]] == [charts.output_heatmap([], w)["title"]["text"]
+                                                              for w in ("fake", "real")]
 
 
 def test_digit_histogram_flags_dropped_digits():

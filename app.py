@@ -545,10 +545,11 @@ def _build_figures(snap: session.Snapshot, smoothing: int) -> dict:
     h, m, last = snap.history, snap.markers, snap.quality[-1] if snap.quality else None
     specs = {
         "curves": charts.stacked(charts.losses(h, m, smoothing), charts.d_outputs(h, m, smoothing)),
-        "output_histograms": charts.output_histograms(snap.game[-1] if snap.game else None),
-        "heatmaps": charts.output_heatmaps(snap.game),
-        "grad_G": charts.grad_norms(h, "G", m), "grad_D": charts.grad_norms(h, "D", m),
-        "update_ratios": charts.update_ratios(snap.updates),
+        # charts shown one under another are one element each (charts.stacked): a refresh sends fewer
+        "game": charts.stacked(charts.output_histograms(snap.game[-1] if snap.game else None),
+                               charts.output_heatmap(snap.game, "fake"), charts.output_heatmap(snap.game, "real")),
+        "backprop": charts.stacked(charts.grad_norms(h, "G", m), charts.grad_norms(h, "D", m),
+                                   charts.update_ratios(snap.updates)),
         "digit_histogram": charts.digit_histogram(last), "frechet": charts.frechet(snap.quality),
         "quality_shares": charts.quality_shares(snap.quality),
     }
@@ -620,13 +621,6 @@ def diagnosis_ui(snap: session.Snapshot, figures: dict) -> None:
                 finding=_t(f.message), advice=_t(f.advice)), icon=":material/stethoscope:")
         if not findings and len(snap.history.get("step", [])) >= diagnosis.MIN_POINTS:
             st.caption(":material/stethoscope: " + _("Diagnosis: nothing wrong spotted in the recent steps."))
-
-
-def _row():
-    """Charts side by side, sharing the width equally, one under the other on a narrow screen: a
-    horizontal container, one block where st.columns takes three (the live panel redraws every second
-    for every page). Not for containers: those squeeze side by side on a phone where columns stack."""
-    return st.container(horizontal=True, gap="large")
 
 
 def _chart(spec: dict, where=st) -> None:
@@ -860,18 +854,14 @@ def game_ui(s: TrainingSession, snap: session.Snapshot, figures: dict) -> None:
         slow_motion_ui(s, snap)
     st.caption(_("About once a second the worker shows D a batch of {n} real and {n} generated digits and "
                  "counts its answers in {bins} bins.").format(n=probe.GAME_BATCH, bins=probe.HIST_BINS))
-    with _row():
-        _chart(figures["output_histograms"])
-        _chart(figures["heatmaps"])
-    st.markdown(_("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it"))
-    with _row():
-        _chart(figures["grad_G"])
-        _chart(figures["grad_D"])
-    _chart(figures["update_ratios"])
-    st.caption(_("Every {n} steps the weights are copied before the step and compared after it. A healthy "
-                 "ratio is around 1e-3 (a step moves a layer by a thousandth of its size); much higher means the "
-                 "learning rate is too large, much lower that the layer barely learns.").format(
-                     n=session.limits().update_every_steps))
+    _chart(figures["game"])         # the latest histograms, then D's outputs over time: one element
+    st.markdown("\n\n".join([
+        _("**Backprop made visible**: how large each layer's gradient is, and how far a step moves it"),
+        _small(_("Every {n} steps the weights are copied before the step and compared after it. A healthy ratio is "
+                 "around 1e-3 (a step moves a layer by a thousandth of its size); much higher means the learning "
+                 "rate is too large, much lower that the layer barely learns.").format(
+                     n=session.limits().update_every_steps))]))
+    _chart(figures["backprop"])     # G's gradients, D's, and the update ratios: one element
 
 
 # -- quality -------------------------------------------------------------------------------------------

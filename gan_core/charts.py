@@ -200,11 +200,6 @@ def output_heatmap(game: list[dict], which: str) -> dict[str, Any]:
     }
 
 
-def output_heatmaps(game: list[dict]) -> dict[str, Any]:
-    """Both heatmaps (output_heatmap), generated above real, as one chart."""
-    return stacked(output_heatmap(game, "fake"), output_heatmap(game, "real"))
-
-
 # -- quality ------------------------------------------------------------------------------------------
 def digit_histogram(report: dict | None, floor: float = 0.02) -> dict[str, Any]:
     """Which digits the judge reads in G's samples; a bar below `floor` is a digit G has dropped."""

@@ -176,7 +176,7 @@ def test_insight_tabs_render_with_measurements(app):
     assert [t.label for t in app.tabs] == ["Game & gradients", "Quality", "History", "Latent space"]
     text = " ".join(e.value for e in app.markdown)
     assert "$$\n" + r"L_D = -\mathbb{E}_x[\log D(x)]" in text and "D(x) = 0." in text   # formula and live value
-    assert len(app.get("vega_lite_chart")) == 9        # 1 live (losses over D's outputs), 5 game and gradients, 3 quality
+    assert len(app.get("vega_lite_chart")) == 6        # 1 live (losses over D's outputs), 2 game and gradients, 3 quality
     snap = session_of(app).snapshot()
     assert snap.quality and snap.game and snap.quality[-1]["step"] == 3
     assert any(m.label == "Measured at step" and m.value == "3" for m in app.metric)

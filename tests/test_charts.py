@@ -111,7 +111,8 @@ def test_stacked_charts_are_one_chart_each_part_reading_its_own_rows_and_keeping
                 assert layer["transform"] == [{"filter": {"field": "part", "equal": i}}]
                 assert {k: v for k, v in layer.items() if k != "transform"} == before
     # single views (the heatmaps) filter at the top of the part
-    heat = charts.output_heatmaps([{"step": 0, "real": [1, 1], "fake": [2, 0]}])
+    game = [{"step": 0, "real": [1, 1], "fake": [2, 0]}]
+    heat = charts.stacked(charts.output_heatmap(game, "fake"), charts.output_heatmap(game, "real"))
     assert [p["transform"] for p in heat["vconcat"]] == [[{"filter": {"field": "part", "equal": i}}] for i in (0, 1)]
     assert [p["title"]["text"] for p in heat["vconcat"]] == [charts.output_heatmap([], w)["title"]["text"]
                                                               for w in ("fake", "real")]

@@ -162,15 +162,19 @@ def _fork(run: TrainingSession) -> None:
     """The fork button: a session of this visitor's own from the run as it is now; it stops being watched."""
     if not _viewing():
         return      # a click delivered twice (a busy page resends it): forked already
+    # Any access to st.session_state can end this callback (Streamlit checks there for a newer rerun,
+    # as a click delivered twice brings), and the rerun calls it again: the fork is keyed by the
+    # page's watch token, read first, so the second call gets the fork the first made, not another.
+    token = st.session_state.get("_watch_token")
     st.session_state.pop("_refusal_watch", None)
     try:
-        new = run.fork()
+        new = run.fork(key=token)
     except REFUSALS as e:
         st.session_state["_refusal_watch"] = Message("error", "{}", (_said(e),), ":material/error:")
         return
-    run.unwatch(st.session_state.pop("_watch_token", None))
+    st.session_state.session = new      # the page holds its fork first, then stops watching
     del st.session_state["watching"]
-    st.session_state.session = new
+    run.unwatch(st.session_state.pop("_watch_token", None))
     _sync_widgets(new.snapshot())
     st.session_state["_forked"] = new.snapshot().step
 

@@ -191,6 +191,7 @@ class TrainingSession(Worker):
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
         self._waiting_since: float | None = None       # when this session last began to wait for a turn
         self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
+        self._forks: dict[Any, list] = {}               # key -> [lock, weak ref to the fork made] (fork)
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
@@ -272,9 +273,27 @@ class TrainingSession(Worker):
         """Measure D's output histograms and G's quality now (also while paused)."""
         self._command(lambda t: (self._publish_game(), self._publish_quality()))
 
-    def fork(self) -> "TrainingSession":
+    def fork(self, key: Any = None) -> "TrainingSession":
         """A session of the caller's own from this run as it is now: its checkpoint and its history.
-        It trains if this run trains (waiting for a trainer like any run), else it is paused."""
+        It trains if this run trains (waiting for a trainer like any run), else it is paused.
+
+        `key` names who asks (a page's watch token). Asked again with the same key while that fork
+        lives, it returns it instead of making a second: Streamlit can cut a page's callback short
+        after the fork is made and before the page holds it, then run the callback again."""
+        if key is None:
+            return self._fork()
+        with self._cv:      # a lock per key: one page's forks wait for each other, other pages' do not
+            for k in [k for k, (_, ref) in self._forks.items() if ref is not None and ref() is None]:
+                del self._forks[k]
+            slot = self._forks.setdefault(key, [threading.Lock(), None])
+        with slot[0]:
+            made = slot[1]() if slot[1] is not None else None
+            if made is None:
+                made = self._fork()
+                slot[1] = weakref.ref(made)
+            return made
+
+    def _fork(self) -> "TrainingSession":
         ckpt, kept, digits, spec = self.look(_fork_state, self)     # one consistent copy, between two steps
         trainer = checkpoint.restore(ckpt, digits, data=spec.data, device=spec.device)
         new = TrainingSession(trainer.spec, trainer.settings, scheduler=self.scheduler, limits_=self.limits,

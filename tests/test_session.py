@@ -500,6 +500,26 @@ def test_pages_asking_between_two_steps_share_one_copy_of_the_histories():
     assert e.step - 1 <= e.history["step"][-1] <= e.step
 
 
+def test_a_page_asking_twice_for_a_fork_gets_the_one_it_has():
+    import gc
+    s = make()
+    s.step_once()
+    page, other = object(), object()
+    got = []
+    askers = [threading.Thread(target=lambda: got.append(s.fork(key=page))) for _ in range(2)]
+    for a in askers:
+        a.start()
+    for a in askers:
+        a.join()
+    assert got[0] is got[1]                                 # two calls at once: one fork
+    assert s.fork(key=page) is got[0]                       # and again later
+    assert s.fork(key=other) is not got[0] and s.fork() is not got[0]
+    first_id = got[0].run_id
+    got.clear()
+    gc.collect()                                            # the page let its fork go: a new one
+    assert s.fork(key=page).run_id != first_id
+
+
 def test_a_fork_starts_from_the_run_as_it_is_and_then_trains_on_its_own():
     s = make()
     s.start()

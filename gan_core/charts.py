@@ -1,6 +1,7 @@
 """Vega-Lite specs (plain dicts) from a session's history: one spec per figure, no streamlit here.
 
-Their words are i18n Messages (English as str); the page translates a spec with i18n.translate_tree."""
+Their words are i18n Messages (English as str); arrow_spec gives a spec as a page sends it: translated,
+its rows as Arrow bytes."""
 from __future__ import annotations
 
 import itertools

@@ -8,7 +8,7 @@ Two parts, each printing one line per figure:
   simulated  every policy on the real Scheduler with a fake clock: 20 visitors who each want to
              train from t = 0, trainers stepping at the measured rates, over the whole horizon until
              everyone has taken --digits-steps steps (the default model passes the quality bar
-             after 2,068-2,428 steps in the README's runs). Per visitor: first step, time to digits,
+             after 2,068-2,428 steps in the runs of docs/performance.md). Per visitor: first step, time to digits,
              longest wait between two turns; total steps/s.
   real       the --policies chosen, on real TrainingSessions in this process (no browser):
              --visitors sessions started at once, watched for --seconds: first step of each,

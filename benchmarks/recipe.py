@@ -11,7 +11,7 @@ it): the steps to digits are the first step at which at least 90% of them read a
 (metrics.legibility) and the legible ones cover all ten. Then it trains on to `--budget-steps` and reports metrics.quality_report of 1,000 samples, as the CLI writes
 them. It counts steps, not seconds: on a shared machine the speed of one run varies threefold within
 minutes, the number of steps a seed needs does not. Seconds are steps / `--steps-per-s`, the CLI
-trainer's own rate on a quiet machine (README, "Measured"). One line per figure, medians last.
+trainer's own rate on a quiet machine (docs/performance.md). One line per figure, medians last.
 
 Recipe candidates: `--arch mlp_mid` (a model defined here, not offered by the page), `--bias-init`
 (G's output bias: the Trainer's start at the logit of each pixel's mean, or the layer's random init

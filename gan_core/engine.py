@@ -12,7 +12,7 @@ Why: in one process every page a server renders holds the GIL between the traine
 benchmarks/gil.py: a trainer beside a busy thread of its own process keeps 0.71-0.76 of its speed,
 beside a busy process 0.95-1.00; 30 pages watching a run left it 0.19-0.34 of its speed
 (benchmarks/viewers.py). The price is memory: a forkserver that has imported torch and the studio
-once, and an engine for each trainer at once (README, "Watch a run together"). So engines are a
+once, and an engine for each trainer at once (docs/performance.md, "Engines"). So engines are a
 host's choice (session.Limits.engines, GAN_STUDIO_ENGINES=on); off, the default, keeps every
 trainer a thread of the server.
 

@@ -1,6 +1,6 @@
 """Turns across sessions: at most `max_running` train at once, the rest wait in line.
 
-The policy, chosen from `benchmarks/class_load.py` (see the README): a newcomer's first turn is short
+The policy, chosen from `benchmarks/class_load.py` (see docs/deployment.md): a newcomer's first turn is short
 (`first_slice_s`) and it queues ahead of those who have had a turn, so a class that presses Start
 together sees every visitor's first steps within seconds; after that, turns are `slice_s` long and
 rotate first come, first served, so the earlier visitors reach digits sooner instead of everyone

@@ -53,7 +53,7 @@ class Trainer:
             torch.manual_seed(spec.seed)
             self.G, self.D = models.build(spec)
         # G starts at the data's mean image, not grey: the first legible digits ~100 steps sooner
-        # (benchmarks/recipe.py --bias-init; README "Digits at 20 s")
+        # (benchmarks/recipe.py --bias-init; docs/performance.md "Digits at 20 s")
         models.init_background(self.G, digits.mean_pixels)
         self.G.to(self.device), self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()

@@ -4,7 +4,7 @@ The probe measures each load's peak memory as the rise of the process's resident
 returned with malloc_trim, then the kernel's high-water mark reset before each load, so native
 buffers of zlib, Pillow and torch count too),
 watches for any file opened for writing or process started (audit hooks), and lists its working and
-temporary folders afterwards. Run as a script, it prints the table the README quotes:
+temporary folders afterwards. Run as a script, it prints the table docs/deployment.md quotes:
 
     python3 tests/hostile.py
 """

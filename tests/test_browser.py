@@ -37,7 +37,7 @@ def page(server):
 def test_the_server_runs_on_uvloop_where_requirements_install_it(server):
     # requirements.txt installs uvloop off Windows, and Streamlit runs its event loop on it when present:
     # a page's every element wakes that loop from the script's thread, and asyncio's wake-up took a
-    # quarter of the server's time with 30 viewers (README). Its library is mapped in the server
+    # quarter of the server's time with 30 viewers (docs/performance.md). Its library is mapped in the server
     maps = open(f"/proc/{server.proc.pid}/maps").read()
     assert "uvloop/loop." in maps, "the server's event loop is not uvloop's"
 

@@ -1,5 +1,5 @@
 """Hostile uploads (tests/hostile.py builds them) are refused in one sentence naming the file, or read
-correctly, within the README's memory bound and without writing anything to disk.
+correctly, within the memory bound of docs/deployment.md and without writing anything to disk.
 
 Each load runs in one child process that measures its peak resident memory (the kernel's high-water
 mark, reset before each load), so zlib's, Pillow's and torch's native buffers count.
@@ -17,7 +17,7 @@ import hostile
 from gan_core import checkpoint, data
 from gan_core.data import DataError
 
-# the README's bound on what one upload may add to the server's memory, beyond the upload's own bytes
+# the bound (docs/deployment.md) on what one upload may add to the server's memory, beyond the upload's own bytes
 MEMORY_BOUND_MB = 160
 
 CORPUS = hostile.own_image_corpus() + hostile.checkpoint_corpus(hostile.good_checkpoint)   # built when sent

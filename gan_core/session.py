@@ -470,6 +470,8 @@ class TrainingSession(Worker):
     def _ended(self) -> None:
         self.scheduler.release(self)
         self._shed()
+        if self._state != FAILED:       # a stop by itself (the page closed, the idle limit, exit)
+            self._publish_grid_if_behind()
         _trim_memory()
 
     def _shed(self) -> None:
@@ -690,6 +692,7 @@ class TrainingSession(Worker):
         if not on:
             self.scheduler.release(self)
             self._shed()
+            self._publish_grid_if_behind()
 
     def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
         # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
@@ -756,6 +759,16 @@ class TrainingSession(Worker):
         with self._cv:
             self._frames.push((self._trainer.step_count, mosaic))
             self._version += 1      # the publish point: about every grid_every_s while training
+
+    def _publish_grid_if_behind(self) -> None:
+        # as the run stops: the grid, drawn every grid_every_s while it trained, may show a G some
+        # steps behind the counter; drawn again, a stopped run's grid step is its step (and a Step D
+        # after a pause leaves the grid as it was, as it leaves G)
+        with self._cv:
+            last = self._frames.last
+            behind = last is None or last[1][0] != self._trainer.step_count
+        if behind:
+            self._publish_grid()
 
     def _publish_game(self) -> None:
         self._push(self._game, probe.game(self._trainer, self._probe_rng))

@@ -222,15 +222,15 @@ class TrainingSession(Worker):
 
     def step_once(self) -> dict[str, float]:
         """One step while paused or idle; returns its metrics."""
-        return self._command(lambda t: self._train_step())
+        return self._command(lambda t: self._asked_step())
 
     def step_d(self) -> dict[str, float]:
         """One D update alone (G and the grid stay as they were); the run advances a step."""
-        return self._command(lambda t: self._train_step(Trainer.step_d))
+        return self._command(lambda t: self._asked_step(Trainer.step_d))
 
     def step_g(self) -> dict[str, float]:
         """One G update alone (D stays as it was); the run advances a step."""
-        return self._command(lambda t: self._train_step(Trainer.step_g))
+        return self._command(lambda t: self._asked_step(Trainer.step_g))
 
     def slow_step(self, n: int = slow_motion.BATCH) -> slow_motion.SlowStep:
         """One real step on n images, recorded stage by stage (slow_motion.py)."""
@@ -239,7 +239,7 @@ class TrainingSession(Worker):
         def run(t: Trainer) -> dict[str, float]:
             kept.append(slow_motion.slow_step(t, n))
             return kept[0].metrics
-        self._command(lambda t: self._train_step(run))
+        self._command(lambda t: self._asked_step(run))
         return kept[0]
 
     def apply(self, **changes: Any) -> LiveSettings:
@@ -520,7 +520,7 @@ class TrainingSession(Worker):
             self._shed()
             return
         if self._last_good is None:
-            self._last_good = _clone_state(self._trainer)   # a turn begins: its rewind point
+            self._keep_good()           # a turn begins: its rewind point, if the run is finite
         if self._engine_start():
             now = time.monotonic()    # the hooks draw the run as it is while the engine trains
         else:
@@ -705,6 +705,18 @@ class TrainingSession(Worker):
             self._publish_grid()
         return m
 
+    def _asked_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
+        # a step the visitor asked for (Step once, Step D, Step G, slow motion): one that diverges is
+        # undone, so the run stays as it was, finite, and a Start trains on from there
+        before = _clone_state(self._trainer)
+        try:
+            return self._train_step(run)
+        except DivergenceError as e:
+            self._restore(before)
+            raise DivergenceError(msg("This step diverged ({why}) and was undone: the run is still at step "
+                                      "{step}. Try lower learning rates, fewer D steps, or another loss.",
+                                      why=e, step=before["step"])) from None
+
     def _apply(self, t: Trainer, changes: dict[str, Any]) -> LiveSettings:
         old, new = t.settings, t.apply(**changes)
         changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(getattr(new, k))}" for k in changes
@@ -738,19 +750,28 @@ class TrainingSession(Worker):
                 h.every, h.share, h.due = every, share, time.monotonic() + every
 
     def _rewind(self, why: str) -> None:
-        good, t = self._last_good, self._trainer
-        trainer = checkpoint.restore(good, t.digits, data=t.spec.data, device=t.spec.device)
+        good = self._last_good
+        if good is None:    # no finite state was kept this turn: the run fails, and a reset starts again
+            raise DivergenceError(why)
         with self._cv:
-            self._trainer = trainer
             self._state = PAUSED
             self._message = msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
                                 "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"])
-            self._version += 1
         self.scheduler.release(self)
         self._give_back_engine()
+        self._restore(good)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        # the run back to a state kept before (a rewind point, the state before an asked step)
+        t = self._trainer
+        trainer = checkpoint.restore(state, t.digits, data=t.spec.data, device=t.spec.device)
+        with self._cv:
+            self._trainer = trainer
+            self._version += 1
         self._publish_grid()
 
     def _keep_good(self) -> None:
+        # a rewind point is only ever a finite state: rewinding to a broken one would diverge again
         if self._trainer.weights_finite():
             self._last_good = _clone_state(self._trainer)
 

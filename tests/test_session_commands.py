@@ -2,10 +2,13 @@
 a divergent step undone, a fresh run's probes, one consistent swap, and a clear refusal when a
 command waits too long."""
 import numpy as np
+import pytest
+import torch
 
-from gan_core import render
+from gan_core import render, slow_motion
 
 from gan_core.session import Limits
+from gan_core.trainer import Trainer
 from test_session import make, trainer, wait_for
 
 
@@ -45,3 +48,39 @@ def test_a_stop_by_itself_publishes_the_grid_of_the_g_it_left():
     assert wait_for(lambda: not s.alive)
     snap = s.snapshot()
     assert snap.step > 0 and snap.grid_step == snap.step
+
+
+
+def poisoned_once(monkeypatch, owner, name):
+    """The next owner.<name>(trainer, ...) runs on D's weights made NaN (a fault in that step): it
+    diverges, as a step with too high a learning rate would."""
+    real = getattr(owner, name)
+
+    def fault(t, *args):
+        monkeypatch.setattr(owner, name, real)
+        with torch.no_grad():
+            t.D.head.weight.fill_(float("nan"))
+        return real(t, *args)
+    monkeypatch.setattr(owner, name, fault)
+
+
+@pytest.mark.parametrize("command,owner,name", [("step_once", Trainer, "step"), ("step_d", Trainer, "step_d"),
+                                                ("step_g", Trainer, "step_g"),
+                                                ("slow_step", slow_motion, "slow_step")])
+def test_a_paused_step_that_diverges_is_undone_and_the_run_trains_on(monkeypatch, command, owner, name):
+    s = make()
+    s.start()
+    assert wait_for(lambda: s.snapshot().step >= 20)
+    s.pause()
+    at, before = s.snapshot().step, s.call(weights)
+    poisoned_once(monkeypatch, owner, name)
+    with pytest.raises(RuntimeError, match="undone"):
+        getattr(s, command)()
+    snap = s.snapshot()
+    assert snap.step == at and snap.state == "paused" and snap.grid_step == at
+    assert s.call(lambda t: t.weights_finite()) and same(s.call(weights), before)
+    s.start()                                # trains on, not stuck rewinding to a broken state
+    assert wait_for(lambda: s.snapshot().step >= at + 30)
+    s.pause()
+    assert s.snapshot().state == "paused" and "diverged" not in (s.snapshot().message or "")
+    assert s.call(lambda t: t.weights_finite())

@@ -157,7 +157,7 @@ class Snapshot:
 class Hook:
     """Periodic work on the worker, after a step: fn(session) about every `every` seconds, and at most
     a `share` of the time (a slow fn runs less often), but never less often than every `most` seconds.
-    A failing probe turns the probes off."""
+    A failing probe turns the probes off until a new run (a reset, a checkpoint loaded)."""
     every: float
     fn: Callable[[Any], None]   # a plain function, not a bound method: no cycle keeps a session alive
     share: float = 1.0
@@ -206,6 +206,7 @@ class TrainingSession(Worker):
                        Hook(lim.game_every_s, cls._publish_game, share=0.02, probe=True),
                        Hook(lim.quality_every_s, cls._publish_quality, share=QUALITY_SHARE, probe=True),
                        Hook(lim.rewind_every_s, cls._keep_good)]
+        self._probes_on = True                          # off once a probe failed, until a new run (_swap)
         self._publish_grid()
         _ensure_exit_hook()
         _sessions.add(self)
@@ -620,9 +621,10 @@ class TrainingSession(Worker):
                   file=sys.stderr, flush=True)
 
     def _run_hooks(self, now: float) -> None:
-        failed = _run_due(self, self._hooks, now)
+        hooks = self._hooks if self._probes_on else [h for h in self._hooks if not h.probe]
+        failed = _run_due(self, hooks, now)
         if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
-            self._hooks = [h for h in self._hooks if not h.probe]
+            self._probes_on = False
             with self._cv:
                 self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
 
@@ -738,6 +740,7 @@ class TrainingSession(Worker):
             self._message = notice
             self._version += 1
         self._last_good = None
+        self._probes_on = True        # a new run tries its probes again
         self.scheduler.release(self)
         self._give_back_engine()      # it holds a copy of the trainer that went
         self._publish_grid()

@@ -84,3 +84,23 @@ def test_a_paused_step_that_diverges_is_undone_and_the_run_trains_on(monkeypatch
     s.pause()
     assert s.snapshot().state == "paused" and "diverged" not in (s.snapshot().message or "")
     assert s.call(lambda t: t.weights_finite())
+
+
+def test_a_reset_gives_a_fresh_run_its_probes_back(monkeypatch):
+    from gan_core import probe
+    real, calls = probe.game, []
+
+    def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise FileNotFoundError("no judge here")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(probe, "game", fails_once)
+    s = make(limits=Limits(max_running=8, game_every_s=0.05))
+    s.start()
+    assert wait_for(lambda: "live measurements are off" in (s.snapshot().message or ""))
+    s.reset()
+    assert s.snapshot().message is None
+    s.start()
+    assert wait_for(lambda: len(s.snapshot().game) >= 2)       # the probe runs again
+    assert len(calls) >= 3

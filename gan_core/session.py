@@ -729,10 +729,14 @@ class TrainingSession(Worker):
         return new
 
     def _swap(self, trainer: Trainer, notice: str | None = None) -> None:
+        # one step for a reader: the new run's grid is drawn first, and goes in with the new trainer
+        # and the histories cleared, so a reader sees the run before or after, never a run without a grid
+        frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
             for h in (self._history, self._frames, self._quality, self._game, self._updates):
                 h.clear()
+            self._frames.push(frame)
             self._markers = []
             self._elapsed, self._rate = 0.0, 0.0
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
@@ -743,7 +747,6 @@ class TrainingSession(Worker):
         self._probes_on = True        # a new run tries its probes again
         self.scheduler.release(self)
         self._give_back_engine()      # it holds a copy of the trainer that went
-        self._publish_grid()
 
     def _judge_every(self, seconds: float | None) -> None:
         # on the worker: the quality probe's cadence, closer for a lesson, else the server's
@@ -756,22 +759,23 @@ class TrainingSession(Worker):
         good = self._last_good
         if good is None:    # no finite state was kept this turn: the run fails, and a reset starts again
             raise DivergenceError(why)
-        with self._cv:
-            self._state = PAUSED
-            self._message = msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
-                                "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"])
         self.scheduler.release(self)
         self._give_back_engine()
-        self._restore(good)
+        self._restore(good, msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
+                                "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"]))
 
-    def _restore(self, state: dict[str, Any]) -> None:
-        # the run back to a state kept before (a rewind point, the state before an asked step)
+    def _restore(self, state: dict[str, Any], rewound: str | None = None) -> None:
+        # the run back to a state kept before: a rewind point (`rewound` says why; it pauses), or the
+        # state before an asked step. Its grid goes in with it, as in _swap
         t = self._trainer
         trainer = checkpoint.restore(state, t.digits, data=t.spec.data, device=t.spec.device)
+        frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
+            self._frames.push(frame)
+            if rewound is not None:
+                self._state, self._message = PAUSED, rewound
             self._version += 1
-        self._publish_grid()
 
     def _keep_good(self) -> None:
         # a rewind point is only ever a finite state: rewinding to a broken one would diverge again
@@ -779,9 +783,9 @@ class TrainingSession(Worker):
             self._last_good = _clone_state(self._trainer)
 
     def _publish_grid(self) -> None:
-        mosaic = render.grid_array(self._trainer.grid(), nrow=8)   # (H, W) uint8
+        frame = _frame(self._trainer)
         with self._cv:
-            self._frames.push((self._trainer.step_count, mosaic))
+            self._frames.push(frame)
             self._version += 1      # the publish point: about every grid_every_s while training
 
     def _publish_grid_if_behind(self) -> None:
@@ -813,6 +817,11 @@ def _fork_state(t: Trainer, session: TrainingSession) -> tuple[dict[str, Any], t
         kept = (session._history.copy(), session._frames.copy(), session._quality.copy(),
                 session._game.copy(), session._updates.copy(), list(session._markers), session._elapsed)
     return _clone_state(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere
+
+
+def _frame(t: Trainer) -> tuple[int, np.ndarray]:
+    # (its step, the fixed-noise grid as an (H, W) uint8 mosaic): one item of the History tab's frames
+    return t.step_count, render.grid_array(t.grid(), nrow=8)
 
 
 def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Exception | None:

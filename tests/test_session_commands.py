@@ -1,6 +1,8 @@
 """What the commands that stop, step or swap a run leave for a reader: the grid of the G they left,
 a divergent step undone, a fresh run's probes, one consistent swap, and a clear refusal when a
 command waits too long."""
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -104,3 +106,35 @@ def test_a_reset_gives_a_fresh_run_its_probes_back(monkeypatch):
     s.start()
     assert wait_for(lambda: len(s.snapshot().game) >= 2)       # the probe runs again
     assert len(calls) >= 3
+
+
+def test_a_reader_never_sees_a_run_half_swapped():
+    # the History tab indexes s.frames() and shows snapshot().grid: a reset or a checkpoint loaded
+    # swaps the run, and a reader between two of its parts found no frame at all
+    s = make()
+    for _ in range(3):
+        s.step_once()
+    blob = s.checkpoint_bytes()
+    problems, done = [], threading.Event()
+
+    def reader():
+        while not done.is_set():
+            snap, frames = s.snapshot(), s.frames()
+            if not frames:
+                problems.append("no frame")
+            if snap.grid is None:
+                problems.append("no grid")
+            elif snap.grid_step != snap.step:
+                problems.append(f"grid of step {snap.grid_step} at step {snap.step}")
+            if snap.history and snap.history["step"][-1] != snap.step:    # (a checkpoint brings none)
+                problems.append(f"history to step {snap.history['step'][-1]} at step {snap.step}")
+    r = threading.Thread(target=reader)
+    r.start()
+    try:
+        for _ in range(15):
+            s.reset()
+            s.load_checkpoint(blob)
+    finally:
+        done.set()
+        r.join()
+    assert not problems, problems[:5]

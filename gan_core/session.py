@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from . import advice, checkpoint, cpus, engine, export, probe, render, runs, slow_motion
-from .config import LiveSettings, ModelSpec
+from . import config
+from .config import ConfigError, LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
 from .i18n import msg
@@ -73,24 +74,34 @@ QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at mos
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
 
 
+SECONDS = (0.01, 7 * 24 * 3600.0)   # what a host may set a duration of Limits to
+
+
+def _limit(default: Any, allowed: tuple) -> Any:
+    # what configure() accepts beside the default: (low, high), as config.py's fields say it
+    return dataclasses.field(default=default, metadata={"limits": allowed})
+
+
 @dataclass
 class Limits:
-    """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
-    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", _trainers_at_once()))  # trainers at once
-    threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = usable CPUs / max_running
-    slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 90)                 # turn length when others wait: about
-                                                                          # the default model's time to digits
-    first_slice_s: float = _env_float("GAN_STUDIO_FIRST_SLICE_S", 3)      # a newcomer's first turn (scheduler.py)
-    idle_limit_s: float = _env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60)  # pause without interaction
-    leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
-    grid_every_s: float = 0.5                                             # fixed-noise grid: twice per page refresh
-    rewind_every_s: float = 5.0                                           # last good state kept for NaN
-    game_every_s: float = 1.0                                             # D's output histograms
-    quality_every_s: float = 10.0                                         # judge report, at most this often
-    update_every_steps: int = 20                                          # weight-update ratios
-    engines: bool = _env_bool("GAN_STUDIO_ENGINES")                       # runs train in engine processes
-                                                                          # (engine.py): for a class's host
-
+    """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*) and configure()."""
+    # trainers at once
+    max_running: int = _limit(int(_env_float("GAN_STUDIO_MAX_RUNNING", _trainers_at_once())), (1, 1024))
+    # torch threads each; 0 = the usable CPUs / max_running
+    threads: int = _limit(int(_env_float("GAN_STUDIO_THREADS", 0)), (0, 1024))
+    # a turn's length when others wait: about the default model's time to digits
+    slice_s: float = _limit(_env_float("GAN_STUDIO_SLICE_S", 90), SECONDS)
+    first_slice_s: float = _limit(_env_float("GAN_STUDIO_FIRST_SLICE_S", 3), SECONDS)  # a newcomer's first turn
+    idle_limit_s: float = _limit(_env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60), SECONDS)  # pause without interaction
+    # after the visitor's tab closes
+    leave_grace_s: float = _limit(_env_float("GAN_STUDIO_LEAVE_GRACE_S", 30), (0.0, SECONDS[1]))
+    grid_every_s: float = _limit(0.5, SECONDS)          # fixed-noise grid: twice per page refresh
+    rewind_every_s: float = _limit(5.0, SECONDS)        # last good state kept for NaN
+    game_every_s: float = _limit(1.0, SECONDS)          # D's output histograms
+    quality_every_s: float = _limit(10.0, SECONDS)      # judge report, at most this often
+    update_every_steps: int = _limit(20, (1, 10**5))    # weight-update ratios
+    # runs train in engine processes (engine.py): for a class's host
+    engines: bool = _limit(_env_bool("GAN_STUDIO_ENGINES"), (False, True))
 
 def _new_scheduler() -> Scheduler:
     return Scheduler(_limits.max_running, _limits.slice_s, first_slice_s=_limits.first_slice_s)
@@ -101,15 +112,36 @@ _scheduler = _new_scheduler()
 _sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
 
 
-def configure(**limits: Any) -> None:
-    """Change the process-wide limits (e.g. from st.secrets) before sessions start."""
+def configure(**limits: Any) -> list[str]:
+    """Change the process-wide limits (e.g. from st.secrets) before sessions start: every valid key
+    is applied, and a sentence (an i18n Message) is returned for each bad one. It never raises: a
+    host's slip in the secrets is said, not a traceback on every page."""
     global _scheduler
+    problems = []
     for k, v in limits.items():
-        kind = type(getattr(_limits, k))
-        setattr(_limits, k, _truthy(v) if kind is bool else kind(v))
+        try:
+            # one key at a time, checked as config.py checks a visitor's settings (ConfigError)
+            setattr(_limits, k, getattr(config.validate(Limits, **{k: _from_text(k, v)}), k))
+        except ConfigError as e:
+            problems.append(e.args[0])
     _scheduler = _new_scheduler()
     _set_threads()
     _warm_engines()
+    return problems
+
+
+def _from_text(key: str, value: Any) -> Any:
+    # secrets and the environment may say a limit as text: "on", "3", "2.5"; anything else as it came
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(Limits)}
+    if not isinstance(value, str) or key not in kinds:
+        return value
+    if kinds[key] == "bool":
+        word = value.strip().lower()
+        return True if _truthy(word) else False if word in ("0", "off", "false", "no") else value
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def _set_threads() -> None:

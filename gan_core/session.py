@@ -483,6 +483,11 @@ class TrainingSession(Worker):
     def _wants_step(self) -> bool:
         return self._state in (RUNNING, WAITING)
 
+    def _wait_s(self) -> float:
+        # a command may wait behind an engine that hangs, until it is declared hung and closed: a
+        # caller waits for that, then for the job's own work
+        return engine.hang_s() + super()._wait_s()
+
     def _begin(self) -> None:
         now = self._last_end = time.monotonic()
         for h in self._hooks:

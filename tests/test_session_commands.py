@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core import render, slow_motion
+from gan_core import engine, render, slow_motion, worker
+from gan_core.i18n import Message
 
 from gan_core.session import Limits
 from gan_core.trainer import Trainer
@@ -138,3 +139,21 @@ def test_a_reader_never_sees_a_run_half_swapped():
         done.set()
         r.join()
     assert not problems, problems[:5]
+
+
+def test_a_command_that_waits_too_long_is_refused_in_a_clear_sentence(monkeypatch):
+    # limits made small (a command waits engine.hang_s() + worker.JOB_S: 0.5 s here, not 64 + 30)
+    monkeypatch.setattr(worker, "JOB_S", 0.3)
+    monkeypatch.setattr(engine, "REPORT_S", 0.1)
+    monkeypatch.setattr(engine, "CLOSE_S", 0.05)
+    s = make()
+    release, ran = threading.Event(), []
+    with pytest.raises(worker.CommandTimeout, match="still under way") as hung:
+        s.call(lambda t: release.wait(10))            # a job that hangs
+    with pytest.raises(worker.CommandTimeout, match="nothing was done") as behind:
+        s.call(lambda t: ran.append(1))               # one behind it: dropped, never run
+    for e in (hung.value, behind.value):
+        # a refusal the page shows (a RuntimeError with an i18n sentence), not a TimeoutError
+        assert isinstance(e, RuntimeError) and not isinstance(e, TimeoutError) and isinstance(e.args[0], Message)
+    release.set()
+    assert s.call(lambda t: t.step_count) == 0 and ran == []

@@ -49,6 +49,13 @@ IDLE_S = 60.0    # an engine nobody has used for this long ends (its memory goes
 START_S = 120.0  # an engine not ready in this long (the forkserver importing torch, warming up) is given up
 RETRY_S = 60.0   # after an engine failed to start, the next try waits this long (runs train on threads)
 REPORT_S = 60.0  # an engine that has not reported in this long is taken for hung: killed, and the run goes on
+CLOSE_S = 2.0    # an engine asked to end has this long to, and as long again once killed
+
+
+def hang_s() -> float:
+    """The longest a session waits on a hung engine: the report that never comes, then its close.
+    A command waits longer than this for its result (session.TrainingSession._wait_s)."""
+    return REPORT_S + 2 * CLOSE_S
 
 
 def available() -> bool:
@@ -366,10 +373,10 @@ class Engine:
         except (OSError, ValueError):
             pass
         self._conn.close()
-        self._proc.join(2)
+        self._proc.join(CLOSE_S)
         if self._proc.is_alive():
             self._proc.kill()
-            self._proc.join(2)
+            self._proc.join(CLOSE_S)
 
 
 # -- the pool --------------------------------------------------------------------------------------

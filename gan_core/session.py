@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from . import advice, checkpoint, cpus, engine, export, probe, render, runs, slow_motion
-from .config import LiveSettings, ModelSpec
+from . import config
+from .config import ConfigError, LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
 from .i18n import msg
@@ -73,24 +74,34 @@ QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at mos
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
 
 
+SECONDS = (0.01, 7 * 24 * 3600.0)   # what a host may set a duration of Limits to
+
+
+def _limit(default: Any, allowed: tuple) -> Any:
+    # what configure() accepts beside the default: (low, high), as config.py's fields say it
+    return dataclasses.field(default=default, metadata={"limits": allowed})
+
+
 @dataclass
 class Limits:
-    """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*)."""
-    max_running: int = int(_env_float("GAN_STUDIO_MAX_RUNNING", _trainers_at_once()))  # trainers at once
-    threads: int = int(_env_float("GAN_STUDIO_THREADS", 0))               # torch threads; 0 = usable CPUs / max_running
-    slice_s: float = _env_float("GAN_STUDIO_SLICE_S", 90)                 # turn length when others wait: about
-                                                                          # the default model's time to digits
-    first_slice_s: float = _env_float("GAN_STUDIO_FIRST_SLICE_S", 3)      # a newcomer's first turn (scheduler.py)
-    idle_limit_s: float = _env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60)  # pause without interaction
-    leave_grace_s: float = _env_float("GAN_STUDIO_LEAVE_GRACE_S", 30)     # after the visitor's tab closes
-    grid_every_s: float = 0.5                                             # fixed-noise grid: twice per page refresh
-    rewind_every_s: float = 5.0                                           # last good state kept for NaN
-    game_every_s: float = 1.0                                             # D's output histograms
-    quality_every_s: float = 10.0                                         # judge report, at most this often
-    update_every_steps: int = 20                                          # weight-update ratios
-    engines: bool = _env_bool("GAN_STUDIO_ENGINES")                       # runs train in engine processes
-                                                                          # (engine.py): for a class's host
-
+    """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*) and configure()."""
+    # trainers at once
+    max_running: int = _limit(int(_env_float("GAN_STUDIO_MAX_RUNNING", _trainers_at_once())), (1, 1024))
+    # torch threads each; 0 = the usable CPUs / max_running
+    threads: int = _limit(int(_env_float("GAN_STUDIO_THREADS", 0)), (0, 1024))
+    # a turn's length when others wait: about the default model's time to digits
+    slice_s: float = _limit(_env_float("GAN_STUDIO_SLICE_S", 90), SECONDS)
+    first_slice_s: float = _limit(_env_float("GAN_STUDIO_FIRST_SLICE_S", 3), SECONDS)  # a newcomer's first turn
+    idle_limit_s: float = _limit(_env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60), SECONDS)  # pause without interaction
+    # after the visitor's tab closes
+    leave_grace_s: float = _limit(_env_float("GAN_STUDIO_LEAVE_GRACE_S", 30), (0.0, SECONDS[1]))
+    grid_every_s: float = _limit(0.5, SECONDS)          # fixed-noise grid: twice per page refresh
+    rewind_every_s: float = _limit(5.0, SECONDS)        # last good state kept for NaN
+    game_every_s: float = _limit(1.0, SECONDS)          # D's output histograms
+    quality_every_s: float = _limit(10.0, SECONDS)      # judge report, at most this often
+    update_every_steps: int = _limit(20, (1, 10**5))    # weight-update ratios
+    # runs train in engine processes (engine.py): for a class's host
+    engines: bool = _limit(_env_bool("GAN_STUDIO_ENGINES"), (False, True))
 
 def _new_scheduler() -> Scheduler:
     return Scheduler(_limits.max_running, _limits.slice_s, first_slice_s=_limits.first_slice_s)
@@ -101,15 +112,36 @@ _scheduler = _new_scheduler()
 _sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
 
 
-def configure(**limits: Any) -> None:
-    """Change the process-wide limits (e.g. from st.secrets) before sessions start."""
+def configure(**limits: Any) -> list[str]:
+    """Change the process-wide limits (e.g. from st.secrets) before sessions start: every valid key
+    is applied, and a sentence (an i18n Message) is returned for each bad one. It never raises: a
+    host's slip in the secrets is said, not a traceback on every page."""
     global _scheduler
+    problems = []
     for k, v in limits.items():
-        kind = type(getattr(_limits, k))
-        setattr(_limits, k, _truthy(v) if kind is bool else kind(v))
+        try:
+            # one key at a time, checked as config.py checks a visitor's settings (ConfigError)
+            setattr(_limits, k, getattr(config.validate(Limits, **{k: _from_text(k, v)}), k))
+        except ConfigError as e:
+            problems.append(e.args[0])
     _scheduler = _new_scheduler()
     _set_threads()
     _warm_engines()
+    return problems
+
+
+def _from_text(key: str, value: Any) -> Any:
+    # secrets and the environment may say a limit as text: "on", "3", "2.5"; anything else as it came
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(Limits)}
+    if not isinstance(value, str) or key not in kinds:
+        return value
+    if kinds[key] == "bool":
+        word = value.strip().lower()
+        return True if _truthy(word) else False if word in ("0", "off", "false", "no") else value
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def _set_threads() -> None:
@@ -157,7 +189,7 @@ class Snapshot:
 class Hook:
     """Periodic work on the worker, after a step: fn(session) about every `every` seconds, and at most
     a `share` of the time (a slow fn runs less often), but never less often than every `most` seconds.
-    A failing probe turns the probes off."""
+    A failing probe turns the probes off until a new run (a reset, a checkpoint loaded)."""
     every: float
     fn: Callable[[Any], None]   # a plain function, not a bound method: no cycle keeps a session alive
     share: float = 1.0
@@ -206,6 +238,7 @@ class TrainingSession(Worker):
                        Hook(lim.game_every_s, cls._publish_game, share=0.02, probe=True),
                        Hook(lim.quality_every_s, cls._publish_quality, share=QUALITY_SHARE, probe=True),
                        Hook(lim.rewind_every_s, cls._keep_good)]
+        self._probes_on = True                          # off once a probe failed, until a new run (_swap)
         self._publish_grid()
         _ensure_exit_hook()
         _sessions.add(self)
@@ -222,15 +255,15 @@ class TrainingSession(Worker):
 
     def step_once(self) -> dict[str, float]:
         """One step while paused or idle; returns its metrics."""
-        return self._command(lambda t: self._train_step())
+        return self._command(lambda t: self._asked_step())
 
     def step_d(self) -> dict[str, float]:
         """One D update alone (G and the grid stay as they were); the run advances a step."""
-        return self._command(lambda t: self._train_step(Trainer.step_d))
+        return self._command(lambda t: self._asked_step(Trainer.step_d))
 
     def step_g(self) -> dict[str, float]:
         """One G update alone (D stays as it was); the run advances a step."""
-        return self._command(lambda t: self._train_step(Trainer.step_g))
+        return self._command(lambda t: self._asked_step(Trainer.step_g))
 
     def slow_step(self, n: int = slow_motion.BATCH) -> slow_motion.SlowStep:
         """One real step on n images, recorded stage by stage (slow_motion.py)."""
@@ -239,7 +272,7 @@ class TrainingSession(Worker):
         def run(t: Trainer) -> dict[str, float]:
             kept.append(slow_motion.slow_step(t, n))
             return kept[0].metrics
-        self._command(lambda t: self._train_step(run))
+        self._command(lambda t: self._asked_step(run))
         return kept[0]
 
     def apply(self, **changes: Any) -> LiveSettings:
@@ -450,6 +483,11 @@ class TrainingSession(Worker):
     def _wants_step(self) -> bool:
         return self._state in (RUNNING, WAITING)
 
+    def _wait_s(self) -> float:
+        # a command may wait behind an engine that hangs, until it is declared hung and closed: a
+        # caller waits for that, then for the job's own work
+        return engine.hang_s() + super()._wait_s()
+
     def _begin(self) -> None:
         now = self._last_end = time.monotonic()
         for h in self._hooks:
@@ -470,6 +508,8 @@ class TrainingSession(Worker):
     def _ended(self) -> None:
         self.scheduler.release(self)
         self._shed()
+        if self._state != FAILED:       # a stop by itself (the page closed, the idle limit, exit)
+            self._publish_grid_if_behind()
         _trim_memory()
 
     def _shed(self) -> None:
@@ -518,7 +558,7 @@ class TrainingSession(Worker):
             self._shed()
             return
         if self._last_good is None:
-            self._last_good = _clone_state(self._trainer)   # a turn begins: its rewind point
+            self._keep_good()           # a turn begins: its rewind point, if the run is finite
         if self._engine_start():
             now = time.monotonic()    # the hooks draw the run as it is while the engine trains
         else:
@@ -618,9 +658,10 @@ class TrainingSession(Worker):
                   file=sys.stderr, flush=True)
 
     def _run_hooks(self, now: float) -> None:
-        failed = _run_due(self, self._hooks, now)
+        hooks = self._hooks if self._probes_on else [h for h in self._hooks if not h.probe]
+        failed = _run_due(self, hooks, now)
         if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
-            self._hooks = [h for h in self._hooks if not h.probe]
+            self._probes_on = False
             with self._cv:
                 self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
 
@@ -690,6 +731,7 @@ class TrainingSession(Worker):
         if not on:
             self.scheduler.release(self)
             self._shed()
+            self._publish_grid_if_behind()
 
     def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
         # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
@@ -702,6 +744,18 @@ class TrainingSession(Worker):
             self._publish_grid()
         return m
 
+    def _asked_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
+        # a step the visitor asked for (Step once, Step D, Step G, slow motion): one that diverges is
+        # undone, so the run stays as it was, finite, and a Start trains on from there
+        before = _clone_state(self._trainer)
+        try:
+            return self._train_step(run)
+        except DivergenceError as e:
+            self._restore(before)
+            raise DivergenceError(msg("This step diverged ({why}) and was undone: the run is still at step "
+                                      "{step}. Try lower learning rates, fewer D steps, or another loss.",
+                                      why=e, step=before["step"])) from None
+
     def _apply(self, t: Trainer, changes: dict[str, Any]) -> LiveSettings:
         old, new = t.settings, t.apply(**changes)
         changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(getattr(new, k))}" for k in changes
@@ -712,10 +766,14 @@ class TrainingSession(Worker):
         return new
 
     def _swap(self, trainer: Trainer, notice: str | None = None) -> None:
+        # one step for a reader: the new run's grid is drawn first, and goes in with the new trainer
+        # and the histories cleared, so a reader sees the run before or after, never a run without a grid
+        frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
             for h in (self._history, self._frames, self._quality, self._game, self._updates):
                 h.clear()
+            self._frames.push(frame)
             self._markers = []
             self._elapsed, self._rate = 0.0, 0.0
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
@@ -723,9 +781,9 @@ class TrainingSession(Worker):
             self._message = notice
             self._version += 1
         self._last_good = None
+        self._probes_on = True        # a new run tries its probes again
         self.scheduler.release(self)
         self._give_back_engine()      # it holds a copy of the trainer that went
-        self._publish_grid()
 
     def _judge_every(self, seconds: float | None) -> None:
         # on the worker: the quality probe's cadence, closer for a lesson, else the server's
@@ -735,27 +793,47 @@ class TrainingSession(Worker):
                 h.every, h.share, h.due = every, share, time.monotonic() + every
 
     def _rewind(self, why: str) -> None:
-        good, t = self._last_good, self._trainer
-        trainer = checkpoint.restore(good, t.digits, data=t.spec.data, device=t.spec.device)
-        with self._cv:
-            self._trainer = trainer
-            self._state = PAUSED
-            self._message = msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
-                                "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"])
-            self._version += 1
+        good = self._last_good
+        if good is None:    # no finite state was kept this turn: the run fails, and a reset starts again
+            raise DivergenceError(why)
         self.scheduler.release(self)
         self._give_back_engine()
-        self._publish_grid()
+        self._restore(good, msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
+                                "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"]))
+
+    def _restore(self, state: dict[str, Any], rewound: str | None = None) -> None:
+        # the run back to a state kept before: a rewind point (`rewound` says why; it pauses), or the
+        # state before an asked step. Its grid goes in with it, as in _swap
+        t = self._trainer
+        trainer = checkpoint.restore(state, t.digits, data=t.spec.data, device=t.spec.device)
+        frame = _frame(trainer)
+        with self._cv:
+            self._trainer = trainer
+            self._frames.push(frame)
+            if rewound is not None:
+                self._state, self._message = PAUSED, rewound
+            self._version += 1
 
     def _keep_good(self) -> None:
+        # a rewind point is only ever a finite state: rewinding to a broken one would diverge again
         if self._trainer.weights_finite():
             self._last_good = _clone_state(self._trainer)
 
     def _publish_grid(self) -> None:
-        mosaic = render.grid_array(self._trainer.grid(), nrow=8)   # (H, W) uint8
+        frame = _frame(self._trainer)
         with self._cv:
-            self._frames.push((self._trainer.step_count, mosaic))
+            self._frames.push(frame)
             self._version += 1      # the publish point: about every grid_every_s while training
+
+    def _publish_grid_if_behind(self) -> None:
+        # as the run stops: the grid, drawn every grid_every_s while it trained, may show a G some
+        # steps behind the counter; drawn again, a stopped run's grid step is its step (and a Step D
+        # after a pause leaves the grid as it was, as it leaves G)
+        with self._cv:
+            last = self._frames.last
+            behind = last is None or last[1][0] != self._trainer.step_count
+        if behind:
+            self._publish_grid()
 
     def _publish_game(self) -> None:
         self._push(self._game, probe.game(self._trainer, self._probe_rng))
@@ -776,6 +854,11 @@ def _fork_state(t: Trainer, session: TrainingSession) -> tuple[dict[str, Any], t
         kept = (session._history.copy(), session._frames.copy(), session._quality.copy(),
                 session._game.copy(), session._updates.copy(), list(session._markers), session._elapsed)
     return _clone_state(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere
+
+
+def _frame(t: Trainer) -> tuple[int, np.ndarray]:
+    # (its step, the fixed-noise grid as an (H, W) uint8 mosaic): one item of the History tab's frames
+    return t.step_count, render.grid_array(t.grid(), nrow=8)
 
 
 def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Exception | None:

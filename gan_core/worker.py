@@ -1,7 +1,8 @@
 """A thread that owns one object and runs jobs on it between steps: the one way in for commands.
 
 `call(fn, *args)` queues fn(obj, *args) and waits for its result, or raises its exception, so only
-the worker ever touches the object. The thread starts with the first call and runs jobs first, then
+the worker ever touches the object. A caller waits at most `_wait_s()`, then gets a CommandTimeout (a
+job not begun by then is dropped). The thread starts with the first call and runs jobs first, then
 a step whenever the subclass wants one, until `stop()`, until `_should_end()` says so, or until a
 step raises; the next call starts it again. TrainingSession is the one subclass: its object is a
 Trainer and its step a training step.
@@ -13,7 +14,14 @@ import threading
 from collections import deque
 from typing import Any, Callable
 
+from .i18n import msg
+
 _END = object()
+JOB_S = 30.0    # a job's own work at most (a model built, a checkpoint read, on a loaded machine)
+
+
+class CommandTimeout(RuntimeError):
+    """A call's result did not come in the worker's wait; the message says whether it was dropped."""
 
 
 class Worker:
@@ -58,6 +66,11 @@ class Worker:
     def _ended(self) -> None:
         """On the worker, as it ends."""
 
+    def _wait_s(self) -> float:
+        """How long a caller waits for its job's result: the job's own work, and what may run on the
+        worker before it (a subclass whose step can take longer adds that)."""
+        return JOB_S
+
     # -- the one path -----------------------------------------------------------------------------
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """fn(obj, *args, **kwargs) on the worker, between two steps: its result, or its exception
@@ -78,7 +91,17 @@ class Worker:
             if self._thread is None:
                 self._spawn()
             self._cv.notify_all()
-        return future.result(timeout=60)
+        wait = self._wait_s()
+        try:
+            return future.result(timeout=wait)
+        except concurrent.futures.TimeoutError:
+            if future.done():       # the job's own TimeoutError, or its result came just now
+                return future.result()
+            if future.cancel():     # not begun: it never runs
+                raise CommandTimeout(msg("The studio did not answer within {seconds:.0f} s, so nothing was "
+                                         "done; try again in a moment.", seconds=wait)) from None
+            raise CommandTimeout(msg("The studio did not answer within {seconds:.0f} s; what you asked is "
+                                     "still under way and takes effect when it is done.", seconds=wait)) from None
 
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:
         """End the thread once the step in flight, if any, is done."""
@@ -114,6 +137,8 @@ class Worker:
                     self._step()
                     continue
                 fn, future, reads = job
+                if not future.set_running_or_notify_cancel():
+                    continue        # its caller stopped waiting (CommandTimeout) and was told so
                 try:
                     if not reads:
                         self._before_job()

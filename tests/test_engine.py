@@ -13,7 +13,7 @@ import pytest
 import test_session
 import torch
 
-from gan_core import engine, export
+from gan_core import engine, export, worker
 from gan_core.config import LiveSettings, ModelSpec
 from gan_core.session import Limits, TrainingSession
 from gan_core.trainer import Trainer
@@ -234,3 +234,21 @@ def test_an_exiting_process_starts_no_engine_and_keeps_none(monkeypatch, capfd):
     open_pool = engine.Pool()                                    # while the process runs, a failure is said
     open_pool._start(1)
     assert "no engine process could start" in capfd.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_command_outwaits_a_hung_engine_and_the_run_pauses(engines, monkeypatch, capfd):
+    # the engine is declared hung after REPORT_S: a command waits that, its close and the job's own
+    # time (2 + 2 * 0.2 + 0.5 s here). A wait of JOB_S alone would time out
+    monkeypatch.setattr(engine, "REPORT_S", 2.0)
+    monkeypatch.setattr(engine, "CLOSE_S", 0.2)
+    monkeypatch.setattr(worker, "JOB_S", 0.5)
+    s = make()
+    s.start()
+    assert wait_for(lambda: s._engine is not None and s._engine.flying and s.snapshot().step >= 10)
+    os.kill(s._engine.pid, signal.SIGSTOP)            # alive and silent: hung
+    s.pause()
+    snap = s.snapshot()
+    assert snap.state == "paused" and snap.grid_step == snap.step
+    assert "an engine was lost" in capfd.readouterr().err
+    s.stop()

@@ -20,7 +20,8 @@ DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")   # see optimizers.py
 # each optimizer's own settings among LiveSettings' fields: what a page shows beside its choice
 OPTIMIZER_FIELDS = {"adam": ("beta1", "beta2"), "sgd": ("momentum",), "rmsprop": ()}
-OPTIMIZER_NAMES = {"adam": N_("Adam"), "sgd": N_("SGD with momentum"), "rmsprop": N_("RMSprop")}
+# the choices' labels (Adam and RMSprop are names, the same in Chinese)
+OPTIMIZER_NAMES = {"adam": "Adam", "sgd": N_("SGD with momentum"), "rmsprop": "RMSprop"}
 
 
 class ConfigError(ValueError):

@@ -153,5 +153,5 @@ def test_a_session_marks_the_switch_on_the_curves():
     assert "fresh" not in lr
     assert step == 1 and label == "optimizer_d adam→sgd (optimizer switched: its state starts fresh)"
     from gan_core import i18n
-    assert "optimizer_d adam→sgd" in i18n.translate(label, i18n.translation("zh").gettext)
+    assert i18n.translate(label, i18n.translation("zh").gettext) == "optimizer_d adam→sgd（已切换优化器：其状态从零开始）"
     s.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import os
 import sys
 import time
@@ -46,15 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     budget.add_argument("--seconds", type=float, help="train for this many seconds (default 60)")
     budget.add_argument("--steps", type=int, help="train for this many steps")
     t.add_argument("--arch", default=config.DEFAULT_ARCH, help=f"one of {', '.join(config.ARCHS)}")
-    t.add_argument("--batch-size", type=int, default=LiveSettings.batch_size)
     t.add_argument("--threads", type=int, help="torch CPU threads (default: the CPUs this process may use)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--latent-dim", type=int, default=ModelSpec.latent_dim)
-    t.add_argument("--loss", default=LiveSettings.loss, help=f"one of {', '.join(config.LOSSES)}")
-    t.add_argument("--lr-g", type=float, default=LiveSettings.lr_g)
-    t.add_argument("--lr-d", type=float, default=LiveSettings.lr_d)
-    t.add_argument("--d-steps", type=int, default=LiveSettings.d_steps)
-    t.add_argument("--ema-decay", type=float, default=LiveSettings.ema_decay)
     t.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=ModelSpec.conditional,
                    help=f"G and D see the digit label (default: {'on' if ModelSpec.conditional else 'off'}); "
                         "--no-conditional plays the seed's unconditional game")
@@ -62,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--download", action="store_true", help="allow downloading mnist/fashion IDX files")
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
     t.add_argument("--log-every", type=int, default=10, help="steps between rows of metrics.csv")
-    t.add_argument("--resume", type=Path, help="continue from this checkpoint")
+    t.add_argument("--resume", type=Path, help="continue from this checkpoint (with its live settings, "
+                                               "but for those given here)")
+    _live_options(t)
 
     s = sub.add_parser("sample", help="draw samples from a checkpoint into a .npy file")
     s.add_argument("--checkpoint", required=True, type=Path)
@@ -82,6 +79,27 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--restarts", type=int, default=4, help="starts from other z (a conditional G tries each digit too)")
     r.add_argument("--seed", type=int, default=0)
     return p
+
+
+def _live_options(t: argparse.ArgumentParser) -> None:
+    """Every live setting as an option (lr_g: --lr-g), its type, limits and default read from config's
+    fields. One not given is absent from the parsed arguments: the default, or on --resume the checkpoint's."""
+    live = t.add_argument_group("live settings (the page's sidebar; see gan_core/config.py)")
+    for f in dataclasses.fields(LiveSettings):
+        flag, limits = "--" + f.name.replace("_", "-"), f.metadata["limits"]
+        if str(f.type) == "bool":
+            live.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                              help=f"(default: {'on' if f.default else 'off'})")
+            continue
+        kind = {"float": float, "int": int, "str": str}[str(f.type)]
+        allowed = f"one of {', '.join(limits)}" if kind is str else f"{limits[0]:g} to {limits[1]:g}"
+        default = f.default if kind is str else f"{f.default:g}"
+        live.add_argument(flag, type=kind, default=argparse.SUPPRESS, help=f"{allowed} (default: {default})")
+
+
+def _live_given(a: argparse.Namespace) -> dict:
+    """The live settings given as options, by their names in config."""
+    return {f.name: getattr(a, f.name) for f in dataclasses.fields(LiveSettings) if hasattr(a, f.name)}
 
 
 def draw_samples(t: Trainer, n: int, seed: int = 0, digit: int | None = None,
@@ -174,7 +192,7 @@ def _trainer(a: argparse.Namespace, spec: ModelSpec, settings: LiveSettings, say
     if not a.resume:
         return Trainer(spec, settings, digits=digits)
     t = checkpoint.load(a.resume, digits, device=a.device)
-    t.apply(**{k: getattr(settings, k) for k in ("batch_size", "loss", "lr_g", "lr_d", "d_steps", "ema_decay")})
+    t.apply(**_live_given(a))   # an optimizer named here that differs from the checkpoint's starts fresh
     return t
 
 
@@ -224,8 +242,7 @@ def _train(a: argparse.Namespace) -> None:
     seconds = _budget(a)
     spec = config.validate(ModelSpec, arch=a.arch, latent_dim=a.latent_dim, seed=a.seed,
                            data=a.data, conditional=a.conditional, device=a.device)
-    settings = config.validate(LiveSettings, batch_size=a.batch_size, loss=a.loss, lr_g=a.lr_g,
-                               lr_d=a.lr_d, d_steps=a.d_steps, ema_decay=a.ema_decay)
+    settings = config.validate(LiveSettings, **_live_given(a))
     rank = _init_distributed(a.device)
     say = print if rank == 0 else (lambda *args, **kw: None)
     try:   # every rank leaves the group, whether it trained or failed, then rank 0 writes the files

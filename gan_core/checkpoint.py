@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import torch
 
-from . import config, models
+from . import config, models, optimizers
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import MAX_INDEX_BYTES, Digits, zip_index
 from .i18n import msg
@@ -144,8 +144,12 @@ def validate(ckpt: Any) -> None:
         g, d = models.build(checked["spec"])
     for key, model in (("G", g), ("D", d), ("G_ema", g)):
         _check_state(key, ckpt[key], model.state_dict())
-    for key, model in (("opt_g", g), ("opt_d", d)):
-        _check_optimizer(key, ckpt[key], list(model.parameters()))
+    # each optimizer's state must be that of the optimizer its settings name (a checkpoint from before
+    # the choice existed names none: Adam, as it was). Another's is refused, not started afresh: the
+    # studio never writes such a file, so it was made or changed elsewhere, and it is not what it says
+    settings = checked["settings"]
+    for key, model, kind in (("opt_g", g, settings.optimizer_g), ("opt_d", d, settings.optimizer_d)):
+        _check_optimizer(key, ckpt[key], list(model.parameters()), kind)
     rng = ckpt["rng"]
     if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.dim() != 1:
         raise CheckpointError(msg("rng must be a uint8 vector"))
@@ -183,20 +187,27 @@ def _check_state(key: str, state: Any, expected: dict[str, torch.Tensor]) -> Non
             raise CheckpointError(msg("{key}.{name}: holds NaN or infinite values", key=key, name=name))
 
 
-def _check_optimizer(key: str, state: Any, params: list[torch.Tensor]) -> None:
+def _check_optimizer(key: str, state: Any, params: list[torch.Tensor], kind: str) -> None:
     if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
         raise CheckpointError(msg("{key}: not an optimizer state", key=key))
     groups = state["param_groups"]
     if not isinstance(groups, list) or sum(len(g.get("params", [])) for g in groups if isinstance(g, dict)) != len(params):
         raise CheckpointError(msg("{key}: optimizer state does not fit the model", key=key))
+    if not all(isinstance(g, dict) and set(optimizers.GROUP_KEYS[kind]) <= set(g) for g in groups):
+        raise CheckpointError(msg("{key}: the optimizer state is not {optimizer}'s, which the settings name",
+                                  key=key, optimizer=kind))
     if not isinstance(state["state"], dict):
         raise CheckpointError(msg("{key}: optimizer state is malformed", key=key))
+    names = optimizers.STATE[kind]
     for idx, s in state["state"].items():
         if not isinstance(idx, int) or not 0 <= idx < len(params) or not isinstance(s, dict):
             raise CheckpointError(msg("{key}: optimizer state refers to parameter {index!r}", key=key, index=idx))
-        for name in ("exp_avg", "exp_avg_sq"):
-            t = s.get(name)
-            if not isinstance(t, torch.Tensor) or t.shape != params[idx].shape:
+        if set(s) != set(names):
+            raise CheckpointError(msg("{key}: the optimizer state is not {optimizer}'s, which the settings name",
+                                      key=key, optimizer=kind))
+        for name in names:
+            t = s[name]
+            if not isinstance(t, torch.Tensor) or t.shape != (() if name == "step" else params[idx].shape):
                 raise CheckpointError(msg("{key}: {name} of parameter {index} has the wrong shape", key=key, name=name,
                                           index=idx))
             if not bool(torch.isfinite(t).all()):

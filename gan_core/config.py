@@ -10,13 +10,18 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .i18n import msg
+from .i18n import N_, msg
 
 LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")
 ARCHS = ("mlp", "mlp_wide", "conv")
 DEFAULT_ARCH = "mlp_wide"
 DATA_SOURCES = ("bundled", "mnist", "fashion")  # or a folder / zip of images (see data.py)
 DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")   # see optimizers.py
+# each optimizer's own settings among LiveSettings' fields: what a page shows beside its choice
+OPTIMIZER_FIELDS = {"adam": ("beta1", "beta2"), "sgd": ("momentum",), "rmsprop": ()}
+# the choices' labels (Adam and RMSprop are names, the same in Chinese)
+OPTIMIZER_NAMES = {"adam": "Adam", "sgd": N_("SGD with momentum"), "rmsprop": "RMSprop"}
 
 
 class ConfigError(ValueError):
@@ -35,10 +40,13 @@ def _field(default: Any, limits: tuple, *, page: bool = True) -> Any:
 @dataclass(frozen=True)
 class LiveSettings:
     """Settings the trainer applies between two steps, without a new model."""
-    lr_g: float = _field(1.5e-3, (1e-6, 1e-1))     # Adam step size of G; 7.5x DCGAN's 2e-4: a 60 s CPU run has ~3k steps
-    lr_d: float = _field(1.5e-3, (1e-6, 1e-1))     # Adam step size of D
+    lr_g: float = _field(1.5e-3, (1e-6, 1e-1))     # step size of G (tuned for Adam); 7.5x DCGAN's 2e-4: a 60 s CPU run has ~3k steps
+    lr_d: float = _field(1.5e-3, (1e-6, 1e-1))     # step size of D
+    optimizer_g: str = _field("adam", OPTIMIZERS)  # G's update rule; lr_g is its step size whichever it is
+    optimizer_d: str = _field("adam", OPTIMIZERS)  # D's; the WGAN paper trained its critic with RMSprop
     beta1: float = _field(0.5, (0.0, 0.999))       # Adam β1; 0.5 (DCGAN) damps the oscillation of the game
     beta2: float = _field(0.99, (0.0, 0.9999))     # Adam β2; 0.99 (not 0.999): Fréchet ratio 5.3 vs 5.8 over 4 seeds of 60 s
+    momentum: float = _field(0.9, (0.0, 0.99))     # SGD's μ: v = μv + g, w -= lr·v (torch's form, no dampening)
     batch_size: int = _field(128, (8, 1024))       # real and fake images per D update; 64 and 256 drew worse digits in 60 s
     d_steps: int = _field(1, (1, 10))              # D updates per round
     g_steps: int = _field(1, (1, 10))              # G updates per round, after D's (GAN Lab offers both)

@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from . import probe
+from . import optimizers, probe
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .trainer import DivergenceError, Trainer
@@ -73,29 +73,24 @@ def one_step(t: Trainer, update_every: int, run=None) -> tuple[dict[str, float],
 
 
 # -- a trainer's state as one flat buffer -----------------------------------------------------------
-def _ensure_adam_state(t: Trainer) -> None:
-    # Adam makes its moments at the first step; made here as it would (step 0, zeros), so a trainer
-    # has the same tensors to send before its first step as after
-    for opt in (t.opt_g, t.opt_d):
-        fused = bool(opt.defaults.get("fused"))
-        for group in opt.param_groups:
-            for p in group["params"]:
-                if not opt.state.get(p):
-                    opt.state[p] = {"step": torch.zeros((), dtype=torch.float32, device=p.device if fused else "cpu"),
-                                    "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
-                                    "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)}
-
-
 def _tensors(t: Trainer) -> list[torch.Tensor]:
-    """Every tensor a step changes, in a fixed order: weights and buffers, then Adam's moments."""
-    _ensure_adam_state(t)
+    """Every tensor a step changes, in a fixed order: weights and buffers, then the optimizers' state
+    (its layout is that of the optimizers chosen: see `_layout`)."""
     out = [x for m in (t.G, t.D, t.G_ema) for x in m.state_dict(keep_vars=True).values()]
     for opt in (t.opt_g, t.opt_d):
+        # an optimizer makes its state at its first step: made here as it would, so a trainer
+        # has the same tensors to send before its first step as after
+        optimizers.ensure_state(opt)
+        names = optimizers.STATE[optimizers.kind_of(opt)]
         for group in opt.param_groups:
             for p in group["params"]:
-                s = opt.state[p]
-                out += [s["step"], s["exp_avg"], s["exp_avg_sq"]]
+                out += [opt.state[p][name] for name in names]
     return [x.detach() for x in out]
+
+
+def _layout(t: Trainer) -> tuple[str, str]:
+    # the optimizers whose state a packed trainer holds: another choice packs other tensors
+    return t.settings.optimizer_g, t.settings.optimizer_d
 
 
 def state_bytes(t: Trainer) -> int:
@@ -286,6 +281,7 @@ class Engine:
             self.close()
             raise EngineLost(why)
         self._holds: weakref.ref | None = None    # the trainer the engine holds a copy of
+        self._layout: tuple[str, str] | None = None   # and the optimizers of that copy
         self._slots: _Slots | None = None
         self._flying = self._held = False
         self.last_used = time.monotonic()
@@ -302,7 +298,8 @@ class Engine:
     def start(self, t: Trainer, changed: bool, every: int, seconds: float = BURST_S) -> None:
         """Set the engine training on its copy of t; `changed`: t changed since the engine's copy
         was made (its state goes first)."""
-        held = self._holds is not None and self._holds() is t
+        # an optimizer switched since the engine's copy was made: that copy's state has another shape
+        held = self._holds is not None and self._holds() is t and self._layout == _layout(t)
         build, fd = None, None
         try:
             if not held:
@@ -318,6 +315,7 @@ class Engine:
             if fd is not None:
                 os.close(fd)
         self._holds, self._flying, self._held, self.last_used = weakref.ref(t), True, False, time.monotonic()
+        self._layout = _layout(t)
 
     def go_on(self) -> None:
         """The last report is taken: report again in BURST_S."""

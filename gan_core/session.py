@@ -761,8 +761,11 @@ class TrainingSession(Worker):
         changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(getattr(new, k))}" for k in changes
                    if getattr(old, k) != getattr(new, k)]
         if changed:
+            label = ", ".join(changed)
+            if (old.optimizer_g, old.optimizer_d) != (new.optimizer_g, new.optimizer_d):
+                label = msg("{changes} (optimizer switched: its state starts fresh)", changes=label)
             with self._cv:
-                self._markers = [*self._markers, (t.step_count, ", ".join(changed))][-50:]
+                self._markers = [*self._markers, (t.step_count, label)][-50:]
         return new
 
     def _swap(self, trainer: Trainer, notice: str | None = None) -> None:

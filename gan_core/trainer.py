@@ -12,7 +12,7 @@ import threading
 import torch
 import torch.distributed as dist
 
-from . import config, losses, models, sampling
+from . import config, losses, models, optimizers, sampling
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .i18n import msg
@@ -72,8 +72,8 @@ class Trainer:
         self.labels = digits.labels.clamp(min=0).to(self.device)
         if spec.conditional and bool((digits.labels < 0).any()):
             raise config.ConfigError(msg("a conditional model needs labelled data; these images have no labels"))
-        self.opt_g = self._adam(self.G, settings.lr_g)
-        self.opt_d = self._adam(self.D, settings.lr_d)
+        self.opt_g = optimizers.build(settings.optimizer_g, self._params[self.G], settings.lr_g, settings)
+        self.opt_d = optimizers.build(settings.optimizer_d, self._params[self.D], settings.lr_d, settings)
         self.fixed_z = sampling.fixed_grid(grid_size, spec.latent_dim, spec.seed).to(self.device)
         self.fixed_y = sampling.grid_labels(grid_size).to(self.device)
         self.step_count = 0
@@ -83,22 +83,18 @@ class Trainer:
         self._joint_d = not any(isinstance(m, _BATCH_NORMS) for m in self.D.modules())
 
     # -- settings -------------------------------------------------------------------------------
-    def _adam(self, model: torch.nn.Module, lr: float) -> torch.optim.Adam:
-        s = self.settings
-        # fused: the whole update in one kernel per device (CPU and CUDA); foreach where unsupported
-        try:
-            return torch.optim.Adam(model.parameters(), lr=lr, betas=(s.beta1, s.beta2), fused=True)
-        except RuntimeError:
-            return torch.optim.Adam(model.parameters(), lr=lr, betas=(s.beta1, s.beta2), foreach=True)
-
     def apply(self, **changes) -> LiveSettings:
-        """Validate the changed live settings (config: ConfigError) and apply them; the optimizers
-        keep their moments."""
-        self.settings = config.replace(self.settings, **changes)
+        """Validate the changed live settings (config: ConfigError) and apply them. An optimizer keeps
+        its state; one switched for another starts with none (the player's weights stay as they are)."""
+        old, self.settings = self.settings, config.replace(self.settings, **changes)
         s = self.settings
-        for opt, lr in ((self.opt_g, s.lr_g), (self.opt_d, s.lr_d)):
-            for group in opt.param_groups:
-                group["lr"], group["betas"] = lr, (s.beta1, s.beta2)
+        # a state is its own optimizer's (Adam's moments mean nothing to SGD): the new one starts fresh
+        if s.optimizer_g != old.optimizer_g:
+            self.opt_g = optimizers.build(s.optimizer_g, self._params[self.G], s.lr_g, s)
+        if s.optimizer_d != old.optimizer_d:
+            self.opt_d = optimizers.build(s.optimizer_d, self._params[self.D], s.lr_d, s)
+        optimizers.set_live(self.opt_g, s.lr_g, s)
+        optimizers.set_live(self.opt_d, s.lr_d, s)
         return self.settings
 
     # -- batches --------------------------------------------------------------------------------
@@ -220,7 +216,7 @@ class Trainer:
             self.G_ema.load_state_dict(self.G.state_dict())
 
     def _average_grads(self, model: torch.nn.Module) -> None:
-        # the mean gradient over ranks, so every replica takes the same Adam step. (DDP does not fit:
+        # the mean gradient over ranks, so every replica takes the same optimizer step. (DDP does not fit:
         # its hooks wait for backward(), and each update here asks autograd.grad for one model's.)
         if self.world > 1:
             _all_mean([p.grad for p in self._params[model] if p.grad is not None])

@@ -152,3 +152,53 @@ def test_pickle_with_code_is_refused_and_never_runs(trained, digits):
     with pytest.raises(CheckpointError):
         checkpoint.load(pickle.dumps(Payload()), digits)
     assert not os.path.exists(MARKER)
+
+
+# -- the optimizers' choice travels ---------------------------------------------------------------------
+@pytest.mark.parametrize("kinds", [("sgd", "rmsprop"), ("rmsprop", "sgd")])
+def test_round_trip_with_sgd_and_rmsprop_resumes_the_same_run(digits, kinds):
+    t = Trainer(ModelSpec(arch="mlp", seed=5), LiveSettings(batch_size=16, optimizer_g=kinds[0],
+                                                           optimizer_d=kinds[1], momentum=0.7), digits=digits)
+    for _ in range(3):
+        t.step()
+    restored = checkpoint.load(checkpoint.to_bytes(t), digits)
+    assert (restored.settings.optimizer_g, restored.settings.optimizer_d) == kinds
+    assert (type(restored.opt_g), type(restored.opt_d)) == (type(t.opt_g), type(t.opt_d))
+    for a, b in ((t.opt_g, restored.opt_g), (t.opt_d, restored.opt_d)):   # their state, as saved
+        for i, s in a.state_dict()["state"].items():
+            assert all(torch.equal(x, b.state_dict()["state"][i][k]) for k, x in s.items())
+    assert [t.step() for _ in range(3)] == [restored.step() for _ in range(3)]
+
+
+def test_a_checkpoint_from_before_the_choice_loads_as_adam(trained, digits):
+    d = checkpoint.to_dict(trained)
+    for name in ("optimizer_g", "optimizer_d", "momentum"):
+        del d["settings"][name]       # as a checkpoint written before these settings existed
+    restored = checkpoint.load(saved(d), digits)
+    assert (restored.settings.optimizer_g, restored.settings.optimizer_d) == ("adam", "adam")
+    assert isinstance(restored.opt_d, torch.optim.Adam)
+    assert [trained.step() for _ in range(2)] == [restored.step() for _ in range(2)]   # Adam's moments kept
+
+
+def _sgd_named_for_adam_state(d):
+    d["settings"]["optimizer_d"] = "sgd"      # D's state is still Adam's
+
+
+def _rmsprop_state_named_adam(d):
+    sq = {i: {"step": s["step"], "square_avg": s["exp_avg_sq"]} for i, s in d["opt_g"]["state"].items()}
+    d["opt_g"]["state"] = sq                  # RMSprop's state under settings that say Adam
+
+
+def _empty_adam_groups_named_sgd(d):
+    d["settings"]["optimizer_g"] = "sgd"
+    d["opt_g"]["state"] = {}                  # no state, but Adam's param groups
+
+
+@pytest.mark.parametrize("change, message", [
+    (_sgd_named_for_adam_state, "opt_d: the optimizer state is not sgd's, which the settings name"),
+    (_rmsprop_state_named_adam, "opt_g: the optimizer state is not adam's"),
+    (_empty_adam_groups_named_sgd, "opt_g: the optimizer state is not sgd's"),
+])
+def test_one_optimizers_state_is_never_loaded_into_another(trained, digits, change, message):
+    with pytest.raises(CheckpointError, match=message):
+        checkpoint.load(mutate(trained, change), digits)

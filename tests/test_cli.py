@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 
 def in_process(digits):
@@ -109,3 +110,48 @@ def test_the_default_model_is_conditional_and_draws_a_chosen_digit(tmp_path):
     r = cli("sample", "--checkpoint", str(tmp_path / "checkpoint.pt"), "--n", "4", "--out", str(out), "--digit", "3")
     assert r.returncode == 0, r.stderr
     assert np.load(out).shape == (4, 28, 28)
+
+
+def test_every_live_setting_is_an_option_named_after_its_field():
+    import dataclasses
+
+    from gan_core.__main__ import _live_given, _parser
+    from gan_core.config import LiveSettings
+    a = _parser().parse_args(["train", "--out", "x", "--optimizer-g", "sgd", "--optimizer-d", "rmsprop",
+                              "--momentum", "0.8", "--lr-d", "3e-4", "--g-steps", "2"])
+    assert _live_given(a) == {"optimizer_g": "sgd", "optimizer_d": "rmsprop", "momentum": 0.8, "lr_d": 3e-4,
+                              "g_steps": 2}
+    everything = []
+    for f in dataclasses.fields(LiveSettings):   # each field, given its default, as an option
+        everything += ["--" + f.name.replace("_", "-"), str(f.default)]
+    assert _live_given(_parser().parse_args(["train", "--out", "x", *everything])) == dataclasses.asdict(LiveSettings())
+    assert _live_given(_parser().parse_args(["train", "--out", "x"])) == {}   # none given: the defaults
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--optimizer-d", "adamw"], "optimizer_d must be one of adam, sgd, rmsprop; got 'adamw'"),
+    (["--momentum", "1.5"], "momentum must be between 0 and 0.99"),
+    (["--lr-g", "fast"], "argument --lr-g: invalid float value"),
+])
+def test_a_bad_live_option_is_one_line_and_status_2(args, message, tmp_path, capsys):
+    from gan_core.__main__ import main
+    assert main(["train", "--out", str(tmp_path / "x"), "--steps", "1", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and len(err.splitlines()) == 1, err
+
+
+def test_train_resumes_with_the_checkpoints_settings_but_for_the_options_given(digits, tmp_path, monkeypatch):
+    from gan_core import checkpoint, data
+    from gan_core.__main__ import _parser, _trainer
+    from gan_core.config import LiveSettings, ModelSpec
+    from gan_core.trainer import Trainer
+    t = Trainer(ModelSpec(arch="mlp"), LiveSettings(beta1=0.7, optimizer_g="rmsprop", batch_size=16), digits=digits)
+    t.step()
+    checkpoint.save(t, tmp_path / "c.pt")
+    monkeypatch.setattr(data, "load", lambda *a, **kw: (digits, None))
+    a = _parser().parse_args(["train", "--out", "x", "--resume", str(tmp_path / "c.pt"), "--optimizer-d", "sgd"])
+    resumed = _trainer(a, ModelSpec(), None, print)
+    s = resumed.settings
+    assert (s.beta1, s.optimizer_g, s.optimizer_d, s.batch_size) == (0.7, "rmsprop", "sgd", 16)
+    assert isinstance(resumed.opt_d, torch.optim.SGD) and not resumed.opt_d.state   # switched: fresh
+    assert len(resumed.opt_g.state) == len(list(resumed.G.parameters()))            # kept

@@ -31,8 +31,12 @@ def same(a: Trainer, b: Trainer) -> bool:
         and a.step_count == b.step_count and torch.equal(a.rng.get_state(), b.rng.get_state())
 
 
-def build(seed: int = 0, spec: ModelSpec = SPEC) -> Trainer:
-    return export.build(dataclasses.replace(spec, seed=seed), LiveSettings(batch_size=16))[0]
+def build(seed: int = 0, spec: ModelSpec = SPEC, settings: LiveSettings = LiveSettings(batch_size=16)) -> Trainer:
+    return export.build(dataclasses.replace(spec, seed=seed), settings)[0]
+
+
+def optimizers_(g: str, d: str) -> LiveSettings:
+    return LiveSettings(batch_size=16, optimizer_g=g, optimizer_d=d)
 
 
 @pytest.mark.parametrize("arch", ["mlp", "conv"])
@@ -49,9 +53,9 @@ def test_a_packed_state_unpacked_into_another_trainer_is_the_same_trainer(arch):
     assert a.step() == b.step() and same(a, b)
 
 
-def test_a_state_before_the_first_step_steps_as_a_fresh_trainer_would():
-    a, fresh = build(0), build(0)
-    b = build(1)
+@pytest.mark.parametrize("kinds", [("adam", "adam"), ("sgd", "rmsprop"), ("rmsprop", "sgd")])
+def test_a_state_before_the_first_step_steps_as_a_fresh_trainer_would(kinds):
+    a, fresh, b = (build(seed, settings=optimizers_(*kinds)) for seed in (0, 0, 1))
     flat = torch.empty(engine.state_bytes(a), dtype=torch.uint8)
     engine.unpack(b, flat, engine.pack(a, flat))     # Adam's moments made (zeros, step 0) as Adam makes them
     assert a.step() == b.step() == fresh.step()
@@ -87,6 +91,29 @@ def test_an_engine_takes_the_steps_the_thread_would_have_taken():
             mine_updates.append({"step": m["step"], **ratios})
     assert rows == mine_rows and updates == mine_updates
     assert same(ours, theirs)
+
+
+def test_an_engine_whose_run_switched_an_optimizer_steps_on_with_the_new_one():
+    # the engine's copy holds Adam's state for D; after a switch to SGD the run's state has another shape
+    ours, theirs = build(0), build(0)
+    e = engine.Engine(threads=1)
+    try:
+        e.start(theirs, changed=True, every=5)
+        outs = [e.receive(), *e.finish()]
+        theirs.step_count = engine.adopt(theirs, outs[-1])
+        for _ in range(theirs.step_count):
+            ours.step()
+        assert ours.step_count > 0 and same(ours, theirs)
+        for t in (ours, theirs):
+            t.apply(optimizer_d="sgd")
+        e.start(theirs, changed=True, every=5)
+        outs = [e.receive(), *e.finish()]
+    finally:
+        e.close()
+    rows = [r for out in outs for r in out.rows]
+    theirs.step_count = engine.adopt(theirs, outs[-1])
+    assert rows and rows == [ours.step() for _ in rows]
+    assert isinstance(theirs.opt_d, torch.optim.SGD) and same(ours, theirs)
 
 
 # -- sessions on engines ------------------------------------------------------------------------------

@@ -63,3 +63,13 @@ def test_a_watch_link_names_the_run_and_the_replica_holding_it():
     assert query.watch_link("http://host/", "abc", "r2") == "http://host/?watch=abc&replica=r2"
     # a watch link's own parameters are no settings: decoding ignores them
     assert query.decode({"watch": "abc", "replica": "r2"})[2] == []
+
+
+def test_a_link_chooses_each_players_optimizer():
+    live, _, problems = query.decode({"optimizer_g": "sgd", "optimizer_d": "rmsprop", "momentum": "0.5"})
+    assert (live.optimizer_g, live.optimizer_d, live.momentum, problems) == ("sgd", "rmsprop", 0.5, [])
+    assert query.encode(live, ModelSpec()) == {"optimizer_g": "sgd", "optimizer_d": "rmsprop", "momentum": "0.5"}
+    live, _, problems = query.decode({"optimizer_d": "adamw", "momentum": "2"})
+    assert live == LiveSettings()
+    assert [p.split(":")[0] for p in problems] == ["ignored optimizer_d='adamw'", "ignored momentum='2'"]
+    assert "one of adam, sgd, rmsprop" in problems[0]

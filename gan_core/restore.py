@@ -4,8 +4,10 @@ left of a damaged digit.
 G is frozen (its EMA, no weight changes); the only thing that learns is z. Each step runs the seed's
 four stages with the roles turned round: forward G(z), a loss on the visible pixels only,
 backward to z (not to the weights), an Adam update of z. Several restarts from other z (and, for a
-conditional G, every digit label) race, and the one with the least visible error wins. The hidden
-pixels come out as G imagines them: a GAN that learned digits fills the gap with strokes a digit has.
+conditional G, every digit label) race, and the one with the least objective (the visible error,
+plus the prior on z and, when asked, D's verdict) wins. The hidden pixels come out as G imagines
+them: a GAN that learned digits fills the gap with strokes a digit has. Super-resolution (upscale)
+is the same search with another error: the block means of G(z) against a 7x7 or 14x14 digit.
 
 A mask is 1 where a pixel is visible and 0 where it is hidden; images are floats in [0, 1].
 """
@@ -26,10 +28,10 @@ from .trainer import Trainer
 MASKS = ("bottom", "band", "pixels", "noise")
 DEFAULT_HIDDEN = 0.4          # the share hidden (or the noise's standard deviation, for "noise")
 STEPS = (1, 2000)             # gradient steps on z: the bounds the page and the CLI accept
-RESTARTS = (1, 32)            # starts from other z that race; the best visible error wins
+RESTARTS = (1, 32)            # starts from other z that race; the least objective wins
 MAX_IMAGES = 10_000           # per call: 10,000 x 784 floats64 is 63 MB
 MAX_NPY_BYTES = 64 * 2**20    # a .npy file read by the CLI
-CHUNK = 64                    # images searched at once: 64 x 40 starts of a conditional G, ~30 MB of activations
+CHUNK = 64                    # images searched at once: 64 x 40 starts of a conditional G, ~25 MB of G's activations
 PRIOR = 1e-3                  # weight of mean(z²): keeps z where G was trained, so hidden parts stay digit-like
 LR = 0.05                     # Adam's step on z
 

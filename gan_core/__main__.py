@@ -70,13 +70,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--truncation", type=float, default=0.0)
 
-    r = sub.add_parser("restore", help="fill in the hidden pixels of damaged digits by gradient descent on z")
+    r = sub.add_parser("restore", help="fill in the hidden pixels of damaged digits, or enlarge small ones, "
+                                       "by gradient descent on z")
     r.add_argument("--checkpoint", required=True, type=Path)
-    r.add_argument("--images", required=True, type=Path, help="float .npy (N, 28, 28) in [0, 1]")
-    r.add_argument("--mask", required=True, type=Path, help="float .npy (N, 28, 28): 1 visible, 0 hidden")
+    r.add_argument("--images", required=True, type=Path,
+                   help="float .npy in [0, 1]: (N, 28, 28) with --mask, or (N, 7, 7) / (N, 14, 14) to enlarge "
+                        f"(each pixel a block's mean); N at most {restore.MAX_IMAGES}")
+    r.add_argument("--mask", type=Path, help="float .npy (N, 28, 28): 1 visible, 0 hidden")
     r.add_argument("--out", required=True, type=Path, help=".npy for the restored images (N, 28, 28)")
-    r.add_argument("--steps", type=int, default=200, help=f"gradient steps on z ({restore.STEPS[0]}-{restore.STEPS[1]})")
-    r.add_argument("--restarts", type=int, default=4, help="starts from other z (a conditional G tries each digit too)")
+    r.add_argument("--steps", type=int, default=restore.DEFAULTS.steps,
+                   help=f"gradient steps on z ({restore.STEPS[0]}-{restore.STEPS[1]}; default {restore.DEFAULTS.steps})")
+    r.add_argument("--restarts", type=int, default=restore.DEFAULTS.restarts,
+                   help=f"starts from other z (a conditional G tries each digit too; default {restore.DEFAULTS.restarts})")
     r.add_argument("--seed", type=int, default=0)
     return p
 
@@ -276,15 +281,28 @@ def _sample(a: argparse.Namespace) -> None:
 def _restore(a: argparse.Namespace) -> None:
     if a.out.suffix != ".npy":
         raise UsageError(f"--out must name a .npy file, got {a.out}")
-    images, mask = restore.check_arrays(restore.read_npy(a.images, "--images"), restore.read_npy(a.mask, "--mask"))
+    images = restore.read_npy(a.images, "--images", (28, *restore.LOW_SIZES))
+    if images.shape[1] != 28 and a.mask is not None:
+        raise UsageError(f"--images of {images.shape[1]}x{images.shape[2]} are enlarged, not masked: leave out --mask")
+    if images.shape[1] == 28 and a.mask is None:
+        raise UsageError("--images of 28x28 need a --mask (1 visible, 0 hidden); "
+                         f"images of {' or '.join(f'{k}x{k}' for k in restore.LOW_SIZES)} are enlarged without one")
+    if a.mask is None:
+        low = restore.check_low(images)
+    else:
+        images, mask = restore.check_arrays(images, restore.read_npy(a.mask, "--mask"))
     ckpt = checkpoint.read(a.checkpoint)
     digits, _ = data.load("bundled")  # restoring needs no data; the trainer only wants some
     t = checkpoint.restore(ckpt, digits, device="cpu", data="bundled")
-    result = restore.run(t, images, mask, steps=a.steps, restarts=a.restarts, seed=a.seed, frames=2)
+    if a.mask is None:
+        result = restore.run_upscale(t, low, steps=a.steps, restarts=a.restarts, seed=a.seed, frames=2)
+        what = f"{len(low)} images enlarged from {low.shape[1]}x{low.shape[2]}; block-mean error"
+    else:
+        result = restore.run(t, images, mask, steps=a.steps, restarts=a.restarts, seed=a.seed, frames=2)
+        what = f"{len(images)} restored images; visible error"
     a.out.parent.mkdir(parents=True, exist_ok=True)
     np.save(a.out, result.images.numpy().astype(np.float32))
-    print(f"wrote {a.out}: {len(images)} restored images; visible error {result.loss[0]:.4f} -> {result.loss[-1]:.4f}",
-          file=sys.stderr)
+    print(f"wrote {a.out}: {what} {result.loss[0]:.4f} -> {result.loss[-1]:.4f}", file=sys.stderr)
 
 
 CLI_MAX_SHOWN = 2000    # a long path still fits; a 5,000-character value is cut

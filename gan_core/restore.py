@@ -4,8 +4,10 @@ left of a damaged digit.
 G is frozen (its EMA, no weight changes); the only thing that learns is z. Each step runs the seed's
 four stages with the roles turned round: forward G(z), a loss on the visible pixels only,
 backward to z (not to the weights), an Adam update of z. Several restarts from other z (and, for a
-conditional G, every digit label) race, and the one with the least visible error wins. The hidden
-pixels come out as G imagines them: a GAN that learned digits fills the gap with strokes a digit has.
+conditional G, every digit label) race, and the one with the least objective (the visible error,
+plus the prior on z and, when asked, D's verdict) wins. The hidden pixels come out as G imagines
+them: a GAN that learned digits fills the gap with strokes a digit has. Super-resolution (upscale)
+is the same search with another error: the block means of G(z) against a 7x7 or 14x14 digit.
 
 A mask is 1 where a pixel is visible and 0 where it is hidden; images are floats in [0, 1].
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from . import models
 from .i18n import msg
@@ -25,9 +28,10 @@ from .trainer import Trainer
 MASKS = ("bottom", "band", "pixels", "noise")
 DEFAULT_HIDDEN = 0.4          # the share hidden (or the noise's standard deviation, for "noise")
 STEPS = (1, 2000)             # gradient steps on z: the bounds the page and the CLI accept
-RESTARTS = (1, 32)            # starts from other z that race; the best visible error wins
+RESTARTS = (1, 32)            # starts from other z that race; the least objective wins
 MAX_IMAGES = 10_000           # per call: 10,000 x 784 floats64 is 63 MB
 MAX_NPY_BYTES = 64 * 2**20    # a .npy file read by the CLI
+CHUNK = 64                    # images searched at once: 64 x 40 starts of a conditional G, ~25 MB of G's activations
 PRIOR = 1e-3                  # weight of mean(z²): keeps z where G was trained, so hidden parts stay digit-like
 LR = 0.05                     # Adam's step on z
 
@@ -65,6 +69,19 @@ def damage(images: torch.Tensor, kind: str, amount: float = DEFAULT_HIDDEN,
 
 
 # -- the search ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SearchSettings:
+    """How the search runs: the one set of defaults the page, the CLI and the benchmark read."""
+    steps: int = 200          # gradient steps on z
+    restarts: int = 4         # starts from other z per image (times 10 digit labels for a conditional G)
+    lr: float = LR            # Adam's step on z
+    prior: float = PRIOR      # weight of mean(z²)
+    realism: float = 0.0      # weight of D's "fake" loss softplus(-D(G(z))): D's taste for real digits
+
+
+DEFAULTS = SearchSettings()
+
+
 @dataclass
 class Restoration:
     images: torch.Tensor          # (N, 28, 28) G's best image for each input
@@ -80,58 +97,122 @@ def visible_error(fake: torch.Tensor, images: torch.Tensor, mask: torch.Tensor) 
     return se / mask.flatten(1).sum(1).clamp(min=1.0)
 
 
+def pool(images: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 28, 28) -> (N, size, size): each pixel the mean of a block (size 7 or 14)."""
+    return F.avg_pool2d(images.unsqueeze(1), 28 // size).squeeze(1)
+
+
+def pooled_error(fake: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between the block means of each image (N, 28, 28) and low (N, s, s): (N,)."""
+    return ((pool(fake, low.shape[-1]) - low) ** 2).flatten(1).mean(1)
+
+
 def search(G: torch.nn.Module, images: torch.Tensor, mask: torch.Tensor, *, latent_dim: int,
-           conditional: bool, steps: int = 200, restarts: int = 4, seed: int = 0, frames: int = 8,
-           lr: float = LR, prior: float = PRIOR) -> Restoration:
-    """Gradient descent on z through the frozen G: minimise each image's visible error (+ prior·mean z²).
+           conditional: bool, settings: SearchSettings = DEFAULTS, seed: int = 0, frames: int = 8,
+           D: torch.nn.Module | None = None, **changes) -> Restoration:
+    """Gradient descent on z through the frozen G: minimise each image's visible error, plus
+    prior·mean z², plus realism·softplus(-D(G(z))) when D is given.
 
     Every image gets `restarts` starts (times 10 digit labels for a conditional G), all run as one
-    batch; the start with the least visible error at the end wins. `frames` snapshots of the winners'
-    images are kept, evenly over the steps (the first and last included), for the page to show."""
-    _check_counts(steps, restarts, len(images))
-    device = next(G.parameters()).device
-    n, labels = len(images), models.N_CLASSES if conditional else 1
-    k = restarts * labels                                            # starts per image
-    x = images.to(device).float().repeat_interleave(k, 0)           # (N·k, 28, 28)
-    m = mask.to(device).float().repeat_interleave(k, 0)             # (N·k, 28, 28)
-    y = torch.arange(labels, device=device).repeat(n * restarts) if conditional else None   # (N·k,)
+    batch; the start with the least objective at the end wins. `frames` snapshots of the winners'
+    images are kept, evenly over the steps (the first and last included), for the page to show.
+    Keyword `changes` replace fields of `settings` (steps=, restarts=, lr=, prior=, realism=)."""
+    settings = dataclasses.replace(settings, **changes)
+    _check_counts(settings.steps, settings.restarts, len(images))
+    return _descend(G, visible_error, (images, mask), latent_dim=latent_dim, conditional=conditional,
+                    settings=settings, seed=seed, frames=frames, D=D)
+
+
+def _descend(G, error, targets: tuple[torch.Tensor, ...], *, latent_dim: int, conditional: bool,
+             settings: SearchSettings, seed: int, frames: int, D) -> Restoration:
+    # error(fake (B, 28, 28), *targets, each repeated for the k starts of its image) -> (B,). Images
+    # go CHUNK at a time, so memory is bounded for any N; z is drawn chunk after chunk from one seed.
     gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n * k, latent_dim, generator=gen).to(device).requires_grad_(True)      # (N·k, latent_dim)
-    opt = torch.optim.Adam([z], lr=lr)
-    was_training, frozen = G.training, [p.requires_grad for p in G.parameters()]
-    G.eval().requires_grad_(False)            # backprop into z only: G's weights get no gradient
-    keep = set(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int).tolist())
-    loss_curve, shots = [], []
+    keep = sorted(set(np.linspace(0, settings.steps, min(frames, settings.steps + 1)).round().astype(int).tolist()))
+    parts = [_descend_chunk(G, error, [t[c:c + CHUNK] for t in targets], gen, keep, latent_dim=latent_dim,
+                            conditional=conditional, s=settings, D=D)
+             for c in range(0, len(targets[0]), CHUNK)]
+    n = [len(p[0]) for p in parts]
+    curve = (torch.tensor([p[3] for p in parts]) * torch.tensor(n).unsqueeze(1)).sum(0) / sum(n)   # per image
+    shots = [(step, torch.cat([p[4][j] for p in parts])) for j, step in enumerate(keep)]
+    return Restoration(images=shots[-1][1], z=torch.cat([p[1] for p in parts]),
+                       labels=None if parts[0][2] is None else torch.cat([p[2] for p in parts]),
+                       loss=curve.tolist(), frames=shots)
+
+
+def _descend_chunk(G, error, targets, gen, keep, *, latent_dim, conditional, s, D):
+    device = next(G.parameters()).device
+    n, labels = len(targets[0]), models.N_CLASSES if conditional else 1
+    k = s.restarts * labels                                          # starts per image
+    targets = [t.to(device).float().repeat_interleave(k, 0) for t in targets]   # each (n·k, ...)
+    y = torch.arange(labels, device=device).repeat(n * s.restarts) if conditional else None   # (n·k,)
+    z = torch.randn(n * k, latent_dim, generator=gen).to(device).requires_grad_(True)      # (n·k, latent_dim)
+    opt = torch.optim.Adam([z], lr=s.lr)
+    use_d = D is not None and s.realism > 0
+    nets = [G, D] if use_d else [G]
+    state = [(m.training, [p.requires_grad for p in m.parameters()]) for m in nets]
+    for m in nets:
+        m.eval().requires_grad_(False)        # backprop into z only: no weight gets a gradient
+    curve, shots = [], []
     try:
-        for i in range(steps + 1):
-            fake = G(z, y).view(-1, 28, 28)                            # (N·k, 28, 28)
-            err = visible_error(fake, x, m)                            # (N·k,)
-            best = err.detach().view(n, k).argmin(1)                   # (N,) the leading start of each image
+        for step in range(s.steps + 1):
+            fake = G(z, y).view(-1, 28, 28)                            # (n·k, 28, 28)
+            err = error(fake, *targets)                                # (n·k,)
+            objective = err + s.prior * z.pow(2).mean(1)               # (n·k,) each start's own
+            if use_d:
+                objective = objective + s.realism * F.softplus(-D(fake.unsqueeze(1), y))
+            best = objective.detach().view(n, k).argmin(1)             # (n,) the leading start of each image
             lead = torch.arange(n, device=device) * k + best
-            loss_curve.append(float(err.detach()[lead].mean()))
-            if i in keep:
-                shots.append((i, fake.detach()[lead].cpu()))
-            if i == steps:
+            curve.append(float(err.detach()[lead].mean()))
+            if step in keep:
+                shots.append(fake.detach()[lead].cpu())
+            if step == s.steps:
                 break
-            loss = (err + prior * z.pow(2).mean(1)).sum()              # each start's own objective, summed
             opt.zero_grad(set_to_none=True)
-            loss.backward()                                            # dloss/dz; G's weights want no grad
+            objective.sum().backward()                                 # d/dz; the weights want no grad
             opt.step()
     finally:
-        for p, req in zip(G.parameters(), frozen):
-            p.requires_grad_(req)
-        G.train(was_training)
-    return Restoration(images=shots[-1][1], z=z.detach()[lead].cpu(),
-                       labels=None if y is None else y[lead].cpu(), loss=loss_curve, frames=shots)
+        for m, (training, flags) in zip(nets, state):
+            for p, req in zip(m.parameters(), flags):
+                p.requires_grad_(req)
+            m.train(training)
+    return shots[-1], z.detach()[lead].cpu(), None if y is None else y[lead].cpu(), curve, shots
 
 
-def run(t: Trainer, images: torch.Tensor, mask: torch.Tensor, steps: int = 200, restarts: int = 4,
-        seed: int = 0, frames: int = 8) -> Restoration:
-    """search() through the trainer's G (its EMA when it keeps one), on the worker between two steps."""
-    images, mask = check_arrays(images, mask)
+def upscale(G: torch.nn.Module, low: torch.Tensor, *, latent_dim: int, conditional: bool,
+            settings: SearchSettings = DEFAULTS, seed: int = 0, frames: int = 8,
+            D: torch.nn.Module | None = None, **changes) -> Restoration:
+    """Super-resolution by the same search: the z whose image's block means match `low` (N, 7, 7) or
+    (N, 14, 14), floats in [0, 1]. Restoration.images are (N, 28, 28); its loss is the pooled error."""
+    low = check_low(low)
+    settings = dataclasses.replace(settings, **changes)
+    _check_counts(settings.steps, settings.restarts, len(low))
+    return _descend(G, pooled_error, (low,), latent_dim=latent_dim, conditional=conditional,
+                    settings=settings, seed=seed, frames=frames, D=D)
+
+
+def _nets(t: Trainer) -> dict:
+    # the trainer's G (its EMA when it keeps one) and D, as search and upscale take them
     G = t.G_ema if t.settings.ema_decay > 0 else t.G
-    return search(G, images, mask, latent_dim=t.spec.latent_dim, conditional=t.spec.conditional,
-                  steps=steps, restarts=restarts, seed=seed, frames=frames)
+    return dict(latent_dim=t.spec.latent_dim, conditional=t.spec.conditional, D=t.D, G=G)
+
+
+def run(t: Trainer, images: torch.Tensor, mask: torch.Tensor, steps: int = DEFAULTS.steps,
+        restarts: int = DEFAULTS.restarts, seed: int = 0, frames: int = 8,
+        settings: SearchSettings = DEFAULTS) -> Restoration:
+    """search() through the trainer's G and D, on the worker between two steps."""
+    images, mask = check_arrays(images, mask)
+    settings = dataclasses.replace(settings, steps=steps, restarts=restarts)
+    nets = _nets(t)
+    return search(nets.pop("G"), images, mask, settings=settings, seed=seed, frames=frames, **nets)
+
+
+def run_upscale(t: Trainer, low, steps: int = DEFAULTS.steps, restarts: int = DEFAULTS.restarts,
+                seed: int = 0, frames: int = 8, settings: SearchSettings = DEFAULTS) -> Restoration:
+    """upscale() through the trainer's G and D, on the worker between two steps."""
+    settings = dataclasses.replace(settings, steps=steps, restarts=restarts)
+    nets = _nets(t)
+    return upscale(nets.pop("G"), low, settings=settings, seed=seed, frames=frames, **nets)
 
 
 # -- checks at the boundary -----------------------------------------------------------------------------
@@ -143,35 +224,52 @@ def _check_counts(steps: int, restarts: int, n: int) -> None:
                                    name=name, low=low, high=high, value=value))
 
 
+LOW_SIZES = (7, 14)            # the small images super-resolution takes: blocks of 4x4 or 2x2 pixels
+
+
+def _as_floats(name: str, a, sizes: tuple[int, ...]) -> torch.Tensor:
+    # a float32 tensor (N, s, s) with s in sizes and 1 <= N <= MAX_IMAGES, all finite; or RestoreError
+    a = torch.as_tensor(a)
+    if not (a.is_floating_point() or a.dtype == torch.bool):
+        raise RestoreError(msg("{name} must be floats, got {dtype}", name=name, dtype=str(a.dtype).removeprefix("torch.")))
+    if a.ndim != 3 or a.shape[1] != a.shape[2] or a.shape[1] not in sizes or not 1 <= len(a) <= MAX_IMAGES:
+        shapes = " or ".join(f"(N, {k}, {k})" for k in sizes)
+        raise RestoreError(msg("{name} must have the shape {shapes} with N from 1 to {most}, got {shape}",
+                               name=name, shapes=shapes, most=MAX_IMAGES, shape=tuple(a.shape)))
+    a = a.float()
+    if not bool(torch.isfinite(a).all()):
+        raise RestoreError(msg("{name} holds values that are not finite numbers", name=name))
+    return a
+
+
+def _in_unit_range(name: str, a: torch.Tensor) -> torch.Tensor:
+    if a.min() < 0 or a.max() > 1:
+        raise RestoreError(msg("{name} must lie in [0, 1], got values from {low:.3g} to {high:.3g}",
+                               name=name, low=float(a.min()), high=float(a.max())))
+    return a
+
+
+def check_low(low) -> torch.Tensor:
+    """Small images for super-resolution as a float32 tensor (N, 7, 7) or (N, 14, 14), checked: floats,
+    finite, in [0, 1], at most MAX_IMAGES. RestoreError says what is wrong."""
+    return _in_unit_range("images", _as_floats("images", low, LOW_SIZES))
+
+
 def check_arrays(images, mask) -> tuple[torch.Tensor, torch.Tensor]:
     """Images and mask as float32 tensors (N, 28, 28), checked: same shape, finite, images in [0, 1],
     mask 0 or 1, at most MAX_IMAGES. RestoreError says what is wrong."""
-    out = []
-    for name, a in (("images", images), ("mask", mask)):
-        a = torch.as_tensor(a)
-        if not (a.is_floating_point() or a.dtype == torch.bool):
-            raise RestoreError(msg("{name} must be floats, got {dtype}", name=name, dtype=str(a.dtype).removeprefix("torch.")))
-        if a.ndim != 3 or tuple(a.shape[1:]) != (28, 28) or not 1 <= len(a) <= MAX_IMAGES:
-            raise RestoreError(msg("{name} must have the shape (N, 28, 28) with N from 1 to {most}, got {shape}",
-                                   name=name, most=MAX_IMAGES, shape=tuple(a.shape)))
-        a = a.float()
-        if not bool(torch.isfinite(a).all()):
-            raise RestoreError(msg("{name} holds values that are not finite numbers", name=name))
-        out.append(a)
-    images, mask = out
+    images, mask = _as_floats("images", images, (28,)), _as_floats("mask", mask, (28,))
     if images.shape != mask.shape:
         raise RestoreError(msg("images {a} and mask {b} must have the same shape", a=tuple(images.shape), b=tuple(mask.shape)))
-    if images.min() < 0 or images.max() > 1:
-        raise RestoreError(msg("images must lie in [0, 1], got values from {low:.3g} to {high:.3g}",
-                               low=float(images.min()), high=float(images.max())))
+    _in_unit_range("images", images)
     if not bool(((mask == 0) | (mask == 1)).all()):
         raise RestoreError(msg("mask must hold only 0 (hidden) and 1 (visible)"))
     return images, mask
 
 
-def read_npy(path: str | Path, what: str) -> np.ndarray:
-    """A .npy file's array, read without pickles and in bounded memory: its header's shape and dtype
-    are checked against the limits and the file's size before any data is read."""
+def read_npy(path: str | Path, what: str, sizes: tuple[int, ...] = (28,)) -> np.ndarray:
+    """A .npy file's array (N, s, s) with s in `sizes`, read without pickles and in bounded memory: its
+    header's shape and dtype are checked against the limits and the file's size before any data is read."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -183,9 +281,11 @@ def read_npy(path: str | Path, what: str) -> np.ndarray:
             shape, _, dtype = _header(f, version)
             if dtype.hasobject:
                 raise RestoreError(msg("{what} {path}: holds Python objects, which are never read", what=what, path=str(path)))
-            if len(shape) != 3 or tuple(shape[1:]) != (28, 28) or not 1 <= shape[0] <= MAX_IMAGES:
-                raise RestoreError(msg("{what} {path}: shape {shape}; expected (N, 28, 28) with N from 1 to {most}",
-                                       what=what, path=str(path), shape=tuple(shape), most=MAX_IMAGES))
+            if (len(shape) != 3 or shape[1] != shape[2] or shape[1] not in sizes
+                    or not 1 <= shape[0] <= MAX_IMAGES):
+                raise RestoreError(msg("{what} {path}: shape {shape}; expected {shapes} with N from 1 to {most}",
+                                       what=what, path=str(path), shape=tuple(shape), most=MAX_IMAGES,
+                                       shapes=" or ".join(f"(N, {k}, {k})" for k in sizes)))
             if f.tell() + int(np.prod(shape)) * dtype.itemsize != size:
                 raise RestoreError(msg("{what} {path}: the header's shape does not match the file's size (truncated?)",
                                        what=what, path=str(path)))
@@ -227,8 +327,8 @@ class Demo:
         return [s for s, _ in self.result.frames], torch.stack([f[0] for _, f in self.result.frames]).unsqueeze(1)
 
 
-def demo(t: Trainer, image, kind: str, amount: float = DEFAULT_HIDDEN, steps: int = 150,
-         restarts: int = 4, seed: int = 0, frames: int = 8) -> Demo:
+def demo(t: Trainer, image, kind: str, amount: float = DEFAULT_HIDDEN, steps: int = DEFAULTS.steps,
+         restarts: int = DEFAULTS.restarts, seed: int = 0, frames: int = 8) -> Demo:
     """Damage one image (28, 28: uint8, or floats in [0, 1]), restore it through the trainer's G, and
     ask the digit judge what it reads in the original, the damaged and the restored image."""
     from . import judge   # the judge's weights load on first use, here on the worker

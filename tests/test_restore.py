@@ -184,3 +184,129 @@ def test_cli_round_trip(tmp_path, trainer):
     # the same search in this process gives the same images
     expected = restore.run(trainer, x, mask, steps=30, restarts=2, seed=5).images.numpy()
     assert np.allclose(out, expected, atol=1e-5)
+
+
+# -- one set of defaults ---------------------------------------------------------------------------------
+def test_the_cli_and_the_page_read_one_set_of_defaults():
+    import inspect
+
+    from gan_core.__main__ import _parser
+    a = _parser().parse_args(["restore", "--checkpoint", "c", "--images", "i", "--out", "o"])
+    assert (a.steps, a.restarts) == (restore.DEFAULTS.steps, restore.DEFAULTS.restarts)
+    for fn in (restore.demo, restore.run, restore.run_upscale):
+        params = inspect.signature(fn).parameters
+        assert (params["steps"].default, params["restarts"].default) == (restore.DEFAULTS.steps, restore.DEFAULTS.restarts)
+
+
+def test_realism_reads_d_and_changes_neither_net(trainer):
+    nets = (trainer.G_ema, trainer.D)
+    before = [{k: v.clone() for k, v in m.state_dict().items()} for m in nets]
+    grads = [[None if p.grad is None else p.grad.clone() for p in m.parameters()] for m in nets]   # the last step's
+    x, mask = restore.damage(real(), "bottom", 0.4)
+    plain = restore.search(trainer.G_ema, x, mask, latent_dim=16, conditional=False, steps=10, restarts=2, seed=2)
+    tasteful = restore.search(trainer.G_ema, x, mask, latent_dim=16, conditional=False, steps=10, restarts=2,
+                              seed=2, D=trainer.D, realism=1.0)
+    assert not torch.equal(plain.z, tasteful.z)            # D's term moved z
+    for m, b, g in zip(nets, before, grads):
+        assert all(torch.equal(b[k], v) for k, v in m.state_dict().items())
+        assert all((p.grad is None and old is None) or torch.equal(p.grad, old) for p, old in zip(m.parameters(), g))
+
+
+def test_many_images_go_in_chunks_and_each_winner_is_g_of_its_z(trainer):
+    n = restore.CHUNK + 3
+    x, mask = restore.damage(real(n), "pixels", 0.5)
+    r = restore.run(trainer, x, mask, steps=2, restarts=1, frames=3)
+    assert r.images.shape == (n, 28, 28) and r.z.shape == (n, 16) and len(r.loss) == 3
+    assert [s for s, _ in r.frames] == [0, 1, 2] and all(f.shape == (n, 28, 28) for _, f in r.frames)
+    with torch.no_grad():
+        assert torch.allclose(r.images, trainer.G_ema(r.z).view(-1, 28, 28), atol=1e-6)
+    # the curve is the mean over all images, chunk sizes weighed
+    assert abs(r.loss[-1] - restore.visible_error(r.images, x, mask).mean().item()) < 1e-6
+
+
+# -- super-resolution ---------------------------------------------------------------------------------------
+def test_pool_is_block_means_by_hand():
+    x = torch.zeros(1, 28, 28)
+    x[0, :4, :4] = 1.0                      # the whole first 4x4 block
+    x[0, 27, 27] = 0.8                      # one pixel of the last 4x4 block: 0.8 / 16 = 0.05
+    low = restore.pool(x, 7)
+    assert low.shape == (1, 7, 7) and low[0, 0, 0] == 1.0 and abs(low[0, 6, 6].item() - 0.05) < 1e-7
+    assert low.sum().item() == pytest.approx(1.05)
+    assert restore.pool(x, 14)[0, :2, :2].eq(1).all() and restore.pool(x, 14)[0, 13, 13] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("size", [7, 14])
+def test_upscale_matches_the_small_image(size):
+    # targets G itself can draw (G of some z*, a G whose images differ a lot with z): the block means
+    # of its output come near the small image, far nearer than where the search starts, and the
+    # reported error is the output's
+    from gan_core import models
+    torch.manual_seed(0)
+    G = models.Generator(torch.nn.Sequential(torch.nn.Linear(16, 784), torch.nn.Sigmoid()), 16, False)
+    with torch.no_grad():
+        G.net[0].weight.mul_(4)
+        target = G(torch.randn(4, 16, generator=torch.Generator().manual_seed(9))).view(-1, 28, 28)
+    low = restore.pool(target, size)
+    r = restore.upscale(G, low, latent_dim=16, conditional=False, steps=150, restarts=2, frames=2)
+    assert r.images.shape == (4, 28, 28) and r.z.shape == (4, 16)
+    start, end = restore.pooled_error(r.frames[0][1], low), restore.pooled_error(r.images, low)
+    assert end.mean() < 0.1 * start.mean()
+    assert end.mean().item() == pytest.approx(r.loss[-1], abs=1e-6) and r.loss[0] == pytest.approx(start.mean().item(), abs=1e-6)
+    assert float((restore.pool(r.images, size) - low).abs().max()) < 0.1
+
+
+@pytest.mark.parametrize("low, match", [
+    (np.zeros((2, 7, 7), np.uint8), "images must be floats"),
+    (np.zeros((2, 8, 8)), r"shape \(N, 7, 7\) or \(N, 14, 14\)"),
+    (np.zeros((2, 7, 14)), r"shape \(N, 7, 7\)"),
+    (np.zeros((0, 7, 7)), r"N from 1"),
+    (np.zeros((2, 28, 28)), r"shape \(N, 7, 7\)"),
+    (np.full((1, 14, 14), np.inf), "not finite"),
+    (np.full((1, 7, 7), -0.5), r"lie in \[0, 1\]"),
+])
+def test_bad_small_images_are_refused(trainer, low, match):
+    with pytest.raises(RestoreError, match=match):
+        restore.run_upscale(trainer, low)
+
+
+def test_cli_refuses_bad_small_images_in_one_line(tmp_path, capsys):
+    from gan_core.__main__ import main
+    low, big = np.zeros((2, 7, 7), np.float32), np.zeros((2, 28, 28), np.float32)
+    header = np.lib.format.header_data_from_array_1_0(low)   # a header that claims more images than allowed
+    header["shape"] = (restore.MAX_IMAGES + 1, 7, 7)
+    with open(tmp_path / "huge.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(low.tobytes())
+    cases = [
+        (["--images", _npy(tmp_path / "low.npy", low), "--mask", _npy(tmp_path / "m.npy", big)], "leave out --mask"),
+        (["--images", _npy(tmp_path / "big.npy", big)], "need a --mask"),
+        (["--images", _npy(tmp_path / "u8.npy", low.astype(np.uint8))], "must be floats"),
+        (["--images", _npy(tmp_path / "9.npy", np.zeros((2, 9, 9), np.float32))], r"\(N, 7, 7\) or \(N, 14, 14\)"),
+        (["--images", _npy(tmp_path / "nan.npy", np.full((1, 14, 14), np.nan, np.float32))], "not finite"),
+        (["--images", _npy(tmp_path / "2.npy", np.full((1, 7, 7), 2.0, np.float32))], r"\[0, 1\]"),
+        (["--images", str(tmp_path / "huge.npy")], "N from 1 to"),
+    ]
+    for args, match in cases:
+        code = main(["restore", "--checkpoint", str(tmp_path / "none.pt"), *args, "--out", str(tmp_path / "o.npy")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and err.startswith("error:") and "\n" not in err, (args, err)
+        assert __import__("re").search(match, err), (match, err)
+
+
+@pytest.mark.slow
+@pytest.mark.untimed
+def test_cli_upscale_round_trip(tmp_path, trainer):
+    from gan_core import checkpoint
+    checkpoint.save(trainer, tmp_path / "c.pt")
+    low = restore.pool(real(3), 14)
+    np.save(tmp_path / "low.npy", low.numpy())
+    r = subprocess.run([sys.executable, "-m", "gan_core", "restore", "--checkpoint", str(tmp_path / "c.pt"),
+                        "--images", str(tmp_path / "low.npy"), "--out", str(tmp_path / "out.npy"),
+                        "--steps", "30", "--restarts", "2", "--seed", "5"],
+                       capture_output=True, text=True, timeout=120, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    out = np.load(tmp_path / "out.npy")
+    assert out.shape == (3, 28, 28) and out.dtype == np.float32
+    expected = restore.run_upscale(trainer, low, steps=30, restarts=2, seed=5)
+    assert np.allclose(out, expected.images.numpy(), atol=1e-5)
+    assert "enlarged from 14x14" in r.stderr

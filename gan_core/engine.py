@@ -13,7 +13,7 @@ benchmarks/gil.py: a trainer beside a busy thread of its own process keeps 0.71-
 beside a busy process 0.95-1.00; 30 pages watching a run left it 0.19-0.34 of its speed
 (benchmarks/viewers.py). The price is memory: a forkserver that has imported torch and the studio
 once, and an engine for each trainer at once (docs/performance.md, "Engines"). So engines are a
-host's choice (session.Limits.engines, GAN_STUDIO_ENGINES=on); off, the default, keeps every
+host's choice (host.Limits.engines, GAN_STUDIO_ENGINES=on); off, the default, keeps every
 trainer a thread of the server.
 
 Engines start from a forkserver, never by fork() of the server: a fork of a process whose OpenMP

@@ -7,7 +7,8 @@ session stops (the visitor left, the idle limit, exit, a crash); the next comman
 Periodic work (the grid, D's histograms, the judge, the rewind point) hangs on the loop as
 `(every, fn)` hooks. The page reads `snapshot()`, a copy made under a lock that never waits for a step.
 
-A process-wide Scheduler (scheduler.py) caps how many sessions train at once; the others wait in line.
+The host's Scheduler (host.scheduler(), scheduler.py) caps how many sessions train at once; the
+others wait in line. Everything about the host process (limits, threads, exit) is in host.py.
 
 A session is a run others can watch (runs.py): it has an unguessable `run_id`, an Audience (its
 owner's page and its viewers' pages), and a snapshot `version` bumped whenever the worker publishes,
@@ -16,12 +17,9 @@ watches it; `fork()` makes a viewer a session of their own from the run as it is
 """
 from __future__ import annotations
 
-import atexit
 import copy
-import ctypes
 import dataclasses
 import math
-import os
 import sys
 import threading
 import time
@@ -32,9 +30,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import advice, checkpoint, cpus, engine, export, probe, render, runs, slow_motion
-from . import config
-from .config import ConfigError, LiveSettings, ModelSpec
+from . import advice, checkpoint, engine, export, host, probe, render, runs, slow_motion
+from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
 from .i18n import msg
@@ -47,118 +44,9 @@ WAIT_FALLBACK_S = 5.0   # a waiting session's longest sleep between two asks for
 IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-def _env_bool(name: str) -> bool:
-    return _truthy(os.environ.get(name, ""))
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "on", "true", "yes")
-
-
-def _trainers_at_once() -> int:
-    # sessions train on the GPU when there is one (Trainer's device "auto"): then the cap follows it
-    if torch.cuda.is_available():
-        return cpus.trainers_at_once(gpu_memory_mb=torch.cuda.get_device_properties(0).total_memory / 2**20)
-    return cpus.trainers_at_once()
-
-
 GRID_MOST_S = 2.0             # the fixed-noise grid is drawn again at least this often while training
 QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at most this share of a trainer
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
-
-
-SECONDS = (0.01, 7 * 24 * 3600.0)   # what a host may set a duration of Limits to
-
-
-def _limit(default: Any, allowed: tuple) -> Any:
-    # what configure() accepts beside the default: (low, high), as config.py's fields say it
-    return dataclasses.field(default=default, metadata={"limits": allowed})
-
-
-@dataclass
-class Limits:
-    """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*) and configure()."""
-    # trainers at once
-    max_running: int = _limit(int(_env_float("GAN_STUDIO_MAX_RUNNING", _trainers_at_once())), (1, 1024))
-    # torch threads each; 0 = the usable CPUs / max_running
-    threads: int = _limit(int(_env_float("GAN_STUDIO_THREADS", 0)), (0, 1024))
-    # a turn's length when others wait: about the default model's time to digits
-    slice_s: float = _limit(_env_float("GAN_STUDIO_SLICE_S", 90), SECONDS)
-    first_slice_s: float = _limit(_env_float("GAN_STUDIO_FIRST_SLICE_S", 3), SECONDS)  # a newcomer's first turn
-    idle_limit_s: float = _limit(_env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60), SECONDS)  # pause without interaction
-    # after the visitor's tab closes
-    leave_grace_s: float = _limit(_env_float("GAN_STUDIO_LEAVE_GRACE_S", 30), (0.0, SECONDS[1]))
-    grid_every_s: float = _limit(0.5, SECONDS)          # fixed-noise grid: twice per page refresh
-    rewind_every_s: float = _limit(5.0, SECONDS)        # last good state kept for NaN
-    game_every_s: float = _limit(1.0, SECONDS)          # D's output histograms
-    quality_every_s: float = _limit(10.0, SECONDS)      # judge report, at most this often
-    update_every_steps: int = _limit(20, (1, 10**5))    # weight-update ratios
-    # runs train in engine processes (engine.py): for a class's host
-    engines: bool = _limit(_env_bool("GAN_STUDIO_ENGINES"), (False, True))
-
-def _new_scheduler() -> Scheduler:
-    return Scheduler(_limits.max_running, _limits.slice_s, first_slice_s=_limits.first_slice_s)
-
-
-_limits = Limits()
-_scheduler = _new_scheduler()
-_sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
-
-
-def configure(**limits: Any) -> list[str]:
-    """Change the process-wide limits (e.g. from st.secrets) before sessions start: every valid key
-    is applied, and a sentence (an i18n Message) is returned for each bad one. It never raises: a
-    host's slip in the secrets is said, not a traceback on every page."""
-    global _scheduler
-    problems = []
-    for k, v in limits.items():
-        try:
-            # one key at a time, checked as config.py checks a visitor's settings (ConfigError)
-            setattr(_limits, k, getattr(config.validate(Limits, **{k: _from_text(k, v)}), k))
-        except ConfigError as e:
-            problems.append(e.args[0])
-    _scheduler = _new_scheduler()
-    _set_threads()
-    _warm_engines()
-    return problems
-
-
-def _from_text(key: str, value: Any) -> Any:
-    # secrets and the environment may say a limit as text: "on", "3", "2.5"; anything else as it came
-    kinds = {f.name: str(f.type) for f in dataclasses.fields(Limits)}
-    if not isinstance(value, str) or key not in kinds:
-        return value
-    if kinds[key] == "bool":
-        word = value.strip().lower()
-        return True if _truthy(word) else False if word in ("0", "off", "false", "no") else value
-    try:
-        return float(value)
-    except ValueError:
-        return value
-
-
-def _set_threads() -> None:
-    # several trainers share the CPUs this process may use (cpus.py); oversubscribed torch threads
-    # are far slower than one each
-    torch.set_num_threads(cpus.threads_each(_limits.max_running, _limits.threads))
-
-
-def limits() -> Limits:
-    return _limits
-
-
-def replica() -> str | None:
-    """This server's name among replicas behind a load balancer (GAN_STUDIO_REPLICA), or None when it
-    runs alone. A link to a run names it, so the balancer can send the link to the process holding the run."""
-    name = os.environ.get("GAN_STUDIO_REPLICA", "").strip()
-    return name if name and len(name) <= 32 and all(c.isalnum() or c in "-_" for c in name) else None
 
 
 @dataclass(frozen=True)
@@ -207,10 +95,10 @@ class Hook:
 
 class TrainingSession(Worker):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
-                 scheduler: Scheduler | None = None, limits_: Limits | None = None, history_cap: int = 1000,
+                 scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
         super().__init__("gan-trainer")
-        self.limits, self.scheduler = limits_ or _limits, scheduler or _scheduler
+        self.limits, self.scheduler = limits_ or host.limits(), scheduler or host.scheduler()
         self._state = IDLE
         self._history = MetricHistory(history_cap)
         self._frames = Thinned(cap=60)                  # (step, grid mosaic) over time, for scrubbing
@@ -240,8 +128,7 @@ class TrainingSession(Worker):
                        Hook(lim.rewind_every_s, cls._keep_good)]
         self._probes_on = True                          # off once a probe failed, until a new run (_swap)
         self._publish_grid()
-        _ensure_exit_hook()
-        _sessions.add(self)
+        host.register(self)
         self.run_id = runs.register(self)
 
     # -- commands (any thread) --------------------------------------------------------------------
@@ -510,7 +397,7 @@ class TrainingSession(Worker):
         self._shed()
         if self._state != FAILED:       # a stop by itself (the page closed, the idle limit, exit)
             self._publish_grid_if_behind()
-        _trim_memory()
+        host.trim_memory()
 
     def _shed(self) -> None:
         # on the worker, as a turn ends: what only a training trainer needs goes, so each waiting or
@@ -524,7 +411,7 @@ class TrainingSession(Worker):
         for m in (self._trainer.G, self._trainer.D):
             for p in m.parameters():
                 p.grad = None
-        _trim_memory()
+        host.trim_memory()
 
     def _give_back_engine(self) -> None:
         # as the run stops training (a turn ends, a pause, a new trainer): the engine's steps taken in,
@@ -884,63 +771,9 @@ def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
     return (1 - a) * rate + a * now if rate else now
 
 
-def _tune_malloc() -> None:
-    # glibc: a few arenas, not 8 per core (each trainer thread would fragment one of its own), and
-    # blocks of 1 MB or more (weights, Adam's moments, big gradients) in their own mappings, handed
-    # back to the system when freed. Without it a class of 20 left the server 38% above its RSS
-    # before they came (benchmarks/class_load.py)
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-8, 2)            # M_ARENA_MAX
-        libc.mallopt(-3, 1 << 20)      # M_MMAP_THRESHOLD (fixed: no longer raised as blocks are freed)
-    except (OSError, AttributeError):
-        pass
-
-
-def _trim_memory() -> None:
-    # glibc keeps freed memory in its arenas; hand it back so a server's RSS falls when visitors go
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def _clone_state(t: Trainer) -> dict[str, Any]:
     return copy.deepcopy(checkpoint.to_dict(t))
 
 
 def _fmt(v: Any) -> str:
     return f"{v:.2g}" if isinstance(v, float) else str(v)
-
-
-# -- process exit -----------------------------------------------------------------------------------
-_exit_hook = threading.Lock()
-_exit_registered = False
-
-
-def _ensure_exit_hook() -> None:
-    # torch threads still alive at interpreter exit abort the process: stop and join them first
-    global _exit_registered
-    with _exit_hook:
-        if not _exit_registered:
-            atexit.register(stop_all)
-            _set_threads()
-            _tune_malloc()
-            _warm_engines()
-            _exit_registered = True
-
-
-def _warm_engines() -> None:
-    # with engines on, the first visitor's run finds one ready, not a process importing torch
-    if _limits.engines and engine.available():
-        engine.pool.warm(torch.get_num_threads())
-
-
-def stop_all(timeout: float = 10.0) -> None:
-    """Stop and join every session's worker (at exit, and in tests)."""
-    sessions = list(_sessions)
-    for s in sessions:
-        s.stop(join=False)
-    for s in sessions:
-        s.stop(join=True, timeout=timeout)
-

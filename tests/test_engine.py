@@ -15,7 +15,8 @@ import torch
 
 from gan_core import engine, export, worker
 from gan_core.config import LiveSettings, ModelSpec
-from gan_core.session import Limits, TrainingSession
+from gan_core.host import Limits
+from gan_core.session import TrainingSession
 from gan_core.trainer import Trainer
 
 SPEC = test_session.SPEC   # the seed's model

@@ -3,7 +3,9 @@ import numpy as np
 
 from gan_core.config import LiveSettings, ModelSpec
 from gan_core.history import MetricHistory, Thinned
-from gan_core.session import Limits, Scheduler, TrainingSession
+from gan_core.host import Limits
+from gan_core.scheduler import Scheduler
+from gan_core.session import TrainingSession
 
 
 def test_thinned_keeps_at_most_cap_items_evenly_spread():

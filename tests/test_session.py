@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
-from gan_core.session import Limits, Scheduler, TrainingSession
+from gan_core.host import Limits
+from gan_core.scheduler import Scheduler
+from gan_core.session import TrainingSession
 
 SPEC = ModelSpec(arch="mlp", conditional=False)   # the seed's model
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 import sys
 import threading
@@ -65,12 +66,26 @@ class Snapshot:
     message: str | None                 # why it paused, failed or fell back
     queue_position: int | None
     queue_eta_s: float | None = None    # about when the turn of a waiting session comes (Scheduler.eta)
-    quality: list[dict] = field(default_factory=list)   # probe.quality reports with "step", thinned
-    game: list[dict] = field(default_factory=list)      # {"step", "real", "fake"} histograms of D's outputs
-    updates: dict[str, list[float]] = field(default_factory=dict)  # "step" and ||Δw||/||w|| per layer
+    # each probe's history by name (add_probe): its reports with "step", thinned; "updates" as columns
+    probes: dict[str, Any] = field(default_factory=dict)
     version: int = 0                    # bumped at each publish: figures of one version are built once
     run_id: str = ""                    # the run's id in the registry (runs.py), for watch links
     viewers: int = 0                    # pages watching this run besides its owner's
+
+    @property
+    def quality(self) -> list[dict]:
+        """probe.quality reports with "step", thinned."""
+        return self.probes.get("quality", [])
+
+    @property
+    def game(self) -> list[dict]:
+        """{"step", "real", "fake"}: histograms of D's outputs (probe.game), thinned."""
+        return self.probes.get("game", [])
+
+    @property
+    def updates(self) -> dict[str, list[float]]:
+        """"step" and ||Δw||/||w|| per layer, every update_every_steps steps."""
+        return self.probes.get("updates", {})
 
 
 @dataclass
@@ -84,6 +99,7 @@ class Hook:
     probe: bool = False
     due: float = 0.0
     most: float = math.inf      # the longest wait for the next run
+    name: str = ""              # a probe's name (add_probe)
 
     def run(self, session: Any, now: float) -> None:
         try:
@@ -102,9 +118,8 @@ class TrainingSession(Worker):
         self._state = IDLE
         self._history = MetricHistory(history_cap)
         self._frames = Thinned(cap=60)                  # (step, grid mosaic) over time, for scrubbing
-        self._quality = Thinned(cap=120)                # probe.quality reports over time
-        self._game = Thinned(cap=120)                   # D's output histograms over time
-        self._updates = MetricHistory(cap=300)          # weight-update ratios every few steps
+        # each probe's history (add_probe); the weight-update ratios come with the steps (one_step)
+        self._probes: dict[str, Thinned | MetricHistory] = {"updates": MetricHistory(cap=300)}
         self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
         self._markers: list[tuple[int, str]] = []
         self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
@@ -123,13 +138,27 @@ class TrainingSession(Worker):
         # The grid, what every page watches, waits at most GRID_MOST_S: under load (two runs on engines,
         # three browsers on two cores) one that took 0.26 s waited 13 s for the next, 150 steps behind
         self._hooks = [Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
-                       Hook(lim.game_every_s, cls._publish_game, share=0.02, probe=True),
-                       Hook(lim.quality_every_s, cls._publish_quality, share=QUALITY_SHARE, probe=True),
                        Hook(lim.rewind_every_s, cls._keep_good)]
+        self.add_probe("game", probe.game, every=lim.game_every_s, share=0.02)
+        self.add_probe("quality", probe.quality, every=lim.quality_every_s, share=QUALITY_SHARE)
         self._probes_on = True                          # off once a probe failed, until a new run (_swap)
         self._publish_grid()
         host.register(self)
         self.run_id = runs.register(self)
+
+    def add_probe(self, name: str, fn: Callable[[Trainer, torch.Generator], dict], *, every: float,
+                  share: float = 1.0, most: float = math.inf, cap: int = 120) -> None:
+        """Measure the run with fn(trainer, rng) -> a report (a dict) about every `every` seconds while
+        it trains, at most a `share` of the time and at least every `most` seconds (Hook). The reports,
+        with "step", go into a bounded history of their own: `snapshot().probes[name]`. A fork copies
+        it, a new run clears it; the same name again replaces the probe. fn only reads the trainer and
+        draws its noise from rng (never from the trainer's); if it raises, the probes stop until a new run."""
+        hook = Hook(every, functools.partial(_measure, name, fn), share, probe=True, most=most, name=name)
+        hook.due = time.monotonic() + every
+        with self._cv:      # new lists, not changed ones: the worker may be going through the old
+            self._hooks = [h for h in self._hooks if h.name != name] + [hook]
+            self._probes = {**self._probes, name: Thinned(cap)}
+            self._version += 1
 
     # -- commands (any thread) --------------------------------------------------------------------
     def start(self) -> None:
@@ -189,9 +218,9 @@ class TrainingSession(Worker):
         """Continue from a checkpoint file's bytes, validated by checkpoint.read (CheckpointError)."""
         self._command(lambda t: self._swap(*export.from_checkpoint(blob)))
 
-    def measure(self) -> None:
-        """Measure D's output histograms and G's quality now (also while paused)."""
-        self._command(lambda t: (self._publish_game(), self._publish_quality()))
+    def measure(self, *names: str) -> None:
+        """Run the probes now, all of them or those named (also while paused)."""
+        self._command(lambda t: [h.fn(self) for h in self._hooks if h.probe and (not names or h.name in names)])
 
     def fork(self, key: Any = None) -> "TrainingSession":
         """A session of the caller's own from this run as it is now: its checkpoint and its history.
@@ -219,8 +248,7 @@ class TrainingSession(Worker):
         new = TrainingSession(trainer.spec, trainer.settings, scheduler=self.scheduler, limits_=self.limits,
                               trainer=trainer)
         with new._cv:
-            (new._history, new._frames, new._quality, new._game, new._updates, new._markers,
-             new._elapsed) = kept
+            new._history, new._frames, new._probes, new._hooks, new._markers, new._elapsed = kept
             new._state = PAUSED if ckpt["step"] else IDLE
             new._version += 1
         with self._cv:
@@ -288,8 +316,7 @@ class TrainingSession(Worker):
                     markers=list(self._markers),
                     grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
                     settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
-                    queue_position=None, quality=list(self._quality.items), game=list(self._game.items),
-                    updates={k: list(v) for k, v in self._updates.columns().items()},
+                    queue_position=None, probes={k: _view(h) for k, h in self._probes.items()},
                     version=self._version, run_id=self.run_id, viewers=self._audience.viewers,
                 )
             waiting = self._state == WAITING
@@ -323,10 +350,7 @@ class TrainingSession(Worker):
     def frames(self) -> list[tuple[int, np.ndarray]]:
         """The stored fixed-noise grids over time (thinned), oldest first."""
         with self._cv:
-            items, last = list(self._frames.items), self._frames.last
-            if last is not None and (not items or items[-1] is not last[1]):
-                items.append(last[1])   # the newest grid, even between strides
-            return items
+            return self._frames.view()
 
     # -- the visitor and the process --------------------------------------------------------------
     def release(self) -> None:
@@ -525,7 +549,7 @@ class TrainingSession(Worker):
             for m in out.rows:
                 self._history.append(m)
             for u in out.updates:
-                self._updates.append(u)
+                self._probes["updates"].append(u)
             if out.rows:
                 self._elapsed += out.seconds
                 self._rate = _smoothed(self._rate, now - self._last_end, len(out.rows))
@@ -626,7 +650,7 @@ class TrainingSession(Worker):
         with self._cv:
             self._history.append(m)
             if ratios is not None:
-                self._updates.append({"step": m["step"], **ratios})
+                self._probes["updates"].append({"step": m["step"], **ratios})
         if self._state not in (RUNNING, WAITING):
             self._publish_grid()
         return m
@@ -661,7 +685,7 @@ class TrainingSession(Worker):
         frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
-            for h in (self._history, self._frames, self._quality, self._game, self._updates):
+            for h in (self._history, self._frames, *self._probes.values()):
                 h.clear()
             self._frames.push(frame)
             self._markers = []
@@ -679,7 +703,7 @@ class TrainingSession(Worker):
         # on the worker: the quality probe's cadence, closer for a lesson, else the server's
         every, share = (seconds, JUDGE_CLOSELY_SHARE) if seconds else (self.limits.quality_every_s, QUALITY_SHARE)
         for h in self._hooks:
-            if h.fn is TrainingSession._publish_quality:
+            if h.name == "quality":
                 h.every, h.share, h.due = every, share, time.monotonic() + every
 
     def _rewind(self, why: str) -> None:
@@ -725,25 +749,28 @@ class TrainingSession(Worker):
         if behind:
             self._publish_grid()
 
-    def _publish_game(self) -> None:
-        self._push(self._game, probe.game(self._trainer, self._probe_rng))
-
-    def _publish_quality(self) -> None:
-        self._push(self._quality, probe.quality(self._trainer, self._probe_rng))
-
-    def _push(self, into: Thinned, report: dict) -> None:
-        with self._cv:
-            into.push({"step": self._trainer.step_count, **report})
-            self._version += 1
 
 
 def _fork_state(t: Trainer, session: TrainingSession) -> tuple[dict[str, Any], tuple, Digits, ModelSpec]:
     # on the worker: the trainer's state and copies of the histories, consistent with each other.
     # The items themselves (metric rows, grid mosaics, reports) are never changed once pushed: shared
     with session._cv:
-        kept = (session._history.copy(), session._frames.copy(), session._quality.copy(),
-                session._game.copy(), session._updates.copy(), list(session._markers), session._elapsed)
+        kept = (session._history.copy(), session._frames.copy(), {k: h.copy() for k, h in session._probes.items()},
+                [dataclasses.replace(h) for h in session._hooks], list(session._markers), session._elapsed)
     return _clone_state(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere
+
+
+def _measure(name: str, fn: Callable[[Trainer, torch.Generator], dict], session: TrainingSession) -> None:
+    # a probe's run (add_probe): its report, with the step it was made at, into the probe's history
+    report = fn(session._trainer, session._probe_rng)
+    with session._cv:
+        session._probes[name].push({"step": session._trainer.step_count, **report})
+        session._version += 1
+
+
+def _view(h: Thinned | MetricHistory) -> Any:
+    # a probe's history as the snapshot holds it: a list of reports, or columns; the newest always in
+    return {k: list(v) for k, v in h.columns().items()} if isinstance(h, MetricHistory) else h.view()
 
 
 def _frame(t: Trainer) -> tuple[int, np.ndarray]:

@@ -215,10 +215,13 @@ def test_quality_tab_raises_the_collapse_alarm_of_the_diagnosis(app):
               "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
     alarms = lambda: [e.value for e in app.error if "Collapse alarm" in e.value]  # noqa: E731
     # published as the worker publishes a report (a new snapshot version, so the page redraws it)
-    s._push(s._quality, {**report, "histogram": [0.1] * 10})
+    reports = [{**report, "histogram": [0.1] * 10}]
+    s.add_probe("quality", lambda t, rng: reports[-1], every=3600)
+    s.measure("quality")
     app.run()
     assert not alarms()                                   # every digit drawn: no alarm
-    s._push(s._quality, report)
+    reports.append(report)
+    s.measure("quality")
     app.run()
     [alarm] = alarms()
     assert "mostly 1" in alarm and "Try:" in alarm

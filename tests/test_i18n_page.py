@@ -165,7 +165,8 @@ def tour(lang: str) -> list[list[str]]:
     s = at.session_state["session"]
     report = {"n": 256, "confident_share": 0.9, "fid": 50.0, "fid_real_n": 5.0, "near_copies": 0.0,
               "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
-    s._push(s._quality, report)    # G draws mostly ones: the collapse alarm (published: a new version)
+    s.add_probe("quality", lambda t, rng: report, every=3600)   # G draws mostly ones: the collapse alarm
+    s.measure("quality")                                          # (published: a new version)
     at.button(key="walk_go").click().run()
     at.run()
     assert not at.exception

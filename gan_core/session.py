@@ -38,7 +38,7 @@ from .history import MetricHistory, Thinned
 from .i18n import msg
 from .sampling import SamplingSettings
 from .scheduler import Scheduler
-from .trainer import DivergenceError, Trainer
+from .trainer import DivergenceError, Trainer, one_step
 from .worker import Worker
 
 WAIT_FALLBACK_S = 5.0   # a waiting session's longest sleep between two asks for a turn
@@ -130,8 +130,7 @@ class TrainingSession(Worker):
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
-        self._engine: engine.Engine | None = None       # the engine process that steps this run during a turn
-        self._changed = True                            # the trainer changed since the engine's copy was made
+        self._lease = engine.Lease()                    # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
         # each hook at most a share of the time: on a busy machine steps slow down, a hook on a clock
         # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
@@ -409,7 +408,7 @@ class TrainingSession(Worker):
 
     def _after_job(self, changed: bool) -> None:
         self._last_end = time.monotonic()    # time between steps is not step time
-        self._changed = self._changed or changed
+        self._lease.changed = self._lease.changed or changed
 
     def _crashed(self, e: Exception) -> None:
         # a crash marks this session failed; other sessions go on
@@ -440,26 +439,24 @@ class TrainingSession(Worker):
     def _give_back_engine(self) -> None:
         # as the run stops training (a turn ends, a pause, a new trainer): the engine's steps taken in,
         # and the engine back to the pool for a run that trains
-        if self._engine is None:
+        if self._lease.engine is None:
             return
         try:
             self._collect()
         except Exception as e:       # the engine's own error: it is closed, the run is as its last report left it
-            self._drop_engine(e)
-        if self._engine is not None:
-            engine.pool.give_back(self._engine, keep=self.limits.max_running)
-            self._engine = None
+            self._lease.drop(e, self._trainer.step_count)
+        self._lease.give_back(self.limits.max_running)
 
     def _has_grads(self) -> bool:
         return any(p.grad is not None for p in self._trainer.D.parameters())
 
     def _step(self) -> None:
-        if self._engine is not None and self._engine.flying:
+        if self._lease.flying:
             # the engine trains on while its report is taken in and the grid drawn: it is acknowledged
             # first, so it never waits for this process (its pages' GIL)
-            if (out := self._receive()) is None:
+            if (out := self._lease.receive()) is None:
                 return
-            if not out.final and self._quiet(out) and self._go_on():
+            if not out.final and self._quiet(out) and self._lease.go_on():
                 if self._took(out):
                     self._run_hooks(time.monotonic())
                 return
@@ -492,34 +489,10 @@ class TrainingSession(Worker):
         with self._cv:
             if self._jobs or self._stopping:
                 return True
-        try:
-            if self._engine is None:
-                self._engine = engine.pool.lease(torch.get_num_threads())
-                if self._engine is None:
-                    return False   # none free yet (one is starting): this step runs on the thread
-            self._engine.start(self._trainer, self._changed, self.limits.update_every_steps)
-        except Exception as e:      # the engine ended, or its copy could not be made
-            self._drop_engine(e)
+        if not self._lease.start(self._trainer, self.limits.update_every_steps):
             return False
-        self._changed = False
         self._last_end = time.monotonic()
         return True
-
-    def _go_on(self) -> bool:
-        try:
-            self._engine.go_on()
-            return True
-        except engine.EngineLost as e:
-            self._drop_engine(e)
-            return False
-
-    def _receive(self) -> engine.Burst | None:
-        # the engine's next report; None if the engine was lost (the run is as the last report left it)
-        try:
-            return self._engine.receive()
-        except engine.EngineLost as e:
-            self._drop_engine(e)
-            return None
 
     def _quiet(self, out: engine.Burst) -> bool:
         # nothing to do between this report and the next: no job, no end, no divergence, the turn goes on
@@ -530,14 +503,8 @@ class TrainingSession(Worker):
     def _collect(self) -> bool:
         # stop the engine and take in what it did since its last report: False when there is nothing
         # to go on with (it diverged and the run rewound, or the engine was lost)
-        if self._engine is None or not self._engine.flying:
-            return True
-        try:
-            outs = self._engine.finish()
-        except engine.EngineLost as e:
-            self._drop_engine(e)
-            return False
-        return all([self._took(out) for out in outs])
+        outs = self._lease.finish()
+        return outs is not None and all([self._took(out) for out in outs])
 
     def _took(self, out: engine.Burst) -> bool:
         # a report: its state into the trainer, its steps into the histories; False if it diverged
@@ -558,15 +525,6 @@ class TrainingSession(Worker):
             self._rewind(out.diverged)
             return False
         return True
-
-    def _drop_engine(self, why: Exception | None = None) -> None:
-        # an engine that failed is closed; the trainer is as the last burst that came back left it
-        if self._engine is not None:
-            self._engine.close()
-            self._engine, self._changed = None, True
-        if why is not None:
-            print(f"gan_core: an engine was lost ({why}); the run goes on from step {self._trainer.step_count}",
-                  file=sys.stderr, flush=True)
 
     def _run_hooks(self, now: float) -> None:
         hooks = self._hooks if self._probes_on else [h for h in self._hooks if not h.probe]
@@ -646,7 +604,7 @@ class TrainingSession(Worker):
 
     def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
         # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
-        m, ratios = engine.one_step(self._trainer, self.limits.update_every_steps, run)
+        m, ratios = one_step(self._trainer, self.limits.update_every_steps, run)
         with self._cv:
             self._history.append(m)
             if ratios is not None:

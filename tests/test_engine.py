@@ -13,7 +13,7 @@ import pytest
 import test_session
 import torch
 
-from gan_core import engine, export, worker
+from gan_core import engine, export, trainer, worker
 from gan_core.config import LiveSettings, ModelSpec
 from gan_core.host import Limits
 from gan_core.session import TrainingSession
@@ -86,7 +86,7 @@ def test_an_engine_takes_the_steps_the_thread_would_have_taken():
     assert outs[-1].final and len(rows) >= 2 and [r["step"] for r in rows] == list(range(1, len(rows) + 1))
     mine_rows, mine_updates = [], []
     for _ in rows:
-        m, ratios = engine.one_step(ours, 5)
+        m, ratios = trainer.one_step(ours, 5)
         mine_rows.append(m)
         if ratios is not None:
             mine_updates.append({"step": m["step"], **ratios})
@@ -147,7 +147,7 @@ def test_a_run_on_an_engine_keeps_every_step_once_and_obeys_its_commands(engines
     s = make()
     s.start()
     assert wait_for(lambda: s.snapshot().step >= 20)
-    assert s._engine is not None and s._engine.pid != os.getpid()
+    assert s._lease.pid is not None and s._lease.pid != os.getpid()
     s.apply(lr_d=1e-4)                       # a command: the engine stops, the setting goes with the next start
     at = s.step
     assert wait_for(lambda: s.snapshot().step >= at + 10)
@@ -185,8 +185,8 @@ def test_a_divergence_on_an_engine_rewinds_to_the_last_good_state(engines):
 def test_a_run_goes_on_when_its_engine_is_killed(engines, capfd):
     s = make()
     s.start()
-    assert wait_for(lambda: s._engine is not None and s.snapshot().step >= 10)
-    os.kill(s._engine.pid, signal.SIGKILL)
+    assert wait_for(lambda: s._lease.pid is not None and s.snapshot().step >= 10)
+    os.kill(s._lease.pid, signal.SIGKILL)
     at = s.step
     assert wait_for(lambda: s.snapshot().step >= at + 20)
     assert s.snapshot().state == "running"
@@ -273,8 +273,8 @@ def test_a_command_outwaits_a_hung_engine_and_the_run_pauses(engines, monkeypatc
     monkeypatch.setattr(worker, "JOB_S", 0.5)
     s = make()
     s.start()
-    assert wait_for(lambda: s._engine is not None and s._engine.flying and s.snapshot().step >= 10)
-    os.kill(s._engine.pid, signal.SIGSTOP)            # alive and silent: hung
+    assert wait_for(lambda: s._lease.flying and s.snapshot().step >= 10)
+    os.kill(s._lease.pid, signal.SIGSTOP)            # alive and silent: hung
     s.pause()
     snap = s.snapshot()
     assert snap.state == "paused" and snap.grid_step == snap.step

@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from . import optimizers
+from . import checkpoint
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .trainer import DivergenceError, Trainer, one_step
@@ -61,59 +61,6 @@ def hang_s() -> float:
 def available() -> bool:
     """Whether engines can run here: Linux (a forkserver, and memfd for the shared state)."""
     return hasattr(os, "memfd_create") and "forkserver" in multiprocessing.get_all_start_methods()
-
-
-# -- a trainer's state as one flat buffer -----------------------------------------------------------
-def _tensors(t: Trainer) -> list[torch.Tensor]:
-    """Every tensor a step changes, in a fixed order: weights and buffers, then the optimizers' state
-    (its layout is that of the optimizers chosen: see `_layout`)."""
-    out = [x for m in (t.G, t.D, t.G_ema) for x in m.state_dict(keep_vars=True).values()]
-    for opt in (t.opt_g, t.opt_d):
-        # an optimizer makes its state at its first step: made here as it would, so a trainer
-        # has the same tensors to send before its first step as after
-        optimizers.ensure_state(opt)
-        names = optimizers.STATE[optimizers.kind_of(opt)]
-        for group in opt.param_groups:
-            for p in group["params"]:
-                out += [opt.state[p][name] for name in names]
-    return [x.detach() for x in out]
-
-
-def _layout(t: Trainer) -> tuple[str, str]:
-    # the optimizers whose state a packed trainer holds: another choice packs other tensors
-    return t.settings.optimizer_g, t.settings.optimizer_d
-
-
-def state_bytes(t: Trainer) -> int:
-    return sum(x.numel() * x.element_size() for x in _tensors(t))
-
-
-@torch.no_grad()
-def pack(t: Trainer, into: torch.Tensor) -> tuple[int, torch.Tensor]:
-    """Write the trainer's state into `into` (uint8, state_bytes(t) long); returns what `unpack`
-    needs besides those bytes: (its step count, its RNG state)."""
-    torch.cat([x.reshape(-1).view(torch.uint8) for x in _tensors(t)], out=into)
-    return t.step_count, t.rng.get_state()
-
-
-@torch.no_grad()
-def unpack(t: Trainer, flat: torch.Tensor, meta: tuple[int, torch.Tensor], count: bool = True) -> None:
-    """Copy a `pack`ed state into t (same spec): its tensors keep their identity, only values change.
-    `count=False` leaves t.step_count to the caller (who sets it with the steps' rows)."""
-    tensors = _tensors(t)
-    if (size := sum(x.numel() * x.element_size() for x in tensors)) != flat.numel():
-        raise ValueError(f"a state of {flat.numel()} bytes for a trainer of {size}")
-    at = 0
-    for x in tensors:
-        n = x.numel() * x.element_size()
-        if x.is_contiguous():
-            x.reshape(-1).view(torch.uint8).copy_(flat[at:at + n])
-        else:       # (an optimizer state loaded with strides) written through a contiguous copy
-            x.copy_(flat[at:at + n].clone().view(x.dtype).view(x.shape))
-        at += n
-    if count:
-        t.step_count = meta[0]
-    t.rng.set_state(meta[1])
 
 
 class _Slots:
@@ -180,7 +127,7 @@ def _serve(conn: Connection, threads: int) -> None:
         out.seconds, out.final = now - last, final
         if out.diverged is None and t is not None:
             out.slot = slots.next_out()
-            out.meta = pack(t, slots[out.slot])
+            out.meta = checkpoint.pack(t, slots[out.slot])
         conn.send_bytes(pickle.dumps(("ok", out)))
         out, last = Burst(), now
 
@@ -202,7 +149,7 @@ def _serve(conn: Connection, threads: int) -> None:
                     slots = _Slots(reduction.recv_handle(conn), size)
                     t = Trainer(spec, settings, digits=Digits(torch.from_numpy(images), torch.from_numpy(labels), name))
                 if meta is not None:
-                    unpack(t, slots[0], meta)
+                    checkpoint.unpack(t, slots[0], meta)
                 if settings != t.settings:
                     t.apply(**dataclasses.asdict(settings))
                 running, acked, out, last = True, True, Burst(), time.monotonic()
@@ -244,7 +191,7 @@ def adopt(t: Trainer, out: Burst) -> int | None:
     sets it with the steps' rows); None for a report without a state (it diverged: the session rewinds)."""
     if not out.slot:
         return None
-    unpack(t, out.slots[out.slot], out.meta, count=False)
+    checkpoint.unpack(t, out.slots[out.slot], out.meta, count=False)
     out.slot, out.slots = 0, None
     return out.meta[0]
 
@@ -290,15 +237,15 @@ class Engine:
         """Set the engine training on its copy of t; `changed`: t changed since the engine's copy
         was made (its state goes first)."""
         # an optimizer switched since the engine's copy was made: that copy's state has another shape
-        held = self._holds is not None and self._holds() is t and self._layout == _layout(t)
+        held = self._holds is not None and self._holds() is t and self._layout == checkpoint.state_layout(t)
         build, fd = None, None
         try:
             if not held:
-                size = state_bytes(t)
+                size = checkpoint.state_bytes(t)
                 fd, self._slots = _Slots.create(size)
                 d = t.digits
                 build = (t.spec, d.images.numpy(), d.labels.numpy(), d.name, size)
-            meta = pack(t, self._slots[0]) if changed or not held else None
+            meta = checkpoint.pack(t, self._slots[0]) if changed or not held else None
             self._send((build, meta, t.settings, seconds, every))
             if fd is not None:
                 reduction.send_handle(self._conn, fd, self._proc.pid)
@@ -306,7 +253,7 @@ class Engine:
             if fd is not None:
                 os.close(fd)
         self._holds, self._flying, self._held, self.last_used = weakref.ref(t), True, False, time.monotonic()
-        self._layout = _layout(t)
+        self._layout = checkpoint.state_layout(t)
 
     def go_on(self) -> None:
         """The last report is taken: report again in BURST_S."""

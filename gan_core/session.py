@@ -109,7 +109,7 @@ class Hook:
             self.due = now + min(max(self.every, took / self.share), max(self.every, self.most))
 
 
-class TrainingSession(Worker):
+class TrainingSession(Worker, export.Drawings):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
                  scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
@@ -256,45 +256,7 @@ class TrainingSession(Worker):
             new.start()
         return new
 
-    # -- drawings and files: export's functions run on the worker (they only read), encoded here -------
-    def checkpoint_bytes(self) -> bytes:
-        return self.look(checkpoint.to_bytes)
-
-    def sample_png(self, s: SamplingSettings, scale: int = 2) -> bytes:
-        """A grid of s.n samples from the current G (EMA), drawn as the sampling settings say."""
-        return render.png(self.look(export.samples, s), scale=scale)
-
-    def sample_digit(self, digit: int, n: int = 16, s: SamplingSettings | None = None) -> torch.Tensor:
-        """n images (n, 1, 28, 28) of the requested digit from a conditional G (EMA)."""
-        return self.look(export.digit_samples, digit, dataclasses.replace(s or SamplingSettings(), n=n))
-
-    def sample_digit_png(self, digit: int, n: int = 16, s: SamplingSettings | None = None,
-                         scale: int = 2) -> bytes:
-        return render.png(self.sample_digit(digit, n, s), scale=scale)
-
-    def advice_pngs(self, scale: int = 1) -> dict[str, Any]:
-        """D's advice now (advice.py), drawn: "grid" and "real" as (PNG bytes, |∂L/∂x| of full colour),
-        with the step and the loss it was computed at."""
-        a = self.look(advice.compute)
-        return {"step": a.step, "loss": a.loss, "grid": render.advice_png(a.images, a.grads, nrow=8, scale=scale),
-                "real": render.advice_png(a.real, a.real_grads, nrow=len(a.real), scale=scale)}
-
-    def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
-                          method: str = "slerp", scale: int = 2, digit: int = 0) -> tuple[bytes, bytes]:
-        """(the strip of `steps` images from seed_a to seed_b, the single image at position t)."""
-        strip, one = self.look(export.interpolation, seed_a, seed_b, t, steps, method, digit)
-        return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
-
-    def latent_walk_gif(self, mode: str = "direction", seed: int = 0, frames: int = 24,
-                        radius: float = 3.0, ms_per_frame: int = 100, n: int = 36) -> bytes:
-        """The fixed grid's first n cells animated on the live G (EMA) along sampling.latent_walk."""
-        return render.gif(self.look(export.latent_walk, mode, seed, frames, radius, n), ms_per_frame, scale=2)
-
-    def timelapse_gif(self, ms_per_frame: int = 150) -> bytes | None:
-        """The stored fixed-noise grids, oldest first, as a looping GIF; None before any frame."""
-        frames = [mosaic for _, mosaic in self.frames()]
-        return render.gif(frames, ms_per_frame=ms_per_frame) if frames else None
-
+    # -- files (the drawings: export.Drawings) ------------------------------------------------------
     def metrics_csv(self) -> str:
         with self._cv:
             return export.metrics_csv(self._history.columns())

@@ -13,7 +13,7 @@ import pytest
 import test_session
 import torch
 
-from gan_core import engine, export, trainer, worker
+from gan_core import checkpoint, engine, export, trainer, worker
 from gan_core.config import LiveSettings, ModelSpec
 from gan_core.host import Limits
 from gan_core.session import TrainingSession
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not engine.available(), reason="engines need Lin
 
 
 def tensors(t: Trainer) -> list[torch.Tensor]:
-    return [x.clone() for x in engine._tensors(t)]
+    return [x.clone() for x in checkpoint.state_tensors(t)]
 
 
 def same(a: Trainer, b: Trainer) -> bool:
@@ -47,8 +47,8 @@ def test_a_packed_state_unpacked_into_another_trainer_is_the_same_trainer(arch):
     for _ in range(3):
         a.step()
     assert not same(a, b)
-    flat = torch.empty(engine.state_bytes(a), dtype=torch.uint8)
-    engine.unpack(b, flat, engine.pack(a, flat))
+    flat = torch.empty(checkpoint.state_bytes(a), dtype=torch.uint8)
+    checkpoint.unpack(b, flat, checkpoint.pack(a, flat))
     assert same(a, b)
     # and it steps on as the original does: weights, Adam's moments, the RNG's draws
     assert a.step() == b.step() and same(a, b)
@@ -57,17 +57,17 @@ def test_a_packed_state_unpacked_into_another_trainer_is_the_same_trainer(arch):
 @pytest.mark.parametrize("kinds", [("adam", "adam"), ("sgd", "rmsprop"), ("rmsprop", "sgd")])
 def test_a_state_before_the_first_step_steps_as_a_fresh_trainer_would(kinds):
     a, fresh, b = (build(seed, settings=optimizers_(*kinds)) for seed in (0, 0, 1))
-    flat = torch.empty(engine.state_bytes(a), dtype=torch.uint8)
-    engine.unpack(b, flat, engine.pack(a, flat))     # Adam's moments made (zeros, step 0) as Adam makes them
+    flat = torch.empty(checkpoint.state_bytes(a), dtype=torch.uint8)
+    checkpoint.unpack(b, flat, checkpoint.pack(a, flat))     # Adam's moments made (zeros, step 0) as Adam makes them
     assert a.step() == b.step() == fresh.step()
     assert same(b, fresh)
 
 
 def test_a_state_of_another_size_is_refused():
     a, wide = build(0), build(0, ModelSpec(arch="mlp_wide"))
-    flat = torch.empty(engine.state_bytes(wide), dtype=torch.uint8)
+    flat = torch.empty(checkpoint.state_bytes(wide), dtype=torch.uint8)
     with pytest.raises(ValueError, match="bytes for a trainer of"):
-        engine.unpack(a, flat, engine.pack(wide, flat))
+        checkpoint.unpack(a, flat, checkpoint.pack(wide, flat))
 
 
 def test_an_engine_takes_the_steps_the_thread_would_have_taken():

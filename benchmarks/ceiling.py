@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gan_core import cpus, data, session  # noqa: E402
+from gan_core import cpus, data, host  # noqa: E402
 from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 from speed import alone, count_step, matmul_limit, rate  # noqa: E402
@@ -95,7 +95,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seconds", type=float, default=1.5, help="length of one timed window")
     a = p.parse_args()
-    session.configure(max_running=1, threads=a.threads)
+    host.configure(max_running=1, threads=a.threads)
     digits = alone(lambda: data.load()[0])
     trainer = alone(lambda: Trainer(SEED_SPEC, SEED_SETTINGS, digits=digits))
     hand = alone(lambda: HandStep(trainer))

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gan_core import data, session  # noqa: E402
+from gan_core import data, host, session  # noqa: E402
 from gan_core.scheduler import Scheduler  # noqa: E402
 
 # name -> (trainers at once, threads each, Scheduler keywords)
@@ -48,7 +48,7 @@ def rss_mb() -> float:
 
 def _trim() -> None:
     gc.collect()
-    session._trim_memory()
+    host.trim_memory()
 
 
 # -- real sessions ------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def steps_per_s(group: list[session.TrainingSession], seconds: float, warm: floa
 
 
 def configure(trainers: int, threads: int) -> None:
-    session.configure(max_running=trainers, threads=threads)
+    host.configure(max_running=trainers, threads=threads)
 
 
 def measure_rates(seconds: float) -> dict:
@@ -77,7 +77,7 @@ def measure_rates(seconds: float) -> dict:
         configure(trainers, threads)
         group = sessions(n, Scheduler(trainers))
         out[name] = round(steps_per_s(group, seconds) / n, 1)   # per trainer
-        session.stop_all()
+        host.stop_all()
         del group
     return out
 
@@ -87,18 +87,18 @@ def is_digits(report: dict) -> bool:
 
 
 def chosen() -> tuple[int, int, dict]:
-    """The studio's own policy: what session.Limits says on this host."""
-    lim = session.limits()
+    """The studio's own policy: what host.Limits says on this host."""
+    lim = host.limits()
     return lim.max_running, lim.threads, dict(slice_s=lim.slice_s, first_slice_s=lim.first_slice_s)
 
 
 def real_class(policy: str, n: int, seconds: float, alone_seconds: float) -> dict:
     """`policy` names one of POLICIES, or "studio" for the studio's own (chosen())."""
-    kept = dataclasses.asdict(session.limits())
+    kept = dataclasses.asdict(host.limits())
     try:
         return _real_class(policy, n, seconds, alone_seconds)
     finally:
-        session.configure(**kept)
+        host.configure(**kept)
 
 
 def _real_class(policy: str, n: int, seconds: float, alone_seconds: float) -> dict:
@@ -109,7 +109,7 @@ def _real_class(policy: str, n: int, seconds: float, alone_seconds: float) -> di
     one[0].measure()                                     # loads the judge and its reference figures
     alone = steps_per_s(one, alone_seconds, warm=3.0)
     rss_one = rss_mb()
-    session.stop_all()
+    host.stop_all()
     del one
     _trim()
     rss_before = rss_mb()
@@ -132,7 +132,7 @@ def _real_class(policy: str, n: int, seconds: float, alone_seconds: float) -> di
     wall = time.monotonic() - t0
     steps = [s.snapshot().step for s in group]
     rss_all = rss_mb()
-    session.stop_all()
+    host.stop_all()
     del group, s, snap
     sched = None
     _trim()

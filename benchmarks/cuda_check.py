@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gan_core import data, session  # noqa: E402
+from gan_core.scheduler import Scheduler  # noqa: E402
 from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 from speed import rate  # noqa: E402
@@ -63,7 +64,7 @@ def check_same_step(digits: data.Digits, device: str) -> dict:
 
 
 def check_session(seconds: float) -> dict:
-    s = session.TrainingSession(ModelSpec(), LiveSettings(), scheduler=session.Scheduler(1))
+    s = session.TrainingSession(ModelSpec(), LiveSettings(), scheduler=Scheduler(1))
     s.start()
     time.sleep(seconds)
     snap = s.snapshot()

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gan_core import cpus, data, session  # noqa: E402
+from gan_core import cpus, data, host, session  # noqa: E402
 from gan_core.scheduler import Scheduler  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def together(k: int, seconds: float) -> dict:
     time.sleep(seconds)
     steps = [s.snapshot().step - b for s, b in zip(group, before)]
     held = (torch.cuda.memory_allocated() - base) / k / 2**20
-    session.stop_all()
+    host.stop_all()
     device = {s.snapshot().spec.device for s in group}
     del group
     return {"k": k, "total_steps_per_s": round(sum(steps) / seconds, 1),

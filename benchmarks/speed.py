@@ -28,7 +28,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gan_core import cpus, data, metrics, session  # noqa: E402
+from gan_core import cpus, data, host, metrics, session  # noqa: E402
+from gan_core.scheduler import Scheduler  # noqa: E402
 from gan_core.__main__ import draw_samples  # noqa: E402
 from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
@@ -102,8 +103,8 @@ def alone(fn):
 def session_rate(spec: ModelSpec, s: LiveSettings, seconds: float) -> float:
     """Steps/s of a live session while another thread polls snapshot() at 4 Hz."""
     sess = alone(lambda: session.TrainingSession(
-        spec, s, scheduler=session.Scheduler(1),
-        limits_=session.Limits(max_running=1, threads=torch.get_num_threads())))
+        spec, s, scheduler=Scheduler(1),
+        limits_=host.Limits(max_running=1, threads=torch.get_num_threads())))
     stop = threading.Event()
 
     def poll():
@@ -218,7 +219,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=2.0, help="length of one timed window")
     p.add_argument("--digits-budget", type=float, default=120.0, help="0 skips the time-to-digits run")
     a = p.parse_args()
-    session.configure(max_running=1, threads=a.threads)   # sets torch's threads for everything here
+    host.configure(max_running=1, threads=a.threads)   # sets torch's threads for everything here
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = [measure("seed", ModelSpec(arch="mlp", conditional=False), LiveSettings(batch_size=128), a),
             measure("default", ModelSpec(), LiveSettings(), a)]

@@ -41,7 +41,7 @@ import torch  # noqa: E402
 from streamlit.runtime.scriptrunner import script_cache  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from gan_core import runs, session  # noqa: E402
+from gan_core import host, runs, session  # noqa: E402
 from gan_core.config import ModelSpec  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -104,7 +104,7 @@ def compile_once() -> None:
 def main(a: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     compile_once()
-    session.configure(threads=1)
+    host.configure(threads=1)
     if a.no_sharing:   # every page builds its own figures: the cache keyed by page too
         shared = runs.figures.get
         runs.figures.get = lambda key, build: shared((key, threading.get_ident()), build)
@@ -124,7 +124,7 @@ def main(a: argparse.Namespace) -> None:
     pages = [page() for _ in range(a.viewers)]
     assert run.snapshot().viewers == 1     # AppTest pages share one session id: counted as one page
     many = steps_per_s(run, a.seconds, pages, exclude)
-    session.stop_all()
+    host.stop_all()
     load = os.getloadavg()
     report = {
         "viewers": a.viewers, "arch": a.arch, "sharing": not a.no_sharing, "load_avg_1m": load[0],

@@ -2,7 +2,8 @@
 
 Loading never unpickles code: `torch.load(..., weights_only=True)` admits only tensors and plain
 containers, and everything it returns is validated (keys, config values, shapes, finiteness)
-before a model sees it.
+before a model sees it. The same state packed as one flat buffer (`pack`, `unpack`) is what crosses
+to an engine process through shared memory (engine.py).
 """
 from __future__ import annotations
 
@@ -239,3 +240,56 @@ def restore(ckpt: dict[str, Any], digits: Digits, **spec_overrides: Any) -> Trai
 
 def load(source: str | Path | bytes, digits: Digits, **spec_overrides: Any) -> Trainer:
     return restore(read(source), digits, **spec_overrides)
+
+
+# -- a trainer's state as one flat buffer (an engine's shared memory: engine.py) -----------------------------------------------------------
+def state_tensors(t: Trainer) -> list[torch.Tensor]:
+    """Every tensor a step changes, in a fixed order: weights and buffers, then the optimizers' state
+    (its layout is that of the optimizers chosen: see `state_layout`)."""
+    out = [x for m in (t.G, t.D, t.G_ema) for x in m.state_dict(keep_vars=True).values()]
+    for opt in (t.opt_g, t.opt_d):
+        # an optimizer makes its state at its first step: made here as it would, so a trainer
+        # has the same tensors to send before its first step as after
+        optimizers.ensure_state(opt)
+        names = optimizers.STATE[optimizers.kind_of(opt)]
+        for group in opt.param_groups:
+            for p in group["params"]:
+                out += [opt.state[p][name] for name in names]
+    return [x.detach() for x in out]
+
+
+def state_layout(t: Trainer) -> tuple[str, str]:
+    # the optimizers whose state a packed trainer holds: another choice packs other tensors
+    return t.settings.optimizer_g, t.settings.optimizer_d
+
+
+def state_bytes(t: Trainer) -> int:
+    return sum(x.numel() * x.element_size() for x in state_tensors(t))
+
+
+@torch.no_grad()
+def pack(t: Trainer, into: torch.Tensor) -> tuple[int, torch.Tensor]:
+    """Write the trainer's state into `into` (uint8, state_bytes(t) long); returns what `unpack`
+    needs besides those bytes: (its step count, its RNG state)."""
+    torch.cat([x.reshape(-1).view(torch.uint8) for x in state_tensors(t)], out=into)
+    return t.step_count, t.rng.get_state()
+
+
+@torch.no_grad()
+def unpack(t: Trainer, flat: torch.Tensor, meta: tuple[int, torch.Tensor], count: bool = True) -> None:
+    """Copy a `pack`ed state into t (same spec): its tensors keep their identity, only values change.
+    `count=False` leaves t.step_count to the caller (who sets it with the steps' rows)."""
+    tensors = state_tensors(t)
+    if (size := sum(x.numel() * x.element_size() for x in tensors)) != flat.numel():
+        raise ValueError(f"a state of {flat.numel()} bytes for a trainer of {size}")
+    at = 0
+    for x in tensors:
+        n = x.numel() * x.element_size()
+        if x.is_contiguous():
+            x.reshape(-1).view(torch.uint8).copy_(flat[at:at + n])
+        else:       # (an optimizer state loaded with strides) written through a contiguous copy
+            x.copy_(flat[at:at + n].clone().view(x.dtype).view(x.shape))
+        at += n
+    if count:
+        t.step_count = meta[0]
+    t.rng.set_state(meta[1])

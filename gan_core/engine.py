@@ -13,7 +13,7 @@ benchmarks/gil.py: a trainer beside a busy thread of its own process keeps 0.71-
 beside a busy process 0.95-1.00; 30 pages watching a run left it 0.19-0.34 of its speed
 (benchmarks/viewers.py). The price is memory: a forkserver that has imported torch and the studio
 once, and an engine for each trainer at once (docs/performance.md, "Engines"). So engines are a
-host's choice (session.Limits.engines, GAN_STUDIO_ENGINES=on); off, the default, keeps every
+host's choice (host.Limits.engines, GAN_STUDIO_ENGINES=on); off, the default, keeps every
 trainer a thread of the server.
 
 Engines start from a forkserver, never by fork() of the server: a fork of a process whose OpenMP
@@ -39,10 +39,10 @@ from typing import Any
 
 import torch
 
-from . import optimizers, probe
+from . import checkpoint
 from .config import LiveSettings, ModelSpec
 from .data import Digits
-from .trainer import DivergenceError, Trainer
+from .trainer import DivergenceError, Trainer, one_step
 
 BURST_S = 0.25   # an engine reports about this often (once its last report was taken)
 IDLE_S = 60.0    # an engine nobody has used for this long ends (its memory goes back)
@@ -61,68 +61,6 @@ def hang_s() -> float:
 def available() -> bool:
     """Whether engines can run here: Linux (a forkserver, and memfd for the shared state)."""
     return hasattr(os, "memfd_create") and "forkserver" in multiprocessing.get_all_start_methods()
-
-
-# -- one step, the same on the worker thread and in an engine ------------------------------------------
-def one_step(t: Trainer, update_every: int, run=None) -> tuple[dict[str, float], dict[str, float] | None]:
-    """A training step (t.step(), or `run(t)`: half a round, the slow-motion step) and, every
-    `update_every` steps, how far it moved each layer (||Δw|| / ||w||, from copies taken before)."""
-    before = probe.copy_weights(t) if t.step_count % update_every == 0 else None
-    m = t.step() if run is None else run(t)
-    return m, (probe.update_ratios(before, t) if before is not None else None)
-
-
-# -- a trainer's state as one flat buffer -----------------------------------------------------------
-def _tensors(t: Trainer) -> list[torch.Tensor]:
-    """Every tensor a step changes, in a fixed order: weights and buffers, then the optimizers' state
-    (its layout is that of the optimizers chosen: see `_layout`)."""
-    out = [x for m in (t.G, t.D, t.G_ema) for x in m.state_dict(keep_vars=True).values()]
-    for opt in (t.opt_g, t.opt_d):
-        # an optimizer makes its state at its first step: made here as it would, so a trainer
-        # has the same tensors to send before its first step as after
-        optimizers.ensure_state(opt)
-        names = optimizers.STATE[optimizers.kind_of(opt)]
-        for group in opt.param_groups:
-            for p in group["params"]:
-                out += [opt.state[p][name] for name in names]
-    return [x.detach() for x in out]
-
-
-def _layout(t: Trainer) -> tuple[str, str]:
-    # the optimizers whose state a packed trainer holds: another choice packs other tensors
-    return t.settings.optimizer_g, t.settings.optimizer_d
-
-
-def state_bytes(t: Trainer) -> int:
-    return sum(x.numel() * x.element_size() for x in _tensors(t))
-
-
-@torch.no_grad()
-def pack(t: Trainer, into: torch.Tensor) -> tuple[int, torch.Tensor]:
-    """Write the trainer's state into `into` (uint8, state_bytes(t) long); returns what `unpack`
-    needs besides those bytes: (its step count, its RNG state)."""
-    torch.cat([x.reshape(-1).view(torch.uint8) for x in _tensors(t)], out=into)
-    return t.step_count, t.rng.get_state()
-
-
-@torch.no_grad()
-def unpack(t: Trainer, flat: torch.Tensor, meta: tuple[int, torch.Tensor], count: bool = True) -> None:
-    """Copy a `pack`ed state into t (same spec): its tensors keep their identity, only values change.
-    `count=False` leaves t.step_count to the caller (who sets it with the steps' rows)."""
-    tensors = _tensors(t)
-    if (size := sum(x.numel() * x.element_size() for x in tensors)) != flat.numel():
-        raise ValueError(f"a state of {flat.numel()} bytes for a trainer of {size}")
-    at = 0
-    for x in tensors:
-        n = x.numel() * x.element_size()
-        if x.is_contiguous():
-            x.reshape(-1).view(torch.uint8).copy_(flat[at:at + n])
-        else:       # (an optimizer state loaded with strides) written through a contiguous copy
-            x.copy_(flat[at:at + n].clone().view(x.dtype).view(x.shape))
-        at += n
-    if count:
-        t.step_count = meta[0]
-    t.rng.set_state(meta[1])
 
 
 class _Slots:
@@ -189,7 +127,7 @@ def _serve(conn: Connection, threads: int) -> None:
         out.seconds, out.final = now - last, final
         if out.diverged is None and t is not None:
             out.slot = slots.next_out()
-            out.meta = pack(t, slots[out.slot])
+            out.meta = checkpoint.pack(t, slots[out.slot])
         conn.send_bytes(pickle.dumps(("ok", out)))
         out, last = Burst(), now
 
@@ -211,7 +149,7 @@ def _serve(conn: Connection, threads: int) -> None:
                     slots = _Slots(reduction.recv_handle(conn), size)
                     t = Trainer(spec, settings, digits=Digits(torch.from_numpy(images), torch.from_numpy(labels), name))
                 if meta is not None:
-                    unpack(t, slots[0], meta)
+                    checkpoint.unpack(t, slots[0], meta)
                 if settings != t.settings:
                     t.apply(**dataclasses.asdict(settings))
                 running, acked, out, last = True, True, Burst(), time.monotonic()
@@ -253,7 +191,7 @@ def adopt(t: Trainer, out: Burst) -> int | None:
     sets it with the steps' rows); None for a report without a state (it diverged: the session rewinds)."""
     if not out.slot:
         return None
-    unpack(t, out.slots[out.slot], out.meta, count=False)
+    checkpoint.unpack(t, out.slots[out.slot], out.meta, count=False)
     out.slot, out.slots = 0, None
     return out.meta[0]
 
@@ -299,15 +237,15 @@ class Engine:
         """Set the engine training on its copy of t; `changed`: t changed since the engine's copy
         was made (its state goes first)."""
         # an optimizer switched since the engine's copy was made: that copy's state has another shape
-        held = self._holds is not None and self._holds() is t and self._layout == _layout(t)
+        held = self._holds is not None and self._holds() is t and self._layout == checkpoint.state_layout(t)
         build, fd = None, None
         try:
             if not held:
-                size = state_bytes(t)
+                size = checkpoint.state_bytes(t)
                 fd, self._slots = _Slots.create(size)
                 d = t.digits
                 build = (t.spec, d.images.numpy(), d.labels.numpy(), d.name, size)
-            meta = pack(t, self._slots[0]) if changed or not held else None
+            meta = checkpoint.pack(t, self._slots[0]) if changed or not held else None
             self._send((build, meta, t.settings, seconds, every))
             if fd is not None:
                 reduction.send_handle(self._conn, fd, self._proc.pid)
@@ -315,7 +253,7 @@ class Engine:
             if fd is not None:
                 os.close(fd)
         self._holds, self._flying, self._held, self.last_used = weakref.ref(t), True, False, time.monotonic()
-        self._layout = _layout(t)
+        self._layout = checkpoint.state_layout(t)
 
     def go_on(self) -> None:
         """The last report is taken: report again in BURST_S."""
@@ -375,6 +313,76 @@ class Engine:
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(CLOSE_S)
+
+
+# -- a session's lease ------------------------------------------------------------------------------
+class Lease:
+    """A session's engine while its run holds a turn: leased from the pool as the turn begins and given
+    back as it ends. The session asks it to `start` the trainer, takes in its reports (`receive`,
+    `go_on`, `finish`) and gives it back. An engine lost is closed here, said on stderr, and the run
+    goes on from its last report: then the lease answers None or False, and the step runs on the thread."""
+
+    def __init__(self):
+        self.engine: Engine | None = None
+        self.changed = True     # the session's trainer changed since the engine's copy was made
+
+    @property
+    def flying(self) -> bool:
+        return self.engine is not None and self.engine.flying
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.engine is None else self.engine.pid
+
+    def start(self, t: Trainer, every: int) -> bool:
+        """Set an engine training t (its state sent first if it changed); False when none is free yet
+        (one is starting) or the engine failed: this step runs on the session's thread."""
+        try:
+            if self.engine is None:
+                self.engine = pool.lease(torch.get_num_threads())
+            if self.engine is None:
+                return False
+            self.engine.start(t, self.changed, every)
+        except Exception as e:      # the engine ended, or its copy could not be made
+            self.drop(e, t.step_count)
+            return False
+        self.changed = False
+        return True
+
+    def receive(self) -> Burst | None:
+        """The engine's next report; None if it was lost."""
+        return self._ask(self.engine.receive, None)
+
+    def go_on(self) -> bool:
+        """The report is taken: the engine trains on (False if it was lost)."""
+        return self._ask(lambda: self.engine.go_on() or True, False)
+
+    def finish(self) -> list[Burst] | None:
+        """Stop the engine: its reports still to come, the last one final ([] when it is not training);
+        None if it was lost."""
+        return self._ask(self.engine.finish, None) if self.flying else []
+
+    def give_back(self, keep: int) -> None:
+        """The engine back to the pool (keeping at most `keep` idle), for a run that trains."""
+        if self.engine is not None:
+            pool.give_back(self.engine, keep=keep)
+            self.engine = None
+
+    def drop(self, why: Exception | None = None, step: int | None = None) -> None:
+        """Close an engine that failed; the run is as its last report left it (at `step`)."""
+        if self.engine is not None:
+            self.engine.close()
+            self.engine, self.changed = None, True
+        if why is not None:
+            at = " from its last report" if step is None else f" from step {step}"
+            print(f"gan_core: an engine was lost ({why}); the run goes on{at}", file=sys.stderr, flush=True)
+
+    def _ask(self, fn, lost):
+        try:
+            return fn()
+        except EngineLost as e:
+            self.drop(e)
+            return lost
 
 
 # -- the pool --------------------------------------------------------------------------------------

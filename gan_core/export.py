@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+from typing import Any
 
 import numpy as np
 import torch
 
-from . import checkpoint, config, data, render, sampling
+from . import advice, checkpoint, config, data, render, sampling
 from .config import ConfigError, LiveSettings, ModelSpec
 from .data import Digits
 from .i18n import msg
@@ -85,3 +86,48 @@ def metrics_csv(columns: dict[str, list[float]]) -> str:
     w.writerow(columns)
     w.writerows(zip(*columns.values()))
     return buf.getvalue()
+
+
+# -- a session's drawings -----------------------------------------------------------------------------
+class Drawings:
+    """What a session draws of its run (TrainingSession is one): the functions above run on its worker
+    through its `look` (they only read the trainer, between two steps), and their tensors are encoded
+    here, on the caller's thread; `timelapse_gif` reads its `frames()`."""
+
+    def checkpoint_bytes(self) -> bytes:
+        return self.look(checkpoint.to_bytes)
+
+    def sample_png(self, s: SamplingSettings, scale: int = 2) -> bytes:
+        """A grid of s.n samples from the current G (EMA), drawn as the sampling settings say."""
+        return render.png(self.look(samples, s), scale=scale)
+
+    def sample_digit(self, digit: int, n: int = 16, s: SamplingSettings | None = None) -> torch.Tensor:
+        """n images (n, 1, 28, 28) of the requested digit from a conditional G (EMA)."""
+        return self.look(digit_samples, digit, dataclasses.replace(s or SamplingSettings(), n=n))
+
+    def sample_digit_png(self, digit: int, n: int = 16, s: SamplingSettings | None = None,
+                         scale: int = 2) -> bytes:
+        return render.png(self.sample_digit(digit, n, s), scale=scale)
+
+    def advice_pngs(self, scale: int = 1) -> dict[str, Any]:
+        """D's advice now (advice.py), drawn: "grid" and "real" as (PNG bytes, |∂L/∂x| of full colour),
+        with the step and the loss it was computed at."""
+        a = self.look(advice.compute)
+        return {"step": a.step, "loss": a.loss, "grid": render.advice_png(a.images, a.grads, nrow=8, scale=scale),
+                "real": render.advice_png(a.real, a.real_grads, nrow=len(a.real), scale=scale)}
+
+    def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
+                          method: str = "slerp", scale: int = 2, digit: int = 0) -> tuple[bytes, bytes]:
+        """(the strip of `steps` images from seed_a to seed_b, the single image at position t)."""
+        strip, one = self.look(interpolation, seed_a, seed_b, t, steps, method, digit)
+        return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
+
+    def latent_walk_gif(self, mode: str = "direction", seed: int = 0, frames: int = 24,
+                        radius: float = 3.0, ms_per_frame: int = 100, n: int = 36) -> bytes:
+        """The fixed grid's first n cells animated on the live G (EMA) along sampling.latent_walk."""
+        return render.gif(self.look(latent_walk, mode, seed, frames, radius, n), ms_per_frame, scale=2)
+
+    def timelapse_gif(self, ms_per_frame: int = 150) -> bytes | None:
+        """The stored fixed-noise grids, oldest first, as a looping GIF; None before any frame."""
+        frames = [mosaic for _, mosaic in self.frames()]
+        return render.gif(frames, ms_per_frame=ms_per_frame) if frames else None

@@ -39,6 +39,13 @@ class Thinned:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def view(self) -> list[Any]:
+        """The items kept, oldest first, and the newest one even between strides (at most cap + 1)."""
+        items = list(self.items)
+        if self.last is not None and (not items or items[-1] is not self.last[1]):
+            items.append(self.last[1])
+        return items
+
     def copy(self) -> "Thinned":
         """An independent copy; the items themselves are shared (they are never changed once pushed)."""
         new = copy.copy(self)

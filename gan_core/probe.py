@@ -1,4 +1,5 @@
-"""Looking inside a run without steering it: weight-update ratios, D's output histograms, live quality.
+"""Looking inside a run without steering it: D's output histograms, live quality (each a session's
+probe: TrainingSession.add_probe). The weight-update ratios come with the steps (trainer.one_step).
 
 Everything here runs on the session's worker between two steps (never inside Trainer.step) and
 leaves the run as it was: its own random generator (the trainer's stream stays reproducible), no
@@ -19,26 +20,6 @@ HIST_BINS = 20        # bins of D's outputs over [0, 1]
 GAME_BATCH = 256      # real and fake images per histogram
 QUALITY_N = 256       # samples per live quality report: ~0.4 s on one busy core (1,000 took 1.9 s)
 NEAR_COPY_POOL = 10_000  # training images a sample is compared with (all of the bundled 5k)
-
-
-# -- backprop: how far a step moved each layer --------------------------------------------------------
-def copy_weights(t: Trainer) -> dict[str, list[torch.Tensor]]:
-    """Each layer's parameters ("G.<layer>", "D.<layer>"), copied: call before a step."""
-    return {f"{tag}.{name}": [p.detach().clone() for p in params]
-            for tag, model in (("G", t.G), ("D", t.D)) for name, params in models.layers(model)}
-
-
-def update_ratios(before: dict[str, list[torch.Tensor]], t: Trainer) -> dict[str, float]:
-    """||Δw|| / ||w|| per layer, all its parameters together, w being the weights before the step."""
-    now = {f"{tag}.{name}": params for tag, model in (("G", t.G), ("D", t.D))
-           for name, params in models.layers(model)}
-    out = {}
-    for layer, old in before.items():
-        new = now[layer]
-        delta = sum(float((n.detach() - o).pow(2).sum()) for n, o in zip(new, old)) ** 0.5
-        norm = sum(float(o.pow(2).sum()) for o in old) ** 0.5
-        out[layer] = delta / norm if norm > 0 else float("nan")
-    return out
 
 
 # -- the game: what D says to real and to generated images ------------------------------------------

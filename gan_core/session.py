@@ -7,7 +7,8 @@ session stops (the visitor left, the idle limit, exit, a crash); the next comman
 Periodic work (the grid, D's histograms, the judge, the rewind point) hangs on the loop as
 `(every, fn)` hooks. The page reads `snapshot()`, a copy made under a lock that never waits for a step.
 
-A process-wide Scheduler (scheduler.py) caps how many sessions train at once; the others wait in line.
+The host's Scheduler (host.scheduler(), scheduler.py) caps how many sessions train at once; the
+others wait in line. Everything about the host process (limits, threads, exit) is in host.py.
 
 A session is a run others can watch (runs.py): it has an unguessable `run_id`, an Audience (its
 owner's page and its viewers' pages), and a snapshot `version` bumped whenever the worker publishes,
@@ -16,12 +17,10 @@ watches it; `fork()` makes a viewer a session of their own from the run as it is
 """
 from __future__ import annotations
 
-import atexit
 import copy
-import ctypes
 import dataclasses
+import functools
 import math
-import os
 import sys
 import threading
 import time
@@ -32,133 +31,23 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import advice, checkpoint, cpus, engine, export, probe, render, runs, slow_motion
-from . import config
-from .config import ConfigError, LiveSettings, ModelSpec
+from . import advice, checkpoint, engine, export, host, probe, render, runs, slow_motion
+from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
 from .i18n import msg
 from .sampling import SamplingSettings
 from .scheduler import Scheduler
-from .trainer import DivergenceError, Trainer
+from .trainer import DivergenceError, Trainer, one_step
 from .worker import Worker
 
 WAIT_FALLBACK_S = 5.0   # a waiting session's longest sleep between two asks for a turn
 IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-def _env_bool(name: str) -> bool:
-    return _truthy(os.environ.get(name, ""))
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "on", "true", "yes")
-
-
-def _trainers_at_once() -> int:
-    # sessions train on the GPU when there is one (Trainer's device "auto"): then the cap follows it
-    if torch.cuda.is_available():
-        return cpus.trainers_at_once(gpu_memory_mb=torch.cuda.get_device_properties(0).total_memory / 2**20)
-    return cpus.trainers_at_once()
-
-
 GRID_MOST_S = 2.0             # the fixed-noise grid is drawn again at least this often while training
 QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at most this share of a trainer
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
-
-
-SECONDS = (0.01, 7 * 24 * 3600.0)   # what a host may set a duration of Limits to
-
-
-def _limit(default: Any, allowed: tuple) -> Any:
-    # what configure() accepts beside the default: (low, high), as config.py's fields say it
-    return dataclasses.field(default=default, metadata={"limits": allowed})
-
-
-@dataclass
-class Limits:
-    """Host-wide defaults, overridable by environment variables (GAN_STUDIO_*) and configure()."""
-    # trainers at once
-    max_running: int = _limit(int(_env_float("GAN_STUDIO_MAX_RUNNING", _trainers_at_once())), (1, 1024))
-    # torch threads each; 0 = the usable CPUs / max_running
-    threads: int = _limit(int(_env_float("GAN_STUDIO_THREADS", 0)), (0, 1024))
-    # a turn's length when others wait: about the default model's time to digits
-    slice_s: float = _limit(_env_float("GAN_STUDIO_SLICE_S", 90), SECONDS)
-    first_slice_s: float = _limit(_env_float("GAN_STUDIO_FIRST_SLICE_S", 3), SECONDS)  # a newcomer's first turn
-    idle_limit_s: float = _limit(_env_float("GAN_STUDIO_IDLE_LIMIT_S", 15 * 60), SECONDS)  # pause without interaction
-    # after the visitor's tab closes
-    leave_grace_s: float = _limit(_env_float("GAN_STUDIO_LEAVE_GRACE_S", 30), (0.0, SECONDS[1]))
-    grid_every_s: float = _limit(0.5, SECONDS)          # fixed-noise grid: twice per page refresh
-    rewind_every_s: float = _limit(5.0, SECONDS)        # last good state kept for NaN
-    game_every_s: float = _limit(1.0, SECONDS)          # D's output histograms
-    quality_every_s: float = _limit(10.0, SECONDS)      # judge report, at most this often
-    update_every_steps: int = _limit(20, (1, 10**5))    # weight-update ratios
-    # runs train in engine processes (engine.py): for a class's host
-    engines: bool = _limit(_env_bool("GAN_STUDIO_ENGINES"), (False, True))
-
-def _new_scheduler() -> Scheduler:
-    return Scheduler(_limits.max_running, _limits.slice_s, first_slice_s=_limits.first_slice_s)
-
-
-_limits = Limits()
-_scheduler = _new_scheduler()
-_sessions: "weakref.WeakSet[TrainingSession]" = weakref.WeakSet()
-
-
-def configure(**limits: Any) -> list[str]:
-    """Change the process-wide limits (e.g. from st.secrets) before sessions start: every valid key
-    is applied, and a sentence (an i18n Message) is returned for each bad one. It never raises: a
-    host's slip in the secrets is said, not a traceback on every page."""
-    global _scheduler
-    problems = []
-    for k, v in limits.items():
-        try:
-            # one key at a time, checked as config.py checks a visitor's settings (ConfigError)
-            setattr(_limits, k, getattr(config.validate(Limits, **{k: _from_text(k, v)}), k))
-        except ConfigError as e:
-            problems.append(e.args[0])
-    _scheduler = _new_scheduler()
-    _set_threads()
-    _warm_engines()
-    return problems
-
-
-def _from_text(key: str, value: Any) -> Any:
-    # secrets and the environment may say a limit as text: "on", "3", "2.5"; anything else as it came
-    kinds = {f.name: str(f.type) for f in dataclasses.fields(Limits)}
-    if not isinstance(value, str) or key not in kinds:
-        return value
-    if kinds[key] == "bool":
-        word = value.strip().lower()
-        return True if _truthy(word) else False if word in ("0", "off", "false", "no") else value
-    try:
-        return float(value)
-    except ValueError:
-        return value
-
-
-def _set_threads() -> None:
-    # several trainers share the CPUs this process may use (cpus.py); oversubscribed torch threads
-    # are far slower than one each
-    torch.set_num_threads(cpus.threads_each(_limits.max_running, _limits.threads))
-
-
-def limits() -> Limits:
-    return _limits
-
-
-def replica() -> str | None:
-    """This server's name among replicas behind a load balancer (GAN_STUDIO_REPLICA), or None when it
-    runs alone. A link to a run names it, so the balancer can send the link to the process holding the run."""
-    name = os.environ.get("GAN_STUDIO_REPLICA", "").strip()
-    return name if name and len(name) <= 32 and all(c.isalnum() or c in "-_" for c in name) else None
 
 
 @dataclass(frozen=True)
@@ -177,12 +66,26 @@ class Snapshot:
     message: str | None                 # why it paused, failed or fell back
     queue_position: int | None
     queue_eta_s: float | None = None    # about when the turn of a waiting session comes (Scheduler.eta)
-    quality: list[dict] = field(default_factory=list)   # probe.quality reports with "step", thinned
-    game: list[dict] = field(default_factory=list)      # {"step", "real", "fake"} histograms of D's outputs
-    updates: dict[str, list[float]] = field(default_factory=dict)  # "step" and ||Δw||/||w|| per layer
+    # each probe's history by name (add_probe): its reports with "step", thinned; "updates" as columns
+    probes: dict[str, Any] = field(default_factory=dict)
     version: int = 0                    # bumped at each publish: figures of one version are built once
     run_id: str = ""                    # the run's id in the registry (runs.py), for watch links
     viewers: int = 0                    # pages watching this run besides its owner's
+
+    @property
+    def quality(self) -> list[dict]:
+        """probe.quality reports with "step", thinned."""
+        return self.probes.get("quality", [])
+
+    @property
+    def game(self) -> list[dict]:
+        """{"step", "real", "fake"}: histograms of D's outputs (probe.game), thinned."""
+        return self.probes.get("game", [])
+
+    @property
+    def updates(self) -> dict[str, list[float]]:
+        """"step" and ||Δw||/||w|| per layer, every update_every_steps steps."""
+        return self.probes.get("updates", {})
 
 
 @dataclass
@@ -196,6 +99,7 @@ class Hook:
     probe: bool = False
     due: float = 0.0
     most: float = math.inf      # the longest wait for the next run
+    name: str = ""              # a probe's name (add_probe)
 
     def run(self, session: Any, now: float) -> None:
         try:
@@ -205,18 +109,17 @@ class Hook:
             self.due = now + min(max(self.every, took / self.share), max(self.every, self.most))
 
 
-class TrainingSession(Worker):
+class TrainingSession(Worker, export.Drawings):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
-                 scheduler: Scheduler | None = None, limits_: Limits | None = None, history_cap: int = 1000,
+                 scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
         super().__init__("gan-trainer")
-        self.limits, self.scheduler = limits_ or _limits, scheduler or _scheduler
+        self.limits, self.scheduler = limits_ or host.limits(), scheduler or host.scheduler()
         self._state = IDLE
         self._history = MetricHistory(history_cap)
         self._frames = Thinned(cap=60)                  # (step, grid mosaic) over time, for scrubbing
-        self._quality = Thinned(cap=120)                # probe.quality reports over time
-        self._game = Thinned(cap=120)                   # D's output histograms over time
-        self._updates = MetricHistory(cap=300)          # weight-update ratios every few steps
+        # each probe's history (add_probe); the weight-update ratios come with the steps (one_step)
+        self._probes: dict[str, Thinned | MetricHistory] = {"updates": MetricHistory(cap=300)}
         self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
         self._markers: list[tuple[int, str]] = []
         self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
@@ -227,22 +130,34 @@ class TrainingSession(Worker):
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
-        self._engine: engine.Engine | None = None       # the engine process that steps this run during a turn
-        self._changed = True                            # the trainer changed since the engine's copy was made
+        self._lease = engine.Lease()                    # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
         # each hook at most a share of the time: on a busy machine steps slow down, a hook on a clock
         # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
         # The grid, what every page watches, waits at most GRID_MOST_S: under load (two runs on engines,
         # three browsers on two cores) one that took 0.26 s waited 13 s for the next, 150 steps behind
         self._hooks = [Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
-                       Hook(lim.game_every_s, cls._publish_game, share=0.02, probe=True),
-                       Hook(lim.quality_every_s, cls._publish_quality, share=QUALITY_SHARE, probe=True),
                        Hook(lim.rewind_every_s, cls._keep_good)]
+        self.add_probe("game", probe.game, every=lim.game_every_s, share=0.02)
+        self.add_probe("quality", probe.quality, every=lim.quality_every_s, share=QUALITY_SHARE)
         self._probes_on = True                          # off once a probe failed, until a new run (_swap)
         self._publish_grid()
-        _ensure_exit_hook()
-        _sessions.add(self)
+        host.register(self)
         self.run_id = runs.register(self)
+
+    def add_probe(self, name: str, fn: Callable[[Trainer, torch.Generator], dict], *, every: float,
+                  share: float = 1.0, most: float = math.inf, cap: int = 120) -> None:
+        """Measure the run with fn(trainer, rng) -> a report (a dict) about every `every` seconds while
+        it trains, at most a `share` of the time and at least every `most` seconds (Hook). The reports,
+        with "step", go into a bounded history of their own: `snapshot().probes[name]`. A fork copies
+        it, a new run clears it; the same name again replaces the probe. fn only reads the trainer and
+        draws its noise from rng (never from the trainer's); if it raises, the probes stop until a new run."""
+        hook = Hook(every, functools.partial(_measure, name, fn), share, probe=True, most=most, name=name)
+        hook.due = time.monotonic() + every
+        with self._cv:      # new lists, not changed ones: the worker may be going through the old
+            self._hooks = [h for h in self._hooks if h.name != name] + [hook]
+            self._probes = {**self._probes, name: Thinned(cap)}
+            self._version += 1
 
     # -- commands (any thread) --------------------------------------------------------------------
     def start(self) -> None:
@@ -302,9 +217,9 @@ class TrainingSession(Worker):
         """Continue from a checkpoint file's bytes, validated by checkpoint.read (CheckpointError)."""
         self._command(lambda t: self._swap(*export.from_checkpoint(blob)))
 
-    def measure(self) -> None:
-        """Measure D's output histograms and G's quality now (also while paused)."""
-        self._command(lambda t: (self._publish_game(), self._publish_quality()))
+    def measure(self, *names: str) -> None:
+        """Run the probes now, all of them or those named (also while paused)."""
+        self._command(lambda t: [h.fn(self) for h in self._hooks if h.probe and (not names or h.name in names)])
 
     def fork(self, key: Any = None) -> "TrainingSession":
         """A session of the caller's own from this run as it is now: its checkpoint and its history.
@@ -332,8 +247,7 @@ class TrainingSession(Worker):
         new = TrainingSession(trainer.spec, trainer.settings, scheduler=self.scheduler, limits_=self.limits,
                               trainer=trainer)
         with new._cv:
-            (new._history, new._frames, new._quality, new._game, new._updates, new._markers,
-             new._elapsed) = kept
+            new._history, new._frames, new._probes, new._hooks, new._markers, new._elapsed = kept
             new._state = PAUSED if ckpt["step"] else IDLE
             new._version += 1
         with self._cv:
@@ -342,45 +256,7 @@ class TrainingSession(Worker):
             new.start()
         return new
 
-    # -- drawings and files: export's functions run on the worker (they only read), encoded here -------
-    def checkpoint_bytes(self) -> bytes:
-        return self.look(checkpoint.to_bytes)
-
-    def sample_png(self, s: SamplingSettings, scale: int = 2) -> bytes:
-        """A grid of s.n samples from the current G (EMA), drawn as the sampling settings say."""
-        return render.png(self.look(export.samples, s), scale=scale)
-
-    def sample_digit(self, digit: int, n: int = 16, s: SamplingSettings | None = None) -> torch.Tensor:
-        """n images (n, 1, 28, 28) of the requested digit from a conditional G (EMA)."""
-        return self.look(export.digit_samples, digit, dataclasses.replace(s or SamplingSettings(), n=n))
-
-    def sample_digit_png(self, digit: int, n: int = 16, s: SamplingSettings | None = None,
-                         scale: int = 2) -> bytes:
-        return render.png(self.sample_digit(digit, n, s), scale=scale)
-
-    def advice_pngs(self, scale: int = 1) -> dict[str, Any]:
-        """D's advice now (advice.py), drawn: "grid" and "real" as (PNG bytes, |∂L/∂x| of full colour),
-        with the step and the loss it was computed at."""
-        a = self.look(advice.compute)
-        return {"step": a.step, "loss": a.loss, "grid": render.advice_png(a.images, a.grads, nrow=8, scale=scale),
-                "real": render.advice_png(a.real, a.real_grads, nrow=len(a.real), scale=scale)}
-
-    def interpolation_png(self, seed_a: int, seed_b: int, t: float, steps: int = 9,
-                          method: str = "slerp", scale: int = 2, digit: int = 0) -> tuple[bytes, bytes]:
-        """(the strip of `steps` images from seed_a to seed_b, the single image at position t)."""
-        strip, one = self.look(export.interpolation, seed_a, seed_b, t, steps, method, digit)
-        return render.png(strip, nrow=steps, scale=scale), render.png(one, scale=scale * 3)
-
-    def latent_walk_gif(self, mode: str = "direction", seed: int = 0, frames: int = 24,
-                        radius: float = 3.0, ms_per_frame: int = 100, n: int = 36) -> bytes:
-        """The fixed grid's first n cells animated on the live G (EMA) along sampling.latent_walk."""
-        return render.gif(self.look(export.latent_walk, mode, seed, frames, radius, n), ms_per_frame, scale=2)
-
-    def timelapse_gif(self, ms_per_frame: int = 150) -> bytes | None:
-        """The stored fixed-noise grids, oldest first, as a looping GIF; None before any frame."""
-        frames = [mosaic for _, mosaic in self.frames()]
-        return render.gif(frames, ms_per_frame=ms_per_frame) if frames else None
-
+    # -- files (the drawings: export.Drawings) ------------------------------------------------------
     def metrics_csv(self) -> str:
         with self._cv:
             return export.metrics_csv(self._history.columns())
@@ -401,8 +277,7 @@ class TrainingSession(Worker):
                     markers=list(self._markers),
                     grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
                     settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
-                    queue_position=None, quality=list(self._quality.items), game=list(self._game.items),
-                    updates={k: list(v) for k, v in self._updates.columns().items()},
+                    queue_position=None, probes={k: _view(h) for k, h in self._probes.items()},
                     version=self._version, run_id=self.run_id, viewers=self._audience.viewers,
                 )
             waiting = self._state == WAITING
@@ -436,10 +311,7 @@ class TrainingSession(Worker):
     def frames(self) -> list[tuple[int, np.ndarray]]:
         """The stored fixed-noise grids over time (thinned), oldest first."""
         with self._cv:
-            items, last = list(self._frames.items), self._frames.last
-            if last is not None and (not items or items[-1] is not last[1]):
-                items.append(last[1])   # the newest grid, even between strides
-            return items
+            return self._frames.view()
 
     # -- the visitor and the process --------------------------------------------------------------
     def release(self) -> None:
@@ -498,7 +370,7 @@ class TrainingSession(Worker):
 
     def _after_job(self, changed: bool) -> None:
         self._last_end = time.monotonic()    # time between steps is not step time
-        self._changed = self._changed or changed
+        self._lease.changed = self._lease.changed or changed
 
     def _crashed(self, e: Exception) -> None:
         # a crash marks this session failed; other sessions go on
@@ -510,7 +382,7 @@ class TrainingSession(Worker):
         self._shed()
         if self._state != FAILED:       # a stop by itself (the page closed, the idle limit, exit)
             self._publish_grid_if_behind()
-        _trim_memory()
+        host.trim_memory()
 
     def _shed(self) -> None:
         # on the worker, as a turn ends: what only a training trainer needs goes, so each waiting or
@@ -524,31 +396,29 @@ class TrainingSession(Worker):
         for m in (self._trainer.G, self._trainer.D):
             for p in m.parameters():
                 p.grad = None
-        _trim_memory()
+        host.trim_memory()
 
     def _give_back_engine(self) -> None:
         # as the run stops training (a turn ends, a pause, a new trainer): the engine's steps taken in,
         # and the engine back to the pool for a run that trains
-        if self._engine is None:
+        if self._lease.engine is None:
             return
         try:
             self._collect()
         except Exception as e:       # the engine's own error: it is closed, the run is as its last report left it
-            self._drop_engine(e)
-        if self._engine is not None:
-            engine.pool.give_back(self._engine, keep=self.limits.max_running)
-            self._engine = None
+            self._lease.drop(e, self._trainer.step_count)
+        self._lease.give_back(self.limits.max_running)
 
     def _has_grads(self) -> bool:
         return any(p.grad is not None for p in self._trainer.D.parameters())
 
     def _step(self) -> None:
-        if self._engine is not None and self._engine.flying:
+        if self._lease.flying:
             # the engine trains on while its report is taken in and the grid drawn: it is acknowledged
             # first, so it never waits for this process (its pages' GIL)
-            if (out := self._receive()) is None:
+            if (out := self._lease.receive()) is None:
                 return
-            if not out.final and self._quiet(out) and self._go_on():
+            if not out.final and self._quiet(out) and self._lease.go_on():
                 if self._took(out):
                     self._run_hooks(time.monotonic())
                 return
@@ -581,34 +451,10 @@ class TrainingSession(Worker):
         with self._cv:
             if self._jobs or self._stopping:
                 return True
-        try:
-            if self._engine is None:
-                self._engine = engine.pool.lease(torch.get_num_threads())
-                if self._engine is None:
-                    return False   # none free yet (one is starting): this step runs on the thread
-            self._engine.start(self._trainer, self._changed, self.limits.update_every_steps)
-        except Exception as e:      # the engine ended, or its copy could not be made
-            self._drop_engine(e)
+        if not self._lease.start(self._trainer, self.limits.update_every_steps):
             return False
-        self._changed = False
         self._last_end = time.monotonic()
         return True
-
-    def _go_on(self) -> bool:
-        try:
-            self._engine.go_on()
-            return True
-        except engine.EngineLost as e:
-            self._drop_engine(e)
-            return False
-
-    def _receive(self) -> engine.Burst | None:
-        # the engine's next report; None if the engine was lost (the run is as the last report left it)
-        try:
-            return self._engine.receive()
-        except engine.EngineLost as e:
-            self._drop_engine(e)
-            return None
 
     def _quiet(self, out: engine.Burst) -> bool:
         # nothing to do between this report and the next: no job, no end, no divergence, the turn goes on
@@ -619,14 +465,8 @@ class TrainingSession(Worker):
     def _collect(self) -> bool:
         # stop the engine and take in what it did since its last report: False when there is nothing
         # to go on with (it diverged and the run rewound, or the engine was lost)
-        if self._engine is None or not self._engine.flying:
-            return True
-        try:
-            outs = self._engine.finish()
-        except engine.EngineLost as e:
-            self._drop_engine(e)
-            return False
-        return all([self._took(out) for out in outs])
+        outs = self._lease.finish()
+        return outs is not None and all([self._took(out) for out in outs])
 
     def _took(self, out: engine.Burst) -> bool:
         # a report: its state into the trainer, its steps into the histories; False if it diverged
@@ -638,7 +478,7 @@ class TrainingSession(Worker):
             for m in out.rows:
                 self._history.append(m)
             for u in out.updates:
-                self._updates.append(u)
+                self._probes["updates"].append(u)
             if out.rows:
                 self._elapsed += out.seconds
                 self._rate = _smoothed(self._rate, now - self._last_end, len(out.rows))
@@ -647,15 +487,6 @@ class TrainingSession(Worker):
             self._rewind(out.diverged)
             return False
         return True
-
-    def _drop_engine(self, why: Exception | None = None) -> None:
-        # an engine that failed is closed; the trainer is as the last burst that came back left it
-        if self._engine is not None:
-            self._engine.close()
-            self._engine, self._changed = None, True
-        if why is not None:
-            print(f"gan_core: an engine was lost ({why}); the run goes on from step {self._trainer.step_count}",
-                  file=sys.stderr, flush=True)
 
     def _run_hooks(self, now: float) -> None:
         hooks = self._hooks if self._probes_on else [h for h in self._hooks if not h.probe]
@@ -735,11 +566,11 @@ class TrainingSession(Worker):
 
     def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
         # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
-        m, ratios = engine.one_step(self._trainer, self.limits.update_every_steps, run)
+        m, ratios = one_step(self._trainer, self.limits.update_every_steps, run)
         with self._cv:
             self._history.append(m)
             if ratios is not None:
-                self._updates.append({"step": m["step"], **ratios})
+                self._probes["updates"].append({"step": m["step"], **ratios})
         if self._state not in (RUNNING, WAITING):
             self._publish_grid()
         return m
@@ -774,7 +605,7 @@ class TrainingSession(Worker):
         frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
-            for h in (self._history, self._frames, self._quality, self._game, self._updates):
+            for h in (self._history, self._frames, *self._probes.values()):
                 h.clear()
             self._frames.push(frame)
             self._markers = []
@@ -792,7 +623,7 @@ class TrainingSession(Worker):
         # on the worker: the quality probe's cadence, closer for a lesson, else the server's
         every, share = (seconds, JUDGE_CLOSELY_SHARE) if seconds else (self.limits.quality_every_s, QUALITY_SHARE)
         for h in self._hooks:
-            if h.fn is TrainingSession._publish_quality:
+            if h.name == "quality":
                 h.every, h.share, h.due = every, share, time.monotonic() + every
 
     def _rewind(self, why: str) -> None:
@@ -838,25 +669,28 @@ class TrainingSession(Worker):
         if behind:
             self._publish_grid()
 
-    def _publish_game(self) -> None:
-        self._push(self._game, probe.game(self._trainer, self._probe_rng))
-
-    def _publish_quality(self) -> None:
-        self._push(self._quality, probe.quality(self._trainer, self._probe_rng))
-
-    def _push(self, into: Thinned, report: dict) -> None:
-        with self._cv:
-            into.push({"step": self._trainer.step_count, **report})
-            self._version += 1
 
 
 def _fork_state(t: Trainer, session: TrainingSession) -> tuple[dict[str, Any], tuple, Digits, ModelSpec]:
     # on the worker: the trainer's state and copies of the histories, consistent with each other.
     # The items themselves (metric rows, grid mosaics, reports) are never changed once pushed: shared
     with session._cv:
-        kept = (session._history.copy(), session._frames.copy(), session._quality.copy(),
-                session._game.copy(), session._updates.copy(), list(session._markers), session._elapsed)
+        kept = (session._history.copy(), session._frames.copy(), {k: h.copy() for k, h in session._probes.items()},
+                [dataclasses.replace(h) for h in session._hooks], list(session._markers), session._elapsed)
     return _clone_state(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere
+
+
+def _measure(name: str, fn: Callable[[Trainer, torch.Generator], dict], session: TrainingSession) -> None:
+    # a probe's run (add_probe): its report, with the step it was made at, into the probe's history
+    report = fn(session._trainer, session._probe_rng)
+    with session._cv:
+        session._probes[name].push({"step": session._trainer.step_count, **report})
+        session._version += 1
+
+
+def _view(h: Thinned | MetricHistory) -> Any:
+    # a probe's history as the snapshot holds it: a list of reports, or columns; the newest always in
+    return {k: list(v) for k, v in h.columns().items()} if isinstance(h, MetricHistory) else h.view()
 
 
 def _frame(t: Trainer) -> tuple[int, np.ndarray]:
@@ -884,63 +718,9 @@ def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
     return (1 - a) * rate + a * now if rate else now
 
 
-def _tune_malloc() -> None:
-    # glibc: a few arenas, not 8 per core (each trainer thread would fragment one of its own), and
-    # blocks of 1 MB or more (weights, Adam's moments, big gradients) in their own mappings, handed
-    # back to the system when freed. Without it a class of 20 left the server 38% above its RSS
-    # before they came (benchmarks/class_load.py)
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-8, 2)            # M_ARENA_MAX
-        libc.mallopt(-3, 1 << 20)      # M_MMAP_THRESHOLD (fixed: no longer raised as blocks are freed)
-    except (OSError, AttributeError):
-        pass
-
-
-def _trim_memory() -> None:
-    # glibc keeps freed memory in its arenas; hand it back so a server's RSS falls when visitors go
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def _clone_state(t: Trainer) -> dict[str, Any]:
     return copy.deepcopy(checkpoint.to_dict(t))
 
 
 def _fmt(v: Any) -> str:
     return f"{v:.2g}" if isinstance(v, float) else str(v)
-
-
-# -- process exit -----------------------------------------------------------------------------------
-_exit_hook = threading.Lock()
-_exit_registered = False
-
-
-def _ensure_exit_hook() -> None:
-    # torch threads still alive at interpreter exit abort the process: stop and join them first
-    global _exit_registered
-    with _exit_hook:
-        if not _exit_registered:
-            atexit.register(stop_all)
-            _set_threads()
-            _tune_malloc()
-            _warm_engines()
-            _exit_registered = True
-
-
-def _warm_engines() -> None:
-    # with engines on, the first visitor's run finds one ready, not a process importing torch
-    if _limits.engines and engine.available():
-        engine.pool.warm(torch.get_num_threads())
-
-
-def stop_all(timeout: float = 10.0) -> None:
-    """Stop and join every session's worker (at exit, and in tests)."""
-    sessions = list(_sessions)
-    for s in sessions:
-        s.stop(join=False)
-    for s in sessions:
-        s.stop(join=True, timeout=timeout)
-

@@ -293,3 +293,32 @@ class Trainer:
     def weights_finite(self) -> bool:
         params = [p for m in (self.G, self.D) for p in m.parameters()]
         return bool(torch.nn.utils.get_total_norm(params).isfinite())
+
+
+# -- the step every run takes, on the session's thread or in an engine ---------------------------------
+def one_step(t: Trainer, update_every: int, run=None) -> tuple[dict[str, float], dict[str, float] | None]:
+    """A training step (t.step(), or `run(t)`: half a round, the slow-motion step) and, every
+    `update_every` steps, how far it moved each layer (||Δw|| / ||w||, from copies taken before)."""
+    before = copy_weights(t) if t.step_count % update_every == 0 else None
+    m = t.step() if run is None else run(t)
+    return m, (update_ratios(before, t) if before is not None else None)
+
+
+# -- how far a step moved each layer --------------------------------------------------------
+def copy_weights(t: Trainer) -> dict[str, list[torch.Tensor]]:
+    """Each layer's parameters ("G.<layer>", "D.<layer>"), copied: call before a step."""
+    return {f"{tag}.{name}": [p.detach().clone() for p in params]
+            for tag, model in (("G", t.G), ("D", t.D)) for name, params in models.layers(model)}
+
+
+def update_ratios(before: dict[str, list[torch.Tensor]], t: Trainer) -> dict[str, float]:
+    """||Δw|| / ||w|| per layer, all its parameters together, w being the weights before the step."""
+    now = {f"{tag}.{name}": params for tag, model in (("G", t.G), ("D", t.D))
+           for name, params in models.layers(model)}
+    out = {}
+    for layer, old in before.items():
+        new = now[layer]
+        delta = sum(float((n.detach() - o).pow(2).sum()) for n, o in zip(new, old)) ** 0.5
+        norm = sum(float(o.pow(2).sum()) for o in old) ** 0.5
+        out[layer] = delta / norm if norm > 0 else float("nan")
+    return out

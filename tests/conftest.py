@@ -47,7 +47,7 @@ def _no_worker_left():
     yield
     import threading
 
-    from gan_core import session
-    session.stop_all()
+    from gan_core import host
+    host.stop_all()
     alive = [t.name for t in threading.enumerate() if t.name == "gan-trainer" and t.is_alive()]
     assert not alive, f"worker threads left alive: {alive}"

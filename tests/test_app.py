@@ -215,10 +215,13 @@ def test_quality_tab_raises_the_collapse_alarm_of_the_diagnosis(app):
               "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
     alarms = lambda: [e.value for e in app.error if "Collapse alarm" in e.value]  # noqa: E731
     # published as the worker publishes a report (a new snapshot version, so the page redraws it)
-    s._push(s._quality, {**report, "histogram": [0.1] * 10})
+    reports = [{**report, "histogram": [0.1] * 10}]
+    s.add_probe("quality", lambda t, rng: reports[-1], every=3600)
+    s.measure("quality")
     app.run()
     assert not alarms()                                   # every digit drawn: no alarm
-    s._push(s._quality, report)
+    reports.append(report)
+    s.measure("quality")
     app.run()
     [alarm] = alarms()
     assert "mostly 1" in alarm and "Try:" in alarm
@@ -325,11 +328,11 @@ def test_g_steps_reaches_the_trainer_and_the_link(app):
 
 
 def test_a_waiting_visitor_sees_their_place_and_when_their_turn_comes():
-    from gan_core import session
+    from gan_core import host, session
     from gan_core.config import LiveSettings, ModelSpec
-    before = session.limits()
+    before = host.limits()
     kept = (before.max_running, before.slice_s, before.first_slice_s)
-    session.configure(max_running=1, slice_s=90, first_slice_s=60)
+    host.configure(max_running=1, slice_s=90, first_slice_s=60)
     other = session.TrainingSession(ModelSpec(arch="mlp"), LiveSettings(batch_size=16))
     try:
         other.start()                       # another visitor's first turn: 60 s while others wait
@@ -342,7 +345,7 @@ def test_a_waiting_visitor_sees_their_place_and_when_their_turn_comes():
         assert any(f"about {s} s" in notice for s in (45, 50, 55, 60)), notice
     finally:
         other.stop()
-        session.configure(max_running=kept[0], slice_s=kept[1], first_slice_s=kept[2])
+        host.configure(max_running=kept[0], slice_s=kept[1], first_slice_s=kept[2])
 
 
 def test_the_replica_is_named_only_behind_a_load_balancer(monkeypatch):

@@ -87,8 +87,8 @@ def test_configured_threads_win(capsys):
 
 
 def sizing(*prefix: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    code = ("import torch; from gan_core import cpus, session; session.configure(); session.configure(); "
-            "print(cpus.usable().count, session.limits().max_running, torch.get_num_threads())")
+    code = ("import torch; from gan_core import cpus, host; host.configure(); host.configure(); "
+            "print(cpus.usable().count, host.limits().max_running, torch.get_num_threads())")
     return subprocess.run([*prefix, sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, env={**os.environ, **(env or {})})
 

@@ -13,9 +13,10 @@ import pytest
 import test_session
 import torch
 
-from gan_core import engine, export, worker
+from gan_core import checkpoint, engine, export, trainer, worker
 from gan_core.config import LiveSettings, ModelSpec
-from gan_core.session import Limits, TrainingSession
+from gan_core.host import Limits
+from gan_core.session import TrainingSession
 from gan_core.trainer import Trainer
 
 SPEC = test_session.SPEC   # the seed's model
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.skipif(not engine.available(), reason="engines need Lin
 
 
 def tensors(t: Trainer) -> list[torch.Tensor]:
-    return [x.clone() for x in engine._tensors(t)]
+    return [x.clone() for x in checkpoint.state_tensors(t)]
 
 
 def same(a: Trainer, b: Trainer) -> bool:
@@ -46,8 +47,8 @@ def test_a_packed_state_unpacked_into_another_trainer_is_the_same_trainer(arch):
     for _ in range(3):
         a.step()
     assert not same(a, b)
-    flat = torch.empty(engine.state_bytes(a), dtype=torch.uint8)
-    engine.unpack(b, flat, engine.pack(a, flat))
+    flat = torch.empty(checkpoint.state_bytes(a), dtype=torch.uint8)
+    checkpoint.unpack(b, flat, checkpoint.pack(a, flat))
     assert same(a, b)
     # and it steps on as the original does: weights, Adam's moments, the RNG's draws
     assert a.step() == b.step() and same(a, b)
@@ -56,17 +57,17 @@ def test_a_packed_state_unpacked_into_another_trainer_is_the_same_trainer(arch):
 @pytest.mark.parametrize("kinds", [("adam", "adam"), ("sgd", "rmsprop"), ("rmsprop", "sgd")])
 def test_a_state_before_the_first_step_steps_as_a_fresh_trainer_would(kinds):
     a, fresh, b = (build(seed, settings=optimizers_(*kinds)) for seed in (0, 0, 1))
-    flat = torch.empty(engine.state_bytes(a), dtype=torch.uint8)
-    engine.unpack(b, flat, engine.pack(a, flat))     # Adam's moments made (zeros, step 0) as Adam makes them
+    flat = torch.empty(checkpoint.state_bytes(a), dtype=torch.uint8)
+    checkpoint.unpack(b, flat, checkpoint.pack(a, flat))     # Adam's moments made (zeros, step 0) as Adam makes them
     assert a.step() == b.step() == fresh.step()
     assert same(b, fresh)
 
 
 def test_a_state_of_another_size_is_refused():
     a, wide = build(0), build(0, ModelSpec(arch="mlp_wide"))
-    flat = torch.empty(engine.state_bytes(wide), dtype=torch.uint8)
+    flat = torch.empty(checkpoint.state_bytes(wide), dtype=torch.uint8)
     with pytest.raises(ValueError, match="bytes for a trainer of"):
-        engine.unpack(a, flat, engine.pack(wide, flat))
+        checkpoint.unpack(a, flat, checkpoint.pack(wide, flat))
 
 
 def test_an_engine_takes_the_steps_the_thread_would_have_taken():
@@ -85,7 +86,7 @@ def test_an_engine_takes_the_steps_the_thread_would_have_taken():
     assert outs[-1].final and len(rows) >= 2 and [r["step"] for r in rows] == list(range(1, len(rows) + 1))
     mine_rows, mine_updates = [], []
     for _ in rows:
-        m, ratios = engine.one_step(ours, 5)
+        m, ratios = trainer.one_step(ours, 5)
         mine_rows.append(m)
         if ratios is not None:
             mine_updates.append({"step": m["step"], **ratios})
@@ -146,7 +147,7 @@ def test_a_run_on_an_engine_keeps_every_step_once_and_obeys_its_commands(engines
     s = make()
     s.start()
     assert wait_for(lambda: s.snapshot().step >= 20)
-    assert s._engine is not None and s._engine.pid != os.getpid()
+    assert s._lease.pid is not None and s._lease.pid != os.getpid()
     s.apply(lr_d=1e-4)                       # a command: the engine stops, the setting goes with the next start
     at = s.step
     assert wait_for(lambda: s.snapshot().step >= at + 10)
@@ -184,8 +185,8 @@ def test_a_divergence_on_an_engine_rewinds_to_the_last_good_state(engines):
 def test_a_run_goes_on_when_its_engine_is_killed(engines, capfd):
     s = make()
     s.start()
-    assert wait_for(lambda: s._engine is not None and s.snapshot().step >= 10)
-    os.kill(s._engine.pid, signal.SIGKILL)
+    assert wait_for(lambda: s._lease.pid is not None and s.snapshot().step >= 10)
+    os.kill(s._lease.pid, signal.SIGKILL)
     at = s.step
     assert wait_for(lambda: s.snapshot().step >= at + 20)
     assert s.snapshot().state == "running"
@@ -272,8 +273,8 @@ def test_a_command_outwaits_a_hung_engine_and_the_run_pauses(engines, monkeypatc
     monkeypatch.setattr(worker, "JOB_S", 0.5)
     s = make()
     s.start()
-    assert wait_for(lambda: s._engine is not None and s._engine.flying and s.snapshot().step >= 10)
-    os.kill(s._engine.pid, signal.SIGSTOP)            # alive and silent: hung
+    assert wait_for(lambda: s._lease.flying and s.snapshot().step >= 10)
+    os.kill(s._lease.pid, signal.SIGSTOP)            # alive and silent: hung
     s.pause()
     snap = s.snapshot()
     assert snap.state == "paused" and snap.grid_step == snap.step

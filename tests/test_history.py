@@ -3,7 +3,9 @@ import numpy as np
 
 from gan_core.config import LiveSettings, ModelSpec
 from gan_core.history import MetricHistory, Thinned
-from gan_core.session import Limits, Scheduler, TrainingSession
+from gan_core.host import Limits
+from gan_core.scheduler import Scheduler
+from gan_core.session import TrainingSession
 
 
 def test_thinned_keeps_at_most_cap_items_evenly_spread():
@@ -39,11 +41,15 @@ def test_session_frames_and_probes_stay_within_their_bounds():
     for _ in range(250):
         s.step_once()                              # while paused, each step publishes a grid
     for _ in range(300):
-        s.call(lambda t: s._publish_game())
+        s.measure("game")
     frames = s.frames()
     snap = s.snapshot()
     assert len(frames) <= 61 and frames[-1][0] == 250 and frames[0][0] == 0
     one = frames[0][1].nbytes
     assert sum(f.nbytes for _, f in frames) <= 61 * one          # about 3.5 MB at most
-    assert len(snap.game) <= 120 and snap.game[-1]["step"] == 250
+    assert len(snap.game) <= 121 and snap.game[-1]["step"] == 250          # its cap, and the newest
+    for _ in range(2):
+        s.step_once()
+        s.measure("game")
+    assert s.snapshot().game[-1]["step"] == 252    # the newest report, even between strides
     assert len(snap.updates["step"]) <= 301 and snap.updates["step"][-1] == 250

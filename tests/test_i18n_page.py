@@ -12,7 +12,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gan_core import config, i18n, models, session
+from gan_core import config, host, i18n, models, session
 from gan_core.config import LiveSettings, ModelSpec
 from harness import rerun_until as wait_for
 
@@ -141,8 +141,8 @@ def tour(lang: str) -> list[list[str]]:
     seen = []
     # one trainer at a time on the server (a session takes the server's turns when it is made), and
     # another visitor's busy: this one waits in the queue
-    max_running = session.limits().max_running
-    session.configure(max_running=1)
+    max_running = host.limits().max_running
+    host.configure(max_running=1)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update({"lang": lang, "arch": "mlp", "batch_size": "-5"})
     at.run()
@@ -157,7 +157,7 @@ def tour(lang: str) -> list[list[str]]:
         assert any("All trainers" in t or "训练器都在忙" in t for t in seen[-1])   # the queue notice
     finally:
         other.stop()
-        session.configure(max_running=max_running)
+        host.configure(max_running=max_running)
     assert wait_for(at, lambda: step_shown(at) >= 40)          # enough points for the diagnosis to speak
     seen.append(visible_texts(at))
     at.button(key="pause").click().run()
@@ -165,7 +165,8 @@ def tour(lang: str) -> list[list[str]]:
     s = at.session_state["session"]
     report = {"n": 256, "confident_share": 0.9, "fid": 50.0, "fid_real_n": 5.0, "near_copies": 0.0,
               "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
-    s._push(s._quality, report)    # G draws mostly ones: the collapse alarm (published: a new version)
+    s.add_probe("quality", lambda t, rng: report, every=3600)   # G draws mostly ones: the collapse alarm
+    s.measure("quality")                                          # (published: a new version)
     at.button(key="walk_go").click().run()
     at.run()
     assert not at.exception

@@ -7,7 +7,9 @@ import torch
 
 from gan_core import config, optimizers
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
-from gan_core.session import Limits, Scheduler, TrainingSession
+from gan_core.host import Limits
+from gan_core.scheduler import Scheduler
+from gan_core.session import TrainingSession
 from gan_core.trainer import Trainer
 
 SEED = ModelSpec(arch="mlp", conditional=False)   # the seed's model

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gan_core import models, probe
+from gan_core import models, probe, trainer
 from gan_core.config import LiveSettings, ModelSpec
 from gan_core.trainer import Trainer
 
@@ -17,7 +17,7 @@ def test_update_ratio_is_the_norm_of_the_change_over_the_norm_of_the_weights(dig
     t = make(digits)
     t.step()                                        # past step 0, so Adam's moments are not zero
     old = {k: v.double().numpy().copy() for k, v in t.G.state_dict().items()}
-    before = probe.copy_weights(t)
+    before = trainer.copy_weights(t)
     t.step()
     new = {k: v.double().numpy() for k, v in t.G.state_dict().items()}
     # by hand: the first layer of G is net.0 (weight and bias), in numpy float64
@@ -25,7 +25,7 @@ def test_update_ratio_is_the_norm_of_the_change_over_the_norm_of_the_weights(dig
     assert len(keys) == 2
     delta = np.sqrt(sum(((new[k] - old[k]) ** 2).sum() for k in keys))
     norm = np.sqrt(sum((old[k] ** 2).sum() for k in keys))
-    ratios = probe.update_ratios(before, t)
+    ratios = trainer.update_ratios(before, t)
     name = "G." + models.layers(t.G)[0][0]
     assert name == "G.net.0"
     assert np.isclose(ratios[name], delta / norm, rtol=1e-5)
@@ -65,7 +65,7 @@ def test_probing_leaves_the_run_as_it_was(digits):
     for _ in range(3):
         a.step(), b.step()
         probe.game(a, gen, n=64)
-        probe.copy_weights(a)
+        trainer.copy_weights(a)
     for name, (pa, pb) in {**{k: (v, b.G.state_dict()[k]) for k, v in a.G.state_dict().items()},
                            **{k: (v, b.D.state_dict()[k]) for k, v in a.D.state_dict().items()}}.items():
         assert torch.equal(pa, pb), name

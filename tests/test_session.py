@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
-from gan_core.session import Limits, Scheduler, TrainingSession
+from gan_core.host import Limits
+from gan_core.scheduler import Scheduler
+from gan_core.session import TrainingSession
 
 SPEC = ModelSpec(arch="mlp", conditional=False)   # the seed's model
 
@@ -413,6 +415,34 @@ def test_a_broken_probe_turns_probes_off_and_training_goes_on(monkeypatch):
     assert wait_for(lambda: s.snapshot().step > at + 5)
     assert s.snapshot().state == "running" and s.snapshot().game == []
 
+
+
+def test_a_registered_probe_has_its_own_bounded_history_which_a_fork_copies_and_a_reset_clears():
+    s = make()
+    s.add_probe("g_norm", lambda t, rng: {"norm": sum(float(p.detach().norm()) for p in t.G.parameters())},
+                every=0.05, cap=8)
+    for _ in range(3):
+        s.step_once()
+    s.measure("g_norm")                            # now, while paused: one report at step 3
+    [r] = s.snapshot().probes["g_norm"]
+    norm = sum(float(p.detach().norm()) for p in s.call(trainer).G.parameters())
+    assert r == {"step": 3, "norm": pytest.approx(norm)}
+    for _ in range(100):
+        s.measure("g_norm")
+    assert 4 <= len(s.snapshot().probes["g_norm"]) <= 9                  # thinned: its cap, and the newest
+    s.start()                                                            # and it runs while training
+    at = len(s.snapshot().probes["g_norm"]) and s.snapshot().probes["g_norm"][-1]["step"]
+    assert wait_for(lambda: s.snapshot().probes["g_norm"][-1]["step"] > at + 3)
+    s.pause()
+    f = s.fork()
+    assert f.snapshot().probes["g_norm"] == s.snapshot().probes["g_norm"]
+    f.step_once()
+    f.measure("g_norm")                                                  # the fork measures with it too
+    assert f.snapshot().probes["g_norm"][-1]["step"] == s.snapshot().step + 1
+    s.reset()
+    assert s.snapshot().probes["g_norm"] == [] and f.snapshot().probes["g_norm"]
+    s.measure()                                                          # all probes: this one with them
+    assert [r["step"] for r in s.snapshot().probes["g_norm"]] == [0] and len(s.snapshot().game) == 1
 
 # -- watching a run and forking it ---------------------------------------------------------------------
 def test_runs_are_found_by_an_unguessable_id_and_drop_out_when_nobody_holds_them():

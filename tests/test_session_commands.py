@@ -10,7 +10,7 @@ import torch
 from gan_core import engine, render, slow_motion, worker
 from gan_core.i18n import Message
 
-from gan_core.session import Limits
+from gan_core.host import Limits
 from gan_core.trainer import Trainer
 from test_session import make, trainer, wait_for
 

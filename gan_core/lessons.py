@@ -139,6 +139,14 @@ PRESETS = {p.key: p for p in (
                                         batch_size=64),
            # docs/lesson.md "The cure, measured": seeds 0-4 at 1,500 steps read 30-40% legible, 9 digits
            quality=Quality(min_legible=0.2, min_classes=8)),
+    Preset("sgd_d", N_("D on SGD, G on Adam"),
+           N_("The seed's first answer to unstable training is the optimizer. Here D takes plain SGD steps at "
+              "G's learning rate, while G keeps Adam. Adam scales each step to the gradient's size, SGD does not, "
+              "so D's steps are tiny: D falls behind, and G learns to please a judge that barely changes. Switch "
+              "D back to Adam in the sidebar and watch D catch up."),
+           # benchmarks/cure.py sgd_d, seeds 0 and 1: G is winning from step 40, 0% legible at 300 and 1,000 steps
+           "g_winning", 150, SEED_MODEL,
+           dict(optimizer_d="sgd", optimizer_g="adam", momentum=0.0, lr_d=1.5e-3, lr_g=1.5e-3, batch_size=64)),
     Preset("seed_mlp", N_("The seed's MLP"),
            N_("The seed's own networks (one hidden layer of 128 each) with the studio's usual settings, "
               "unconditional. Compare its grid after the same steps with the wider MLP's and the conv net's."),
@@ -185,11 +193,12 @@ STOPS = (
          ("divergence", "cure")),
     Stop("questions", N_("6 · The seed's questions"),
          N_("Three things go wrong in practice, and each has an experiment here. **Training is unstable?** A "
-            "learning rate too high: Oscillation and Divergence; lower the rates. **Mode collapse?** Run Mode "
+            "learning rate too high: Oscillation and Divergence; lower the rates. Or the optimizer: D on SGD "
+            "against G on Adam. **Mode collapse?** Run Mode "
             "collapse, then the cure, and compare their ends below: one blot read as one digit against most of "
             "the ten. **The images are poor?** Give the networks room: the seed's MLP, a wider MLP and a small "
             "conv net, the same settings for the same steps; the digit judge reads the bigger ones better."),
-         ("oscillation", "divergence", "collapse", "cure", "seed_mlp", "wide_mlp", "conv_net")),
+         ("oscillation", "divergence", "sgd_d", "collapse", "cure", "seed_mlp", "wide_mlp", "conv_net")),
 )
 
 

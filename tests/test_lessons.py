@@ -38,7 +38,7 @@ def test_every_stop_names_known_presets_and_every_preset_has_a_stop():
     # the seed's three questions, in its order: unstable (a learning rate too high), collapse and its
     # cure, poor images (the seed's MLP against bigger models)
     questions = next(s for s in lessons.STOPS if s.key == "questions")
-    assert questions.presets == ("oscillation", "divergence", "collapse", "cure", "seed_mlp", "wide_mlp", "conv_net")
+    assert questions.presets == ("oscillation", "divergence", "sgd_d", "collapse", "cure", "seed_mlp", "wide_mlp", "conv_net")
     assert [s.key for s in lessons.STOPS] == ["backprop", "d_step", "g_step", "repeat", "wrong", "questions"]
 
 

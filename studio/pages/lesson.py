@@ -16,7 +16,7 @@ s = frame.shown_run()
 st.markdown("### " + _("Guided experiments"))
 run_place, lesson_place = st.columns([5, 6], gap="large")
 with run_place:
-    live.live_ui(s, live_body)
+    live.live_ui(s, live_body, narrow=True)
 with lesson_place:
     lesson.lesson_ui(s)
 st.divider()

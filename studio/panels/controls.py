@@ -106,8 +106,13 @@ def viewer_controls_ui(s, snap) -> None:
     """A viewer's controls: the owner's, disabled, in one row. They change only when the owner starts
     or pauses the run, so the page's whole runs draw them, not each refresh (the live panel reruns the
     page when `shape` changes): a viewer's refresh redraws only what moves."""
+    row_ui(s, snap, "viewer_controls")
+
+
+def row_ui(s, snap, key: str) -> None:
+    """The buttons in one row: a viewer's, or the owner's on a page with less room (the Lesson's)."""
     running = shape(snap) == "pause"
-    with st.container(horizontal=True, key="viewer_controls"):
+    with st.container(horizontal=True, key=key):
         play_button(s, snap)
         reset_button(s)
         step_once_button(s, running)
@@ -115,8 +120,8 @@ def viewer_controls_ui(s, snap) -> None:
         step_g_button(s, running)
 
 
-def viewer_vitals_ui(s, snap) -> None:
-    """A viewer's live numbers, at each refresh: the step counter (in `step`, as on the owner's page)
+def vitals_row_ui(s, snap) -> None:
+    """The live numbers in one row (a viewer's, or a narrow panel's), at each refresh: the step counter (in `step`)
     and the run's vital signs, in one row."""
     with st.container(horizontal=True, key="vitals"):
         with st.container(key="step"):

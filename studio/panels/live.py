@@ -75,9 +75,10 @@ def figures(snap) -> Figures:
 
 
 # -- the panel -----------------------------------------------------------------------------------------
-def live_ui(s, body: Callable) -> None:
+def live_ui(s, body: Callable, narrow: bool = False) -> None:
     """The controls (a viewer's: the owner's, disabled, drawn once per whole run of the page), then,
-    in the timed fragment, the live numbers and body(s, snap, figures)."""
+    in the timed fragment, the live numbers and body(s, snap, figures). `narrow`: the owner's controls
+    in rows, as a viewer's, for a panel in a column, and no watch link (the Studio page has it)."""
     snap = s.snapshot()
     every = controls.refresh_every(snap.state)
     if frame.viewing():
@@ -88,12 +89,12 @@ def live_ui(s, body: Callable) -> None:
     @st.fragment(run_every=every)
     def live_panel():
         with frame.language():
-            _panel_ui(s, every, body)
+            _panel_ui(s, every, body, narrow)
 
     live_panel()
 
 
-def _panel_ui(s, every: float | None, body: Callable) -> None:
+def _panel_ui(s, every: float | None, body: Callable, narrow: bool) -> None:
     watch.forked_ui()
     snap = s.snapshot()
     if controls.refresh_every(snap.state) != every:
@@ -101,7 +102,10 @@ def _panel_ui(s, every: float | None, body: Callable) -> None:
     if frame.viewing():
         if controls.shape(snap) != st.session_state.get("_drawn_controls"):
             st.rerun()  # the owner started or paused the run: the page redraws the viewer's controls
-        controls.viewer_vitals_ui(s, snap)
+        controls.vitals_row_ui(s, snap)
+    elif narrow:
+        controls.row_ui(s, snap, "controls_row")
+        controls.vitals_row_ui(s, snap)
     else:
         controls.controls_ui(s, snap)
         watch.watch_ui(snap)

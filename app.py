@@ -130,7 +130,6 @@ def main() -> None:
     if preload.loader.problem:
         message_ui("error", preload.loader.problem)   # what to install, instead of a traceback from the imports
         return
-    frame.keep_widgets()
     s, link_problems = get_session() if LOADED else (None, [])
     with st.sidebar:
         language_ui()

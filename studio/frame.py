@@ -17,10 +17,6 @@ from gan_core import config, i18n, preload, text
 from gan_core.config import ConfigError, LiveSettings, ModelSpec
 
 MODEL_FIELDS = config.page_fields(ModelSpec)   # the model settings the sidebar offers
-# widgets whose values outlive a tab or a page that is not drawn (Streamlit forgets an undrawn widget's value)
-KEPT = ("lat_dist", "temperature", "truncation", "lat_seed", "lat_n", "interp_a", "interp_b", "interp_digit",
-        "interp_t", "cond_digit", "walk_mode", "walk_seed", "restore_index", "restore_mask", "restore_amount",
-        "scrub", "advice_show", "lesson_stop", "insight_tab")
 
 
 def loaded() -> bool:
@@ -199,14 +195,6 @@ def pending_spec(spec: ModelSpec) -> ModelSpec:
     """The model the sidebar's Model section describes: what Reset builds."""
     values = {n: st.session_state.get(f"model_{n}", getattr(spec, n)) for n in MODEL_FIELDS}
     return dataclasses.replace(spec, **values)
-
-
-def keep_widgets() -> None:
-    """Called by the frame at each whole run: the KEPT widgets' values outlive a page or a tab that
-    is not drawn (a value set through st.session_state is not cleaned up with its widget)."""
-    for key in KEPT:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
 
 
 # -- drawing -------------------------------------------------------------------------------------------

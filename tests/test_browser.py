@@ -98,15 +98,21 @@ def test_a_checkpoint_from_another_machine_is_continued_and_a_bad_one_refused(pa
 
     errors: list[str] = []
     watch_console(page, errors)
+    open_page(page, "Files")
     uploader = page.locator(".st-key-ckpt_upload input[type=file]")
     uploader.set_input_files(str(tmp_path / "gpu.pt"))
+    page.get_by_text("Loaded a checkpoint at step 7").wait_for(timeout=30_000)
+    open_page(page, "Studio")
     assert until(lambda: step_of(page) == 7), f"the checkpoint was not continued (step {step_of(page)})"
     assert "batch 16" in page.inner_text(".st-key-in_effect")
+    open_page(page, "Files")
+    uploader = page.locator(".st-key-ckpt_upload input[type=file]")
     uploader.set_input_files(str(tmp_path / "bad.pt"))
     alert = page.get_by_text("This checkpoint cannot be used")
     alert.wait_for(timeout=15_000)
     assert "not a checkpoint" in alert.inner_text() or "corrupt" in alert.inner_text()
-    assert step_of(page) == 7                                   # nothing lost
+    open_page(page, "Studio")
+    assert step_of(page, 15) == 7                               # nothing lost
     assert page.locator("[data-testid='stException']").count() == 0
     assert not broken(errors), broken(errors)
 
@@ -136,7 +142,8 @@ def test_the_chinese_page_trains_in_a_real_browser(server):
         for i, tab in enumerate(["博弈与梯度", "质量", "历史", "潜在空间"]):
             button = page.get_by_role("tab", name=tab)
             button.click(force=True)      # the live panel redraws every second: never "stable"
-            button.evaluate("e => e.scrollIntoView({block: 'start'})")
+            # to the middle: the top of the view is under the page's header, with the pages' links
+            button.evaluate("e => e.scrollIntoView({block: 'center'})")
             page.wait_for_timeout(1500)
             assert button.get_attribute("aria-selected") == "true"
             page.screenshot(path=str(ARTIFACTS / f"zh_tab{i + 1}.png"))

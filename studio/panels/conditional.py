@@ -16,7 +16,7 @@ def conditional_ui(s, snap) -> None:
             st.caption(_("This model is not conditional. Turn on **Conditional** in the sidebar's Model "
                          "section and press Reset: G and D then see the digit, and you can ask G for any one."))
             return
-        digit = st.radio(_("Digit"), list(range(10)), horizontal=True, key="cond_digit", disabled=frame.viewing())
+        digit = st.radio(_("Digit"), list(range(10)), horizontal=True, key="cond_digit", persist_state="session", disabled=frame.viewing())
         # drawn with the latent tab's sampling settings: the same z distribution and temperature
         png = latent.redrawn(snap, s.sample_digit_png, digit, 16, latent.sampling())
         if png:

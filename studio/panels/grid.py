@@ -15,7 +15,7 @@ from studio.frame import _
 def grid_ui(s, snap, figures: dict) -> None:
     st.markdown(_("**Fixed noise, step {step:,}**  ·  the same 64 latent vectors every frame").format(
         step=snap.grid_step))
-    show = st.toggle(_("D's advice, pixel by pixel"), key="advice_show", disabled=s is None,
+    show = st.toggle(_("D's advice, pixel by pixel"), key="advice_show", persist_state="session", disabled=s is None,
                      help=_("beside the grid: where G's next step adds or removes ink, and what D looks at"))
     grid_place, advice_place = st.columns(2) if show else (st, None)
     with grid_place.container(key="samples"):

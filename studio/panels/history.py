@@ -13,7 +13,7 @@ def history_ui(s, snap) -> None:
     c1, c2 = st.columns([5, 6], gap="large")
     with c2:
         # a position in the run, not a step: the frames' steps change as the history thins
-        pos = st.slider(_("Scrub back through the run"), 0, 100, 100, format="%d%%", key="scrub")
+        pos = st.slider(_("Scrub back through the run"), 0, 100, 100, format="%d%%", key="scrub", persist_state="session")
         st.caption(_n("{n} frame of the fixed-noise grid is kept, spread evenly over the run "
                       "(at most 60: older ones are thinned as training goes on).",
                       "{n} frames of the fixed-noise grid are kept, spread evenly over the run "

@@ -45,15 +45,15 @@ def latent_ui(s, snap) -> None:
     off = frame.viewing()
     c1, c2 = st.columns([2, 3], gap="large")
     with c1:
-        st.radio(_("Distribution"), DISTRIBUTIONS, horizontal=True, key="lat_dist",
+        st.radio(_("Distribution"), DISTRIBUTIONS, horizontal=True, key="lat_dist", persist_state="session",
                  format_func=frame.named(DISTRIBUTION_NAMES), disabled=off)
         st.slider(_("Temperature"), *frame.limits("temperature", SamplingSettings), DEFAULTS["temperature"], 0.05,
-                  key="temperature", help=_("scales z; low = typical digits, high = wild ones"), disabled=off)
+                  key="temperature", persist_state="session", help=_("scales z; low = typical digits, high = wild ones"), disabled=off)
         st.slider(_("Truncation (0 = off)"), *frame.limits("truncation", SamplingSettings), DEFAULTS["truncation"],
-                  0.1, key="truncation", help=_("entries of z beyond this are redrawn"), disabled=off)
-        st.number_input(_("Seed"), *frame.limits("seed", SamplingSettings), DEFAULTS["lat_seed"], key="lat_seed",
+                  0.1, key="truncation", persist_state="session", help=_("entries of z beyond this are redrawn"), disabled=off)
+        st.number_input(_("Seed"), *frame.limits("seed", SamplingSettings), DEFAULTS["lat_seed"], key="lat_seed", persist_state="session",
                         disabled=off)
-        n = st.select_slider(_("Samples"), [16, 36, 64, 100], DEFAULTS["lat_n"], key="lat_n", disabled=off)
+        n = st.select_slider(_("Samples"), [16, 36, 64, 100], DEFAULTS["lat_n"], key="lat_n", persist_state="session", disabled=off)
     with c2:
         png = redrawn(snap, s.sample_png, sampling(n))
         if png:
@@ -66,11 +66,11 @@ def interpolation_ui(s, snap) -> None:
     off = frame.viewing()
     st.markdown(_("**Interpolation** between two seeds"))
     d1, d2, d3, d4 = st.columns([1, 1, 1, 4])
-    a = d1.number_input(_("From seed"), *frame.limits("seed", SamplingSettings), 1, key="interp_a", disabled=off)
-    b = d2.number_input(_("To seed"), *frame.limits("seed", SamplingSettings), 2, key="interp_b", disabled=off)
-    digit = d3.selectbox(_("Digit"), range(10), key="interp_digit", disabled=off or not snap.spec.conditional,
+    a = d1.number_input(_("From seed"), *frame.limits("seed", SamplingSettings), 1, key="interp_a", persist_state="session", disabled=off)
+    b = d2.number_input(_("To seed"), *frame.limits("seed", SamplingSettings), 2, key="interp_b", persist_state="session", disabled=off)
+    digit = d3.selectbox(_("Digit"), range(10), key="interp_digit", persist_state="session", disabled=off or not snap.spec.conditional,
                          help=_("a conditional G keeps drawing this digit while z moves"))
-    t = d4.slider(_("Position"), 0.0, 1.0, 0.5, 0.05, key="interp_t", disabled=off)
+    t = d4.slider(_("Position"), 0.0, 1.0, 0.5, 0.05, key="interp_t", persist_state="session", disabled=off)
     result = redrawn(snap, s.interpolation_png, int(a), int(b), t, digit=digit)
     if result:
         strip, one = result

@@ -17,7 +17,7 @@ def lesson_ui(s) -> None:
     """Not a fragment: a preset's click reruns the page, whose live panel then starts its timer."""
     with st.container(key="lesson"):
         titles = {stop.key: _(stop.title) for stop in lessons.STOPS}
-        key = st.radio(_("Stop"), list(titles), format_func=titles.get, key="lesson_stop", horizontal=True)
+        key = st.radio(_("Stop"), list(titles), format_func=titles.get, key="lesson_stop", persist_state="session", horizontal=True)
         stop = next(x for x in lessons.STOPS if x.key == key)
         st.markdown(_(stop.text))
         for name in stop.presets:

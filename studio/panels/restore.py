@@ -37,13 +37,13 @@ def restore_ui(s) -> None:
     images, labels = _held_out()
     with c1:
         n = st.number_input(_("Held-out digit (0 to {last})").format(last=len(images) - 1), 0, len(images) - 1, 0,
-                            key="restore_index",
+                            key="restore_index", persist_state="session",
                             help=_("one of the 1,000 digits the judge never trained on (the GAN trains on all 5,000)"))
         up = st.file_uploader(_("…or your own 28x28 image"), type=IMAGE_TYPES, key="restore_upload")
         kind = st.radio(_("Hide"), restore.MASKS, horizontal=True, format_func=frame.named(MASK_NAMES),
-                        key="restore_mask")
+                        key="restore_mask", persist_state="session")
         amount = st.slider(_("How much (share hidden, or the noise's spread)"), 0.1, 0.9, restore.DEFAULT_HIDDEN,
-                           0.05, key="restore_amount")
+                           0.05, key="restore_amount", persist_state="session")
         go = st.button(_("Restore"), key="restore_go", icon=":material/healing:", type="primary",
                        help=_("{steps} gradient steps on z from {restarts} starts; about a second").format(
                            steps=RESTORE_STEPS, restarts=RESTORE_RESTARTS),

@@ -17,8 +17,8 @@ def walk_ui(s) -> None:
     """A fragment of its own, outside the live panel's timer: its GIF is large and drawn only when asked."""
     st.markdown(_("**Latent walk**: the fixed noise moves through z, and G draws every point of the path"))
     c1, c2, c3 = st.columns([3, 1, 2], vertical_alignment="bottom")
-    mode = c1.radio(_("Path"), WALKS, horizontal=True, key="walk_mode", format_func=frame.named(WALK_NAMES))
-    seed = c2.number_input(_("Walk seed"), *frame.limits("seed", SamplingSettings), 0, key="walk_seed")
+    mode = c1.radio(_("Path"), WALKS, horizontal=True, key="walk_mode", persist_state="session", format_func=frame.named(WALK_NAMES))
+    seed = c2.number_input(_("Walk seed"), *frame.limits("seed", SamplingSettings), 0, key="walk_seed", persist_state="session")
     if c3.button(_("Animate on the current G"), key="walk_go", icon=":material/animation:", disabled=frame.viewing()):
         with frame.refusals("walk"):
             gif = s.latent_walk_gif(mode, int(seed))

@@ -101,7 +101,8 @@ def test_a_checkpoint_from_another_machine_is_continued_and_a_bad_one_refused(pa
     open_page(page, "Files")
     uploader = page.locator(".st-key-ckpt_upload input[type=file]")
     uploader.set_input_files(str(tmp_path / "gpu.pt"))
-    page.get_by_text("Loaded a checkpoint at step 7").wait_for(timeout=30_000)
+    page.locator(".st-key-ckpt_upload").get_by_text("gpu.pt").wait_for(timeout=30_000)
+    page.wait_for_timeout(2000)                                 # read and loaded on the server
     open_page(page, "Studio")
     assert until(lambda: step_of(page) == 7), f"the checkpoint was not continued (step {step_of(page)})"
     assert "batch 16" in page.inner_text(".st-key-in_effect")

@@ -314,6 +314,7 @@ class Demo:
     mask: torch.Tensor            # (28, 28), 1 visible
     result: Restoration
     reads: dict[str, tuple[int, float]]   # "original" / "damaged" / "restored" -> the judge's (digit, confidence)
+    kind: str = "bottom"          # the mask of MASKS, or the small size of LOW_KINDS
 
     def panels(self) -> list[tuple[str, torch.Tensor]]:
         """("original" | "damaged" | "restored", (1, 1, 28, 28)); the damaged one with its hidden pixels
@@ -327,16 +328,30 @@ class Demo:
         return [s for s, _ in self.result.frames], torch.stack([f[0] for _, f in self.result.frames]).unsqueeze(1)
 
 
+LOW_KINDS = {"low7": 7, "low14": 14}   # the page's super-resolution choices beside the masks: the small size
+
+
+def enlarge(low: torch.Tensor) -> torch.Tensor:
+    """(N, s, s) -> (N, 28, 28), each pixel repeated over its block (nearest): how the small image is shown."""
+    return low.repeat_interleave(28 // low.shape[-1], 1).repeat_interleave(28 // low.shape[-1], 2)
+
+
 def demo(t: Trainer, image, kind: str, amount: float = DEFAULT_HIDDEN, steps: int = DEFAULTS.steps,
          restarts: int = DEFAULTS.restarts, seed: int = 0, frames: int = 8) -> Demo:
-    """Damage one image (28, 28: uint8, or floats in [0, 1]), restore it through the trainer's G, and
-    ask the digit judge what it reads in the original, the damaged and the restored image."""
+    """Damage one image (28, 28: uint8, or floats in [0, 1]) by a mask of MASKS, or shrink it to one of
+    LOW_KINDS, restore it through the trainer's G, and ask the digit judge what it reads in the original,
+    the damaged (or enlarged small) and the restored image."""
     from . import judge   # the judge's weights load on first use, here on the worker
     image = torch.as_tensor(np.asarray(image))
     image = image.float() / 255.0 if image.dtype == torch.uint8 else image.float()
-    x, mask = damage(image.float().view(1, 28, 28), kind, amount, seed)
-    result = run(t, x, mask, steps, restarts, seed, frames)
+    if kind in LOW_KINDS:    # super-resolution: G sees the block means only, shown enlarged
+        low = pool(image.view(1, 28, 28), LOW_KINDS[kind])                                  # (1, s, s)
+        result = run_upscale(t, low, steps, restarts, seed, frames)
+        x, mask = enlarge(low), torch.ones(1, 28, 28)
+    else:
+        x, mask = damage(image.float().view(1, 28, 28), kind, amount, seed)
+        result = run(t, x, mask, steps, restarts, seed, frames)
     probs = judge.predict(torch.stack([image.float().view(28, 28), x[0], result.images[0]]))   # (3, 10)
     conf, digit = probs.max(1)
     reads = {k: (int(d), float(c)) for k, d, c in zip(("original", "damaged", "restored"), digit, conf)}
-    return Demo(image.float().view(28, 28), x[0], mask[0], result, reads)
+    return Demo(image.float().view(28, 28), x[0], mask[0], result, reads, kind)

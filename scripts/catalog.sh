@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The page's message catalog, in three steps (Babel, from requirements-dev.txt):
-#   1. extract every marked text of app.py and gan_core into gan_core/locale/messages.pot;
+#   1. extract every marked text of app.py, studio and gan_core into gan_core/locale/messages.pot;
 #   2. merge it into each language's .po (new texts arrive with an empty translation, changed ones fuzzy);
 #   3. compile each .po into the .mo the app reads at run time (committed: the app needs no Babel).
 # After step 2, translate the empty and fuzzy entries in the .po, then run this again.

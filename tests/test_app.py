@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from harness import rerun_until as wait_for
 
 APP = "../app.py"
+LESSON, USES, FILES = "studio/pages/lesson.py", "studio/pages/uses.py", "studio/pages/files.py"
 
 
 def trainer(t):
@@ -32,6 +33,12 @@ def session_of(at):
 
 def step_shown(at) -> int:
     return int(at.metric[0].value.replace(",", ""))
+
+
+def open_tab(at, name: str):
+    """Open an insight tab, as a click does: the page draws that tab alone."""
+    at.session_state["insight_tab"] = name
+    return at.run()
 
 
 def images(at, alt_prefix: str) -> list[str]:
@@ -85,6 +92,7 @@ def test_reset_builds_a_new_model(app):
 
 
 def test_latent_sliders_redraw_the_samples(app):
+    open_tab(app, "Latent space")
     first = images(app, "samples")
     app.slider(key="temperature").set_value(0.3).run()
     cooler = images(app, "samples")
@@ -171,12 +179,15 @@ def test_the_page_loads_while_loading_takes_long_and_pressing_nothing_starts_not
 def test_insight_tabs_render_with_measurements(app):
     for _ in range(3):
         app.button(key="step_once").click().run()
-    app.button(key="measure").click().run()
+    open_tab(app, "Quality").button(key="measure").click().run()
     assert not app.exception
     assert [t.label for t in app.tabs] == ["Game & gradients", "Quality", "History", "Latent space"]
+    assert len(app.get("vega_lite_chart")) == 4        # 1 live (losses over D's outputs), 3 quality
+    open_tab(app, "Game & gradients")
     text = " ".join(e.value for e in app.markdown)
     assert "$$\n" + r"L_D = -\mathbb{E}_x[\log D(x)]" in text and "D(x) = 0." in text   # formula and live value
-    assert len(app.get("vega_lite_chart")) == 6        # 1 live (losses over D's outputs), 2 game and gradients, 3 quality
+    assert len(app.get("vega_lite_chart")) == 3        # 1 live, 2 game and gradients
+    open_tab(app, "Quality")
     snap = session_of(app).snapshot()
     assert snap.quality and snap.game and snap.quality[-1]["step"] == 3
     assert any(m.label == "Measured at step" and m.value == "3" for m in app.metric)
@@ -185,12 +196,14 @@ def test_insight_tabs_render_with_measurements(app):
 def test_scrubber_goes_back_to_the_first_frame(app):
     for _ in range(3):
         app.button(key="step_once").click().run()
+    open_tab(app, "History")
     assert images(app, "grid at step 3")
     app.slider(key="scrub").set_value(0).run()
     assert images(app, "grid at step 0") and not app.exception
 
 
 def test_digit_selector_changes_the_drawn_digit(app):
+    app.switch_page(USES).run()
     app.toggle(key="model_conditional").set_value(False).run()
     app.button(key="reset").click().run()
     assert not images(app, "digit ")                     # not conditional: a hint instead
@@ -203,6 +216,7 @@ def test_digit_selector_changes_the_drawn_digit(app):
 
 
 def test_latent_walk_is_drawn_on_demand(app):
+    app.switch_page(USES).run()
     assert not images(app, "latent walk")
     app.button(key="walk_go").click().run()
     [walk] = images(app, "latent walk")
@@ -214,6 +228,7 @@ def test_quality_tab_raises_the_collapse_alarm_of_the_diagnosis(app):
     report = {"n": 256, "confident_share": 0.9, "fid": 50.0, "fid_real_n": 5.0, "near_copies": 0.0,
               "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
     alarms = lambda: [e.value for e in app.error if "Collapse alarm" in e.value]  # noqa: E731
+    open_tab(app, "Quality")
     # published as the worker publishes a report (a new snapshot version, so the page redraws it)
     reports = [{**report, "histogram": [0.1] * 10}]
     s.add_probe("quality", lambda t, rng: reports[-1], every=3600)
@@ -237,13 +252,13 @@ def test_latent_drawings_are_redrawn_when_g_or_their_settings_change_not_on_ever
         calls.append(1)
         return original(*args, **kwargs)
     s.sample_png = counted
+    open_tab(app, "Latent space")
     app.run()
-    app.run()
-    assert len(calls) == 0                      # paused, nothing changed: the fixture's drawing stays
+    assert len(calls) == 1                      # drawn when the tab opened; paused, nothing changed: it stays
     app.button(key="step_once").click().run()
-    assert len(calls) == 1                      # G took a step
+    assert len(calls) == 2                      # G took a step
     app.slider(key="temperature").set_value(0.5).run()
-    assert len(calls) == 2                      # the setting changed
+    assert len(calls) == 3                      # the setting changed
     assert images(app, "samples")
 
 
@@ -251,15 +266,18 @@ def test_the_page_offers_the_ranges_and_options_config_accepts(app):
     from gan_core import config
     from gan_core.config import LiveSettings, ModelSpec
     from gan_core.sampling import SamplingSettings
+    open_tab(app, "Latent space")
     for key, cls, name in (("beta1", LiveSettings, "beta1"), ("d_steps", LiveSettings, "d_steps"),
                            ("label_smoothing", LiveSettings, "label_smoothing"),
                            ("temperature", SamplingSettings, "temperature"),
                            ("truncation", SamplingSettings, "truncation")):
         w = app.slider(key=key)
         assert (w.min, w.max) == config.limits(cls, name), key
-    for key in ("model_seed", "lat_seed", "interp_a", "interp_b", "walk_seed"):
+    for key in ("model_seed", "lat_seed", "interp_a", "interp_b"):
         w = app.number_input(key=key)
         assert (w.min, w.max) == (0, config.SEED_MAX), key
+    w = app.switch_page(USES).run().number_input(key="walk_seed")
+    assert (w.min, w.max) == (0, config.SEED_MAX), "walk_seed"
     assert len(app.selectbox(key="loss").options) == len(config.limits(LiveSettings, "loss"))
     assert len(app.selectbox(key="model_arch").options) == len(config.limits(ModelSpec, "arch"))
     app.selectbox(key="loss").set_value("wgan-gp").run()        # the last option reaches the trainer
@@ -304,6 +322,7 @@ def test_advice_is_drawn_beside_the_grid_once_per_new_state(app):
 
 
 def test_slow_step_takes_one_step_and_shows_the_four_stages(app):
+    app.switch_page(LESSON).run()
     app.button(key="slow_step").click().run()
     assert step_shown(app) == 1 and not app.exception and not app.error
     text = " ".join(m.value for m in app.markdown)
@@ -376,13 +395,16 @@ def test_the_owner_gets_a_watch_link_and_a_viewer_sees_the_run_read_only_and_can
     assert "session" not in viewer.session_state and viewer.session_state["watching"] is s  # no trainer of its own
     assert step_shown(viewer) == s.snapshot().step == 1
     assert s.snapshot().viewers == 1
-    for key in ("start", "reset", "step_once", "walk_go", "restore_go", "augment_go"):
+    for key in ("start", "reset", "step_once"):
         assert viewer.button(key=key).disabled, key
     for key in ("lr_g", "lr_d", "batch_size"):
         assert viewer.select_slider(key=key).disabled, key
     assert viewer.slider(key="beta1").disabled and viewer.selectbox(key="model_arch").disabled
     assert any("shared with you" in i.value for i in viewer.info)
     assert not [c for c in viewer.caption if "watch=" in c.value]   # a viewer is offered no link of their own
+    viewer.switch_page(USES).run()
+    for key in ("start", "walk_go", "restore_go", "augment_go"):
+        assert viewer.button(key=key).disabled, key
     app.run()
     assert [c.value for c in app.caption if "Watching" in c.value] == [":material/visibility: Watching 1"]
 
@@ -399,6 +421,11 @@ def keys(at, kind: str) -> set[str]:
     return {w.key for w in at.get(kind)}
 
 
+def game_drawn(at) -> bool:
+    """Is the "Game & gradients" tab's content on the page (its formula for D's loss)?"""
+    return any(r"L_D = -\mathbb{E}_x" in m.value for m in at.markdown)
+
+
 def test_a_viewer_draws_only_the_open_tab_and_cannot_steer_the_runs_drawings(app):
     s = session_of(app)
     app.button(key="step_once").click().run()
@@ -407,23 +434,23 @@ def test_a_viewer_draws_only_the_open_tab_and_cannot_steer_the_runs_drawings(app
     tabs = ["Game & gradients", "Quality", "History", "Latent space"]
     assert [t.label for t in viewer.tabs] == tabs
     # the first tab's content is there, the other three tabs' are not
-    assert "slow_step" in keys(viewer, "button") and "measure" not in keys(viewer, "button")
+    assert game_drawn(viewer) and "measure" not in keys(viewer, "button")
     assert not {"scrub", "temperature", "interp_t"} & keys(viewer, "slider")
-    # the owner's page draws every tab
-    assert {"slow_step", "measure"} <= keys(app, "button") and {"scrub", "temperature"} <= keys(app, "slider")
+    # the owner's page too
+    assert game_drawn(app) and "measure" not in keys(app, "button") and not {"scrub", "temperature"} & keys(app, "slider")
 
     for tab, key, kind in (("Quality", "measure", "button"), ("History", "scrub", "slider"),
                            ("Latent space", "temperature", "slider")):
-        viewer.session_state["insight_tab"] = tab
-        viewer.run()
+        open_tab(viewer, tab)
         assert not viewer.exception
-        assert key in keys(viewer, kind) and "slow_step" not in keys(viewer, "button"), tab
+        assert key in keys(viewer, kind) and not game_drawn(viewer), tab
     # the latent tab: the run's default drawings, which only its owner's page can change
     for key in ("temperature", "truncation", "interp_t"):
         assert viewer.slider(key=key).disabled, key
     for key in ("lat_seed", "interp_a", "interp_b"):
         assert viewer.number_input(key=key).disabled, key
     assert viewer.radio(key="lat_dist").disabled and viewer.select_slider(key="lat_n").disabled
+    open_tab(app, "Latent space")
     assert not app.slider(key="temperature").disabled
     assert images(viewer, "samples") == images(app, "samples")
 
@@ -435,3 +462,21 @@ def test_an_unknown_or_malformed_watch_link_says_so_and_gives_a_studio_of_ones_o
         assert [w.value for w in at.warning if said in w.value], run_id
         assert "watching" not in at.session_state and not at.button(key="start").disabled
         st.cache_resource.clear()
+
+
+def test_each_player_s_optimizer_is_switched_from_the_sidebar_with_its_own_settings(app):
+    from gan_core import config
+    app.button(key="step_once").click().run()
+    assert app.slider(key="beta1") and app.slider(key="beta2")            # both on Adam: its β shown
+    assert not [w for w in app.slider if w.key == "momentum"]            # ... and no momentum
+    assert [o.removesuffix(" (default)") for o in app.selectbox(key="optimizer_d").options] == \
+        [config.OPTIMIZER_NAMES[o] for o in config.OPTIMIZERS]
+    app.selectbox(key="optimizer_d").set_value("sgd").run()
+    opt_d = session_of(app).call(lambda t: type(t.opt_d).__name__)
+    assert opt_d == "SGD" and not app.exception
+    app.slider(key="momentum").set_value(0.5).run()                     # SGD's setting shows, and reaches it
+    assert session_of(app).call(lambda t: t.opt_d.param_groups[0]["momentum"]) == 0.5
+    app.selectbox(key="optimizer_g").set_value("rmsprop").run()          # no player on Adam: no β
+    assert not [w for w in app.slider if w.key in ("beta1", "beta2")]
+    assert session_of(app).call(lambda t: type(t.opt_g).__name__) == "RMSprop"
+    assert any("optimizer_d" in m for _, m in session_of(app).snapshot().markers)   # the curves mark it

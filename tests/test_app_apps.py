@@ -3,9 +3,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from harness import until
 
-from gan_core import lessons
+from gan_core import lessons, restore
 
 APP = "../app.py"
+LESSON, USES = "studio/pages/lesson.py", "studio/pages/uses.py"
 
 
 @pytest.fixture
@@ -14,7 +15,7 @@ def app():
     assert not at.exception
     at.selectbox(key="model_arch").set_value("mlp")   # the seed model: fast enough for tests
     at.button(key="reset").click().run()
-    return at
+    return at.switch_page(USES).run()
 
 
 def html_with(at, alt: str) -> list[str]:
@@ -27,12 +28,13 @@ def test_restore_runs_on_the_worker_and_shows_the_search(app):
     app.button(key="restore_go").click().run()
     assert not app.exception
     demo, step = app.session_state["_restore"]
-    assert demo.mask[10:16].eq(0).all() and len(demo.result.loss) == 151
+    assert demo.mask[10:16].eq(0).all() and len(demo.result.loss) == restore.DEFAULTS.steps + 1
     assert html_with(app, "restored") and html_with(app, "restoration steps")
     assert any("the judge reads" in c.value for c in app.caption)
 
 
 def test_a_preset_resets_and_starts_the_studio(app):
+    app.switch_page(LESSON).run()
     app.radio(key="lesson_stop").set_value("wrong").run()
     assert {"preset_divergence", "preset_cure"} <= {b.key for b in app.button}
     app.button(key="preset_cure").click().run()
@@ -42,6 +44,7 @@ def test_a_preset_resets_and_starts_the_studio(app):
     snap = s.snapshot()
     assert snap.spec == spec and snap.settings == settings and snap.state in ("running", "waiting")
     assert app.selectbox(key="loss").value == "wgan-gp"       # the sidebar shows the preset's settings
+    assert app.button(key="pause")                            # and the run's controls, training, beside the lesson
     s.pause()
 
 

@@ -98,15 +98,22 @@ def test_a_checkpoint_from_another_machine_is_continued_and_a_bad_one_refused(pa
 
     errors: list[str] = []
     watch_console(page, errors)
+    open_page(page, "Files")
     uploader = page.locator(".st-key-ckpt_upload input[type=file]")
     uploader.set_input_files(str(tmp_path / "gpu.pt"))
+    page.locator(".st-key-ckpt_upload").get_by_text("gpu.pt").wait_for(timeout=30_000)
+    page.wait_for_timeout(2000)                                 # read and loaded on the server
+    open_page(page, "Studio")
     assert until(lambda: step_of(page) == 7), f"the checkpoint was not continued (step {step_of(page)})"
     assert "batch 16" in page.inner_text(".st-key-in_effect")
+    open_page(page, "Files")
+    uploader = page.locator(".st-key-ckpt_upload input[type=file]")
     uploader.set_input_files(str(tmp_path / "bad.pt"))
     alert = page.get_by_text("This checkpoint cannot be used")
     alert.wait_for(timeout=15_000)
     assert "not a checkpoint" in alert.inner_text() or "corrupt" in alert.inner_text()
-    assert step_of(page) == 7                                   # nothing lost
+    open_page(page, "Studio")
+    assert step_of(page, 15) == 7                               # nothing lost
     assert page.locator("[data-testid='stException']").count() == 0
     assert not broken(errors), broken(errors)
 
@@ -136,7 +143,8 @@ def test_the_chinese_page_trains_in_a_real_browser(server):
         for i, tab in enumerate(["博弈与梯度", "质量", "历史", "潜在空间"]):
             button = page.get_by_role("tab", name=tab)
             button.click(force=True)      # the live panel redraws every second: never "stable"
-            button.evaluate("e => e.scrollIntoView({block: 'start'})")
+            # to the middle: the top of the view is under the page's header, with the pages' links
+            button.evaluate("e => e.scrollIntoView({block: 'center'})")
             page.wait_for_timeout(1500)
             assert button.get_attribute("aria-selected") == "true"
             page.screenshot(path=str(ARTIFACTS / f"zh_tab{i + 1}.png"))
@@ -159,6 +167,49 @@ def test_a_browser_that_prefers_chinese_gets_the_chinese_page(server):
         browser.close()
 
 
+def open_page(page, title: str) -> None:
+    """Move to another page as a visitor does, by its link in the navigation (the same session)."""
+    page.get_by_role("link", name=title).first.click()
+    page.wait_for_timeout(500)
+
+
+def test_every_page_and_tab_asks_no_host_but_the_server(server):
+    """A visit, Start, every page and every insight tab: every request the browser makes goes to the
+    server (no icon, font or script from anywhere else). Screenshots: artifacts/page_*.png."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        requests: list[str] = []
+        context.on("request", lambda r: requests.append(r.url))
+        page = context.new_page()
+        errors: list[str] = []
+        watch_console(page, errors)
+        page.goto(server.url)
+        page.wait_for_selector(".st-key-samples img", timeout=60_000)
+        page.click(".st-key-start button")
+        assert until(lambda: step_of(page) > 5)
+        for tab in ["Game & gradients", "Quality", "History", "Latent space"]:
+            button = page.get_by_role("tab", name=tab)
+            button.click(force=True)      # the live panel redraws every second: never "stable"
+            assert until(lambda: button.get_attribute("aria-selected") == "true", timeout=15)
+            page.wait_for_timeout(1000)
+        for title, mark in (("Lesson", ".st-key-lesson"), ("Uses of G", ".st-key-restore"), ("Files", ".st-key-ckpt_upload"),
+                            ("Studio", ".st-key-in_effect")):
+            open_page(page, title)
+            page.wait_for_selector(mark, timeout=30_000)
+            if title != "Files":                            # the same run, training on across pages
+                assert step_of(page, 15) > 5
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(ARTIFACTS / f"page_{title.split()[0].lower()}.png"))
+        page.click(".st-key-pause button")
+        elsewhere = [u for u in requests if not u.startswith(server.url) and not u.startswith(("data:", "blob:"))]
+        assert requests and not elsewhere, elsewhere
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert not broken(errors), broken(errors)
+        browser.close()
+
+
 def test_backprop_on_the_digits_in_a_real_browser(page):
     """D's advice beside the grid, live; Step D keeps the grid, Step G changes it; the slow-motion
     step shows its four stages. Screenshots: artifacts/advice.png, artifacts/slow_motion.png."""
@@ -175,6 +226,8 @@ def test_backprop_on_the_digits_in_a_real_browser(page):
     page.click(".st-key-step_g button")
     assert until(lambda: step_of(page) == 2)
     assert until(lambda: grid_src(page) != grid0), "Step G did not change the grid"
+    open_page(page, "Lesson")                            # the slow-motion step, with the grid and its advice
+    page.wait_for_selector(".st-key-advice img", timeout=30_000)
     page.click(".st-key-slow_step button")
     assert until(lambda: step_of(page) == 3)
     assert until(lambda: "4 · Update" in page.inner_text(".st-key-slow_motion")

@@ -156,8 +156,15 @@ def _checkpoint_bytes(**fields) -> bytes:
 
 
 @pytest.fixture
-def files_page():
+def studio_page():
     at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def files_page(studio_page):
+    at = studio_page.switch_page("studio/pages/files.py").run()
     assert not at.exception
     return at
 
@@ -311,17 +318,18 @@ def test_a_hostile_link_shows_its_text_and_nothing_else_in_a_real_browser():
 def test_message_boxes_are_drawn_only_by_message_ui():
     import ast
     from pathlib import Path
-    tree = ast.parse((Path(__file__).parents[1] / "app.py").read_text())
+    root = Path(__file__).parents[1]
     boxes = {"error", "warning", "info", "success", "exception"}
-    for fn in ast.walk(tree):
+    for fn in (fn for path in [root / "app.py", *sorted((root / "studio").rglob("*.py"))]
+               for fn in ast.walk(ast.parse(path.read_text()))):
         if isinstance(fn, ast.FunctionDef) and fn.name != "message_ui":
             used = [n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute) and n.attr in boxes
                     and isinstance(n.value, ast.Name) and n.value.id == "st"]
             assert not used, f"{fn.name} draws st.{used[0]} itself: use message_ui"
 
 
-def test_a_refused_command_is_said_until_the_next_command_there(files_page):
-    at = files_page
+def test_a_refused_command_is_said_until_the_next_command_there(studio_page):
+    at = studio_page
     s = at.session_state["session"]
     with s._cv:
         s._state = "failed"   # as after a crash: Start is refused until a Reset

@@ -130,6 +130,30 @@ def english_sentences(texts: list[str]) -> list[str]:
 # -- driving the page into every panel ------------------------------------------------------------------
 
 
+PAGES = ("studio/pages/lesson.py", "studio/pages/uses.py", "studio/pages/files.py", "studio/pages/studio.py")
+
+
+def every_tab(at) -> list[str]:
+    """The Studio page's texts with each insight tab open in turn (only the open one is drawn)."""
+    texts = []
+    for tab in at.tabs:
+        at.session_state["insight_tab"] = tab.label
+        at.run()
+        assert not at.exception
+        texts += visible_texts(at)
+    return texts
+
+
+def every_page(at) -> list[str]:
+    """The texts of every page, the Studio's last (where the tour goes on)."""
+    texts = []
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception
+        texts += visible_texts(at)
+    return texts
+
+
 def step_shown(at) -> int:
     return int(at.metric[0].value.replace(",", ""))
 
@@ -161,23 +185,26 @@ def tour(lang: str) -> list[list[str]]:
     assert wait_for(at, lambda: step_shown(at) >= 40)          # enough points for the diagnosis to speak
     seen.append(visible_texts(at))
     at.button(key="pause").click().run()
-    at.button(key="measure").click().run()
+    at.session_state["insight_tab"] = at.tabs[1].label                  # Quality
+    at.run().button(key="measure").click().run()
     s = at.session_state["session"]
     report = {"n": 256, "confident_share": 0.9, "fid": 50.0, "fid_real_n": 5.0, "near_copies": 0.0,
               "diversity": 1.0, "histogram": [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.05, 0.0]}
     s.add_probe("quality", lambda t, rng: report, every=3600)   # G draws mostly ones: the collapse alarm
     s.measure("quality")                                          # (published: a new version)
-    at.button(key="walk_go").click().run()
     at.run()
+    texts = every_tab(at)
+    at.switch_page(PAGES[1]).run()
+    at.button(key="walk_go").click().run()
     assert not at.exception
-    texts = visible_texts(at)
+    texts += visible_texts(at) + every_page(at)
     assert any("Mode collapse" in t or "模式崩溃" in t for t in texts)        # the diagnosis speaks
     seen.append(texts)
     at.toggle(key="model_conditional").set_value(False).run()   # a change that waits for Reset
     seen.append(visible_texts(at))
     at.button(key="reset").click().run()                        # an unconditional model: the hint
     assert not at.exception
-    seen.append(visible_texts(at))
+    seen.append(visible_texts(at) + every_page(at))
     return seen
 
 

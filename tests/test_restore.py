@@ -310,3 +310,23 @@ def test_cli_upscale_round_trip(tmp_path, trainer):
     expected = restore.run_upscale(trainer, low, steps=30, restarts=2, seed=5)
     assert np.allclose(out, expected.images.numpy(), atol=1e-5)
     assert "enlarged from 14x14" in r.stderr
+
+
+@pytest.mark.parametrize("kind, size", sorted(restore.LOW_KINDS.items()))
+def test_the_page_s_super_resolution_shows_the_small_image_enlarged_and_restores_it(trainer, kind, size):
+    image = real(1)[0]                                               # (28, 28) in [0, 1]
+    low = restore.pool(image.view(1, 28, 28), size)
+    d = restore.demo(trainer, image, kind, steps=30, restarts=1, frames=2)
+    # what G sees is the small image, each pixel over its block: pooling it back gives the small image
+    assert torch.allclose(restore.pool(d.damaged.view(1, 28, 28), size), low, atol=1e-6)
+    assert d.mask.eq(1).all() and d.result.images.shape == (1, 28, 28)
+    # the search's error is the block means' error, and it falls
+    assert d.result.loss[-1] == pytest.approx(restore.pooled_error(d.result.images, low).item(), abs=1e-6)
+    assert d.result.loss[-1] < d.result.loss[0]
+    assert set(d.reads) == {"original", "damaged", "restored"} and d.kind == kind
+
+
+def test_enlarge_repeats_each_pixel_over_its_block():
+    low = torch.arange(49, dtype=torch.float32).view(1, 7, 7)
+    big = restore.enlarge(low)
+    assert big.shape == (1, 28, 28) and big[0, 4 * 3 + 2, 4 * 5 + 1] == low[0, 3, 5]

@@ -1,0 +1,1 @@
+"""The panels the pages are made of: one module each, small *_ui functions that draw and return values."""

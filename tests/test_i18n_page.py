@@ -30,13 +30,13 @@ NEUTRAL = re.compile("|".join([
     r":(?:small|gray)\[",                 # Markdown directives: a caption's look inside a larger text
     r"L_D|L_G|D\(G\(z\)\)|D\(x\)",
     *(rf"(?<![\w.]){re.escape(name)}(?![\w.])" for name in sorted(LAYERS, key=len, reverse=True)),
-    r"English|简体中文|WGAN-GP",
+    r"English|简体中文|WGAN-GP|Adam|RMSprop",   # names, the same in every language
     r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?",
 ]))
 # an English sentence: two English words in a row (names that stay in every language taken out first)
 ENGLISH = re.compile(r"[A-Za-z]{2,}[ '-]+[A-Za-z]{2,}")
 # names kept in every language, and code spans: values shown as they are (a link, a file's name), not words
-KEEP_NAMES = re.compile(r"Fashion-MNIST|WGAN-GP|GAN Studio|English|pip install mlxtend|:material/\w+:|:(?:small|gray)\[|`[^`]*`")
+KEEP_NAMES = re.compile(r"Fashion-MNIST|WGAN-GP|RMSprop|GAN Studio|English|pip install mlxtend|:material/\w+:|:(?:small|gray)\[|`[^`]*`")
 
 
 class Marked(gettext.NullTranslations):

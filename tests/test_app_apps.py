@@ -64,3 +64,25 @@ def test_augmentation_runs_off_the_page_thread(app):
     r = job.result()
     assert len(r.without) == len(r.with_g) == 5
     assert any("Accuracy per seed" in c.value for c in app.caption)
+
+
+def test_an_experiment_replaced_by_another_is_read_by_the_judge_and_shown_beside_it(app):
+    app.switch_page(LESSON).run()
+    app.radio(key="lesson_stop").set_value("questions").run()
+    assert app.button(key="compare_now").disabled                  # no experiment's run yet
+    app.button(key="preset_collapse").click().run()
+    s = app.session_state["session"]
+    assert until(lambda: s.snapshot().step >= 40)
+    app.button(key="preset_cure").click().run()                   # the collapse's end is read as it goes
+    assert not app.exception
+    [(key, o)] = app.session_state["_outcomes"].items()
+    assert key == "collapse" and o.step >= 40 and o.n == lessons.OUTCOME_N and o.mosaic.dtype.name == "uint8"
+    assert html_with(app, "Mode collapse")                        # its grid, under its name
+    assert until(lambda: s.snapshot().step >= 20)
+    app.button(key="compare_now").click().run()                   # and the running cure, on asking
+    assert list(app.session_state["_outcomes"]) == ["collapse", "cure"]
+    assert html_with(app, "Mode collapse") and html_with(app, "The cure: WGAN-GP")
+    assert sum(c.value.startswith("Step ") and "samples legible" in c.value for c in app.caption) == 2
+    s.pause()
+    app.button(key="reset").click().run()                          # a plain reset: no experiment to read
+    assert app.button(key="compare_now").disabled

@@ -4,7 +4,7 @@ import streamlit as st
 
 from studio import frame
 from studio.frame import _
-from studio.panels import curves, grid, lesson, live, slow_motion
+from studio.panels import compare, curves, grid, lesson, live, slow_motion
 
 
 def live_body(s, snap, figures) -> None:
@@ -19,6 +19,8 @@ with run_place:
     live.live_ui(s, live_body, narrow=True)
 with lesson_place:
     lesson.lesson_ui(s)
+st.divider()
+compare.compare_ui(s)
 st.divider()
 with st.container(key="slow_motion"):
     slow_motion.slow_motion_ui(s, s.snapshot())

@@ -79,6 +79,7 @@ def _reset(s) -> None:
     with frame.refusals("controls"):
         spec = frame.pending_spec(s.snapshot().spec)
         s.reset(config.validate(ModelSpec, **dataclasses.asdict(spec)))
+    st.session_state.pop("_preset", None)     # no longer an experiment's run: nothing to compare
 
 
 # -- the panel -----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import streamlit as st
 from gan_core import lessons
 from gan_core.i18n import N_
 from studio import frame
+from studio.panels import compare
 from studio.frame import _
 
 RULE_NAMES = {"d_winning": N_("D is winning"), "g_winning": N_("G is winning"), "mode_collapse": N_("mode collapse"),
@@ -32,22 +33,42 @@ def preset_ui(s, p: lessons.Preset) -> None:
               help=_("resets the studio to this setup and starts training"), on_click=_start_preset, args=(s, p),
               disabled=frame.viewing())
     c2.markdown(_(p.what))
+    c2.caption(promise_text(p))
+    if p.judge_every_s:
+        c2.caption(_("This finding rests on the digit judge: while this experiment runs it reads G about every "
+                     "{seconds:.0f} s (training slows a little), so the page says it some seconds after the "
+                     "grid shows it.").format(seconds=p.judge_every_s))
+
+
+def promise_text(p: lessons.Preset) -> str:
+    """What the preset promises, in the visitor's language: the diagnosis's part and the judge's."""
+    parts = []
     if p.promise:
-        c2.caption(_("Promise: the diagnosis says **{finding}** within {steps} steps (checked on 5 seeds by the "
-                     "test suite).").format(finding=_(RULE_NAMES[p.promise]), steps=p.steps))
-        if p.judge_every_s:
-            c2.caption(_("This finding rests on the digit judge: while this experiment runs it reads G about every "
-                         "{seconds:.0f} s (training slows a little), so the page says it some seconds after the "
-                         "grid shows it.").format(seconds=p.judge_every_s))
-    else:
-        c2.caption(_("Promise: no failure diagnosed in {steps} steps (checked on 5 seeds by the test suite).").format(
-            steps=p.steps))
+        parts.append(_("the diagnosis says **{finding}** within {steps} steps").format(
+            finding=_(RULE_NAMES[p.promise]), steps=p.steps))
+    elif p.diagnosed:
+        parts.append(_("no failure diagnosed in {steps} steps").format(steps=p.steps))
+    q = p.quality
+    if q is not None:
+        read = []
+        if q.min_legible > 0:
+            read.append(_("at least {share:.0%} of the samples legible").format(share=q.min_legible))
+        if q.max_legible < 1:
+            read.append(_("at most {share:.0%} of the samples legible").format(share=q.max_legible))
+        if q.min_classes:
+            read.append(_("at least {n} of the ten digits").format(n=q.min_classes))
+        if q.min_top:
+            read.append(_("at least {share:.0%} of the samples read as one digit").format(share=q.min_top))
+        parts.append(_("after {steps} steps the digit judge reads {what}").format(steps=p.steps, what=_(", ").join(read)))
+    return _("Promise: {parts} (the test suite checks it over several seeds).").format(parts=_("; ").join(parts))
 
 
 def _start_preset(s, p: lessons.Preset) -> None:
     # a callback: it runs before the sidebar's widgets are drawn, so they take the preset's values
+    compare.remember(s)               # the experiment this one replaces, read for the side-by-side
     with frame.refusals("lesson"):
         spec, settings = p.configs()   # validated by config, as any visitor's settings
         s.reset(spec, settings, judge_every_s=p.judge_every_s)
+        st.session_state["_preset"] = p.key
         s.start()
     frame.resync()

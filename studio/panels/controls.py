@@ -117,8 +117,9 @@ def row_ui(s, snap, key: str) -> None:
         play_button(s, snap)
         reset_button(s)
         step_once_button(s, running)
-        step_d_button(s, running)
-        step_g_button(s, running)
+        with st.container(horizontal=True, wrap=False):   # the half steps wrap as a pair, never one alone
+            step_d_button(s, running)
+            step_g_button(s, running)
 
 
 def vitals_row_ui(s, snap) -> None:

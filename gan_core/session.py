@@ -17,26 +17,21 @@ watches it; `fork()` makes a viewer a session of their own from the run as it is
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import math
-import sys
-import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from . import advice, checkpoint, engine, export, host, probe, render, runs, slow_motion
+from . import checkpoint, engine, export, forks, host, probe, render, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
 from .i18n import msg
-from .sampling import SamplingSettings
 from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer, one_step
 from .worker import Worker
@@ -109,7 +104,7 @@ class Hook:
             self.due = now + min(max(self.every, took / self.share), max(self.every, self.most))
 
 
-class TrainingSession(Worker, export.Drawings):
+class TrainingSession(Worker, runs.Watched, export.Drawings):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
                  scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
@@ -126,7 +121,7 @@ class TrainingSession(Worker, export.Drawings):
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
         self._waiting_since: float | None = None       # when this session last began to wait for a turn
         self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
-        self._forks: dict[Any, list] = {}               # key -> [lock, weak ref to the fork made] (fork)
+        self._forks = forks.Forks()
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
@@ -222,39 +217,9 @@ class TrainingSession(Worker, export.Drawings):
         self._command(lambda t: [h.fn(self) for h in self._hooks if h.probe and (not names or h.name in names)])
 
     def fork(self, key: Any = None) -> "TrainingSession":
-        """A session of the caller's own from this run as it is now: its checkpoint and its history.
-        It trains if this run trains (waiting for a trainer like any run), else it is paused.
-
-        `key` names who asks (a page's watch token). Asked again with the same key while that fork
-        lives, it returns it instead of making a second: Streamlit can cut a page's callback short
-        after the fork is made and before the page holds it, then run the callback again."""
-        if key is None:
-            return self._fork()
-        with self._cv:      # a lock per key: one page's forks wait for each other, other pages' do not
-            for k in [k for k, (_, ref) in self._forks.items() if ref is not None and ref() is None]:
-                del self._forks[k]
-            slot = self._forks.setdefault(key, [threading.Lock(), None])
-        with slot[0]:
-            made = slot[1]() if slot[1] is not None else None
-            if made is None:
-                made = self._fork()
-                slot[1] = weakref.ref(made)
-            return made
-
-    def _fork(self) -> "TrainingSession":
-        ckpt, kept, digits, spec = self.look(_fork_state, self)     # one consistent copy, between two steps
-        trainer = checkpoint.restore(ckpt, digits, data=spec.data, device=spec.device)
-        new = TrainingSession(trainer.spec, trainer.settings, scheduler=self.scheduler, limits_=self.limits,
-                              trainer=trainer)
-        with new._cv:
-            new._history, new._frames, new._probes, new._hooks, new._markers, new._elapsed = kept
-            new._state = PAUSED if ckpt["step"] else IDLE
-            new._version += 1
-        with self._cv:
-            training = self._state in (RUNNING, WAITING)
-        if training:
-            new.start()
-        return new
+        """A session of the caller's own from this run as it is now (forks.py); `key` names who asks
+        (a page's watch token): asked again with it while that fork lives, the same fork."""
+        return self._forks.get(self, key)
 
     # -- files (the drawings: export.Drawings) ------------------------------------------------------
     def metrics_csv(self) -> str:
@@ -313,33 +278,7 @@ class TrainingSession(Worker, export.Drawings):
         with self._cv:
             return self._frames.view()
 
-    # -- the visitor and the process --------------------------------------------------------------
-    def release(self) -> None:
-        """The visitor's page went away: stop after the grace period unless they come back, or
-        while anyone watches the run."""
-        with self._cv:
-            self._audience.owner_left(time.monotonic())
-            self._cv.notify_all()
-
-    def returned(self) -> None:
-        """The visitor's page is connected again (a reconnect within the grace period)."""
-        with self._cv:
-            self._audience.owner_back()
-
-    def watch(self) -> object:
-        """A viewer's page opened this run: a token for `unwatch`. Viewers never steer it."""
-        with self._cv:
-            self._version += 1      # the owner's count changes
-            return self._audience.join()
-
-    def unwatch(self, token: object) -> None:
-        """A viewer's page went (or forked); counted once per token. The last viewer gone after the
-        owner stops the run after the grace period, as the owner's leaving does."""
-        with self._cv:
-            self._audience.leave(token, time.monotonic())
-            self._version += 1
-            self._cv.notify_all()
-
+    # -- the process (the visitor's and viewers' pages: runs.Watched) --------------------------------
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:
         """End the worker once the step in flight is done (at exit, or when the visitor is gone)."""
         with self._cv:
@@ -578,7 +517,7 @@ class TrainingSession(Worker, export.Drawings):
     def _asked_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
         # a step the visitor asked for (Step once, Step D, Step G, slow motion): one that diverges is
         # undone, so the run stays as it was, finite, and a Start trains on from there
-        before = _clone_state(self._trainer)
+        before = checkpoint.copy_of(self._trainer)
         try:
             return self._train_step(run)
         except DivergenceError as e:
@@ -651,7 +590,7 @@ class TrainingSession(Worker, export.Drawings):
     def _keep_good(self) -> None:
         # a rewind point is only ever a finite state: rewinding to a broken one would diverge again
         if self._trainer.weights_finite():
-            self._last_good = _clone_state(self._trainer)
+            self._last_good = checkpoint.copy_of(self._trainer)
 
     def _publish_grid(self) -> None:
         frame = _frame(self._trainer)
@@ -669,15 +608,6 @@ class TrainingSession(Worker, export.Drawings):
         if behind:
             self._publish_grid()
 
-
-
-def _fork_state(t: Trainer, session: TrainingSession) -> tuple[dict[str, Any], tuple, Digits, ModelSpec]:
-    # on the worker: the trainer's state and copies of the histories, consistent with each other.
-    # The items themselves (metric rows, grid mosaics, reports) are never changed once pushed: shared
-    with session._cv:
-        kept = (session._history.copy(), session._frames.copy(), {k: h.copy() for k, h in session._probes.items()},
-                [dataclasses.replace(h) for h in session._hooks], list(session._markers), session._elapsed)
-    return _clone_state(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere
 
 
 def _measure(name: str, fn: Callable[[Trainer, torch.Generator], dict], session: TrainingSession) -> None:
@@ -716,10 +646,6 @@ def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
     # steps per second, smoothed over about a second of steps: `steps` of them took dt seconds
     a, now = min(1.0, dt), steps / max(dt, 1e-9)
     return (1 - a) * rate + a * now if rate else now
-
-
-def _clone_state(t: Trainer) -> dict[str, Any]:
-    return copy.deepcopy(checkpoint.to_dict(t))
 
 
 def _fmt(v: Any) -> str:

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import checkpoint, engine, export, forks, host, probe, render, runs, slow_motion
+from . import checkpoint, engine, export, forks, host, lease, probe, render, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
@@ -125,7 +125,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
-        self._lease = engine.Lease()                    # the engine process that steps this run during a turn
+        self._lease = lease.Lease(self._took)           # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
         # each hook at most a share of the time: on a busy machine steps slow down, a hook on a clock
         # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
@@ -305,7 +305,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
             h.due = now + h.every
 
     def _before_job(self) -> None:
-        self._collect()                      # a job sees, and may change, the run as the engine left it
+        self._lease.collect()                # a job sees, and may change, the run as the engine left it
 
     def _after_job(self, changed: bool) -> None:
         self._last_end = time.monotonic()    # time between steps is not step time
@@ -328,7 +328,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         # paused visitor holds their models, Adam's moments and histories only (benchmarks/class_load.py).
         # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step.
         # The engine goes back to the pool with its steps collected
-        self._give_back_engine()
+        self._lease.give_back(self.limits.max_running)
         if self._last_good is None and not self._has_grads():
             return
         self._last_good = None
@@ -337,17 +337,6 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
                 p.grad = None
         host.trim_memory()
 
-    def _give_back_engine(self) -> None:
-        # as the run stops training (a turn ends, a pause, a new trainer): the engine's steps taken in,
-        # and the engine back to the pool for a run that trains
-        if self._lease.engine is None:
-            return
-        try:
-            self._collect()
-        except Exception as e:       # the engine's own error: it is closed, the run is as its last report left it
-            self._lease.drop(e, self._trainer.step_count)
-        self._lease.give_back(self.limits.max_running)
-
     def _has_grads(self) -> bool:
         return any(p.grad is not None for p in self._trainer.D.parameters())
 
@@ -355,42 +344,29 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         if self._lease.flying:
             # the engine trains on while its report is taken in and the grid drawn: it is acknowledged
             # first, so it never waits for this process (its pages' GIL)
-            if (out := self._lease.receive()) is None:
-                return
-            if not out.final and self._quiet(out) and self._lease.go_on():
-                if self._took(out):
+            if (flying := self._lease.fly(self._quiet)) is not False:
+                if flying:
                     self._run_hooks(time.monotonic())
-                return
-            if not (self._took(out) and self._collect()):
                 return
         if not self._take_turn():
             self._shed()
             return
         if self._last_good is None:
             self._keep_good()           # a turn begins: its rewind point, if the run is finite
-        if self._engine_start():
-            now = time.monotonic()    # the hooks draw the run as it is while the engine trains
-        else:
-            t0 = time.monotonic()
+        if not self._engine_start():    # else the hooks draw the run as it is while the engine trains
             try:
-                self._train_step()
+                self._train_step(timed=True)
             except DivergenceError as e:
                 return self._rewind(str(e))
-            now = time.monotonic()
-            with self._cv:
-                self._elapsed += now - t0
-                self._rate, self._last_end = _smoothed(self._rate, now - self._last_end), now
-        self._run_hooks(now)
+        self._run_hooks(time.monotonic())
 
     def _engine_start(self) -> bool:
         # with engines on, this turn's engine trains the run: True once it does, or when a job
         # waits (it runs first); False to take this step on the thread
-        if not self.limits.engines or not engine.available() or self._trainer.device.type != "cpu":
-            return False
         with self._cv:
             if self._jobs or self._stopping:
                 return True
-        if not self._lease.start(self._trainer, self.limits.update_every_steps):
+        if not self._lease.start(self._trainer, self.limits.update_every_steps, on=self.limits.engines):
             return False
         self._last_end = time.monotonic()
         return True
@@ -401,31 +377,29 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
             quiet = not self._jobs and not self._stopping and self._state == RUNNING
         return quiet and out.diverged is None and self.scheduler.acquire(self)
 
-    def _collect(self) -> bool:
-        # stop the engine and take in what it did since its last report: False when there is nothing
-        # to go on with (it diverged and the run rewound, or the engine was lost)
-        outs = self._lease.finish()
-        return outs is not None and all([self._took(out) for out in outs])
-
     def _took(self, out: engine.Burst) -> bool:
-        # a report: its state into the trainer, its steps into the histories; False if it diverged
-        step = engine.adopt(self._trainer, out)
+        # an engine's report: its state into the trainer, its steps into the histories; False if it diverged
+        self._record(out.rows, out.updates, out.seconds, engine.adopt(self._trainer, out))
+        if out.diverged is not None:
+            self._rewind(out.diverged)
+        return out.diverged is None
+
+    def _record(self, rows: list[dict], updates: list[dict], seconds: float | None, step: int | None = None) -> None:
+        # steps taken, on the thread or an engine, into the histories; `seconds` of a turn's training
+        # into the clock and the rate (None for a step asked while paused)
         now = time.monotonic()
         with self._cv:
             if step is not None:     # with its rows: a snapshot never has the step without them
                 self._trainer.step_count = step
-            for m in out.rows:
+            for m in rows:
                 self._history.append(m)
-            for u in out.updates:
+            for u in updates:
                 self._probes["updates"].append(u)
-            if out.rows:
-                self._elapsed += out.seconds
-                self._rate = _smoothed(self._rate, now - self._last_end, len(out.rows))
-            self._last_end = now
-        if out.diverged is not None:
-            self._rewind(out.diverged)
-            return False
-        return True
+            if seconds is not None:
+                if rows:
+                    self._elapsed += seconds
+                    self._rate = _smoothed(self._rate, now - self._last_end, len(rows))
+                self._last_end = now
 
     def _run_hooks(self, now: float) -> None:
         hooks = self._hooks if self._probes_on else [h for h in self._hooks if not h.probe]
@@ -441,7 +415,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
             self._woken = False
         granted = self.scheduler.acquire(self)
         if not granted:
-            self._give_back_engine()   # for the run whose turn it is, before this one waits
+            self._lease.give_back(self.limits.max_running)   # for the run whose turn it is, before this one waits
         with self._cv:
             if self._state not in (RUNNING, WAITING):
                 return False      # stopped meanwhile: the turn goes back as the worker ends
@@ -503,13 +477,13 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
             self._shed()
             self._publish_grid_if_behind()
 
-    def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
-        # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
+    def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None, timed: bool = False) -> dict[str, float]:
+        # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step().
+        # timed: a turn's step, which counts in the clock and the rate
+        t0 = time.monotonic()
         m, ratios = one_step(self._trainer, self.limits.update_every_steps, run)
-        with self._cv:
-            self._history.append(m)
-            if ratios is not None:
-                self._probes["updates"].append({"step": m["step"], **ratios})
+        ups = [] if ratios is None else [{"step": m["step"], **ratios}]
+        self._record([m], ups, time.monotonic() - t0 if timed else None)
         if self._state not in (RUNNING, WAITING):
             self._publish_grid()
         return m
@@ -556,7 +530,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         self._last_good = None
         self._probes_on = True        # a new run tries its probes again
         self.scheduler.release(self)
-        self._give_back_engine()      # it holds a copy of the trainer that went
+        self._lease.give_back(self.limits.max_running)      # it holds a copy of the trainer that went
 
     def _judge_every(self, seconds: float | None) -> None:
         # on the worker: the quality probe's cadence, closer for a lesson, else the server's
@@ -570,7 +544,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         if good is None:    # no finite state was kept this turn: the run fails, and a reset starts again
             raise DivergenceError(why)
         self.scheduler.release(self)
-        self._give_back_engine()
+        self._lease.give_back(self.limits.max_running)
         self._restore(good, msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
                                 "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"]))
 

@@ -7,7 +7,6 @@ page holds it, then run the callback again.
 """
 from __future__ import annotations
 
-import dataclasses
 import threading
 import weakref
 from typing import Any
@@ -61,5 +60,5 @@ def _fork_state(t: Trainer, run: Any) -> tuple[dict[str, Any], tuple, Any, Any]:
     # The items themselves (metric rows, grid mosaics, reports) are never changed once pushed: shared
     with run._cv:
         kept = (run._history.copy(), run._frames.copy(), {k: h.copy() for k, h in run._probes.items()},
-                [dataclasses.replace(h) for h in run._hooks], list(run._markers), run._elapsed)
+                run._hooks.copy(), list(run._markers), run._elapsed)
     return checkpoint.copy_of(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere

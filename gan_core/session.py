@@ -27,10 +27,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import checkpoint, engine, export, forks, host, lease, probe, render, runs, slow_motion
+from . import checkpoint, engine, export, forks, hooks, host, lease, probe, render, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
+from .hooks import Hook
 from .i18n import msg
 from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer, one_step
@@ -83,27 +84,6 @@ class Snapshot:
         return self.probes.get("updates", {})
 
 
-@dataclass
-class Hook:
-    """Periodic work on the worker, after a step: fn(session) about every `every` seconds, and at most
-    a `share` of the time (a slow fn runs less often), but never less often than every `most` seconds.
-    A failing probe turns the probes off until a new run (a reset, a checkpoint loaded)."""
-    every: float
-    fn: Callable[[Any], None]   # a plain function, not a bound method: no cycle keeps a session alive
-    share: float = 1.0
-    probe: bool = False
-    due: float = 0.0
-    most: float = math.inf      # the longest wait for the next run
-    name: str = ""              # a probe's name (add_probe)
-
-    def run(self, session: Any, now: float) -> None:
-        try:
-            self.fn(session)
-        finally:
-            took = time.monotonic() - now
-            self.due = now + min(max(self.every, took / self.share), max(self.every, self.most))
-
-
 class TrainingSession(Worker, runs.Watched, export.Drawings):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
                  scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
@@ -127,15 +107,12 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
         self._lease = lease.Lease(self._took)           # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
-        # each hook at most a share of the time: on a busy machine steps slow down, a hook on a clock
-        # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
-        # The grid, what every page watches, waits at most GRID_MOST_S: under load (two runs on engines,
+        # each hook at most a share of the time (hooks.py). The grid, what every page watches, waits at most GRID_MOST_S: under load (two runs on engines,
         # three browsers on two cores) one that took 0.26 s waited 13 s for the next, 150 steps behind
-        self._hooks = [Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
-                       Hook(lim.rewind_every_s, cls._keep_good)]
+        self._hooks = hooks.Hooks([Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
+                                   Hook(lim.rewind_every_s, cls._keep_good)])
         self.add_probe("game", probe.game, every=lim.game_every_s, share=0.02)
         self.add_probe("quality", probe.quality, every=lim.quality_every_s, share=QUALITY_SHARE)
-        self._probes_on = True                          # off once a probe failed, until a new run (_swap)
         self._publish_grid()
         host.register(self)
         self.run_id = runs.register(self)
@@ -150,7 +127,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         hook = Hook(every, functools.partial(_measure, name, fn), share, probe=True, most=most, name=name)
         hook.due = time.monotonic() + every
         with self._cv:      # new lists, not changed ones: the worker may be going through the old
-            self._hooks = [h for h in self._hooks if h.name != name] + [hook]
+            self._hooks.add(hook)
             self._probes = {**self._probes, name: Thinned(cap)}
             self._version += 1
 
@@ -214,7 +191,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
 
     def measure(self, *names: str) -> None:
         """Run the probes now, all of them or those named (also while paused)."""
-        self._command(lambda t: [h.fn(self) for h in self._hooks if h.probe and (not names or h.name in names)])
+        self._command(lambda t: self._hooks.measure(self, names))
 
     def fork(self, key: Any = None) -> "TrainingSession":
         """A session of the caller's own from this run as it is now (forks.py); `key` names who asks
@@ -300,9 +277,8 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         return engine.hang_s() + super()._wait_s()
 
     def _begin(self) -> None:
-        now = self._last_end = time.monotonic()
-        for h in self._hooks:
-            h.due = now + h.every
+        self._last_end = time.monotonic()
+        self._hooks.begin(self._last_end)
 
     def _before_job(self) -> None:
         self._lease.collect()                # a job sees, and may change, the run as the engine left it
@@ -402,10 +378,8 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
                 self._last_end = now
 
     def _run_hooks(self, now: float) -> None:
-        hooks = self._hooks if self._probes_on else [h for h in self._hooks if not h.probe]
-        failed = _run_due(self, hooks, now)
-        if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
-            self._probes_on = False
+        if (failed := self._hooks.run_due(self, now)) is not None:
+            # a probe that breaks (say, a missing judge file): probes off, training goes on
             with self._cv:
                 self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
 
@@ -423,8 +397,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
             if granted and self._waiting_since is not None:
                 # hooks count training time: without this, probes that fell due while the session
                 # waited ran at once and ate a short turn (a 3 s first turn took one step under load)
-                for h in self._hooks:
-                    h.due += now - self._waiting_since
+                self._hooks.shift(now - self._waiting_since)
             self._waiting_since = None if granted else (self._waiting_since or now)
             if self._state != (new := RUNNING if granted else WAITING):
                 self._state, self._version = new, self._version + 1
@@ -528,16 +501,14 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
             self._message = notice
             self._version += 1
         self._last_good = None
-        self._probes_on = True        # a new run tries its probes again
+        self._hooks.probes_on = True  # a new run tries its probes again
         self.scheduler.release(self)
         self._lease.give_back(self.limits.max_running)      # it holds a copy of the trainer that went
 
     def _judge_every(self, seconds: float | None) -> None:
         # on the worker: the quality probe's cadence, closer for a lesson, else the server's
-        every, share = (seconds, JUDGE_CLOSELY_SHARE) if seconds else (self.limits.quality_every_s, QUALITY_SHARE)
-        for h in self._hooks:
-            if h.name == "quality":
-                h.every, h.share, h.due = every, share, time.monotonic() + every
+        self._hooks.cadence("quality", *((seconds, JUDGE_CLOSELY_SHARE) if seconds else
+                                         (self.limits.quality_every_s, QUALITY_SHARE)))
 
     def _rewind(self, why: str) -> None:
         good = self._last_good
@@ -600,20 +571,6 @@ def _view(h: Thinned | MetricHistory) -> Any:
 def _frame(t: Trainer) -> tuple[int, np.ndarray]:
     # (its step, the fixed-noise grid as an (H, W) uint8 mosaic): one item of the History tab's frames
     return t.step_count, render.grid_array(t.grid(), nrow=8)
-
-
-def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Exception | None:
-    # the hooks that are due; a failing probe is returned (the others still run), anything else raises
-    failed = None
-    for h in hooks:
-        if now >= h.due:
-            try:
-                h.run(session, now)
-            except Exception as e:
-                if not h.probe:
-                    raise
-                failed = e
-    return failed
 
 
 def _smoothed(rate: float, dt: float, steps: int = 1) -> float:

@@ -210,7 +210,8 @@ def test_a_fork_of_a_run_on_an_engine_trains_on_its_own(engines):
 
 
 def test_a_hook_keeps_to_its_share_of_the_time_and_the_grid_to_its_longest_wait():
-    from gan_core.session import GRID_MOST_S, Hook
+    from gan_core.hooks import Hook
+    from gan_core.session import GRID_MOST_S
 
     def slow(_):
         time.sleep(0.1)

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import checkpoint, engine, export, forks, hooks, host, lease, probe, render, runs, slow_motion
+from . import build, checkpoint, drawings, engine, forks, hooks, host, lease, probe, render, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
@@ -84,7 +84,7 @@ class Snapshot:
         return self.probes.get("updates", {})
 
 
-class TrainingSession(Worker, runs.Watched, export.Drawings):
+class TrainingSession(Worker, runs.Watched, drawings.Drawings):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
                  scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
@@ -103,7 +103,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
         self._forks = forks.Forks()
         # a trainer given (a fork) is used as it is; else one is built from the spec
-        self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
+        self._trainer, self._message = (trainer, None) if trainer is not None else build.trainer(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
         self._lease = lease.Lease(self._took)           # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
@@ -175,7 +175,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         def run(t: Trainer) -> None:
             new = spec or t.spec
             keep = digits if digits is not None else t.digits if new.data == t.spec.data else None
-            self._swap(*export.build(new, settings or t.settings, keep))
+            self._swap(*build.trainer(new, settings or t.settings, keep))
             self._judge_every(judge_every_s)
         self._command(run)
 
@@ -187,7 +187,7 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
 
     def load_checkpoint(self, blob: bytes) -> None:
         """Continue from a checkpoint file's bytes, validated by checkpoint.read (CheckpointError)."""
-        self._command(lambda t: self._swap(*export.from_checkpoint(blob)))
+        self._command(lambda t: self._swap(*build.from_checkpoint(blob)))
 
     def measure(self, *names: str) -> None:
         """Run the probes now, all of them or those named (also while paused)."""
@@ -197,11 +197,6 @@ class TrainingSession(Worker, runs.Watched, export.Drawings):
         """A session of the caller's own from this run as it is now (forks.py); `key` names who asks
         (a page's watch token): asked again with it while that fork lives, the same fork."""
         return self._forks.get(self, key)
-
-    # -- files (the drawings: export.Drawings) ------------------------------------------------------
-    def metrics_csv(self) -> str:
-        with self._cv:
-            return export.metrics_csv(self._history.columns())
 
     # -- reading (any thread, never waits for a step) -----------------------------------------------
     def snapshot(self) -> Snapshot:

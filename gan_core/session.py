@@ -21,7 +21,6 @@ import dataclasses
 import functools
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -32,6 +31,7 @@ from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
 from .hooks import Hook
+from .snapshot import Snapshot
 from .i18n import msg
 from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer, one_step
@@ -44,44 +44,6 @@ IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", 
 GRID_MOST_S = 2.0             # the fixed-noise grid is drawn again at least this often while training
 QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at most this share of a trainer
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    state: str
-    step: int
-    elapsed: float                      # seconds spent training
-    steps_per_s: float
-    history: dict[str, list[float]]     # metric name -> values, thinned; "step" is the x axis
-    markers: list[tuple[int, str]]      # (step, what changed)
-    grid: np.ndarray | None             # (H, W) uint8 mosaic of the fixed-noise grid
-    grid_step: int
-    settings: LiveSettings              # as read back from the trainer
-    spec: ModelSpec
-    data_name: str
-    message: str | None                 # why it paused, failed or fell back
-    queue_position: int | None
-    queue_eta_s: float | None = None    # about when the turn of a waiting session comes (Scheduler.eta)
-    # each probe's history by name (add_probe): its reports with "step", thinned; "updates" as columns
-    probes: dict[str, Any] = field(default_factory=dict)
-    version: int = 0                    # bumped at each publish: figures of one version are built once
-    run_id: str = ""                    # the run's id in the registry (runs.py), for watch links
-    viewers: int = 0                    # pages watching this run besides its owner's
-
-    @property
-    def quality(self) -> list[dict]:
-        """probe.quality reports with "step", thinned."""
-        return self.probes.get("quality", [])
-
-    @property
-    def game(self) -> list[dict]:
-        """{"step", "real", "fake"}: histograms of D's outputs (probe.game), thinned."""
-        return self.probes.get("game", [])
-
-    @property
-    def updates(self) -> dict[str, list[float]]:
-        """"step" and ||Δw||/||w|| per layer, every update_every_steps steps."""
-        return self.probes.get("updates", {})
 
 
 class TrainingSession(Worker, runs.Watched, drawings.Drawings):
@@ -205,21 +167,12 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         asks before the next: a run's viewers do not each copy them, nor does each step. The step
         counter, the rate, the state, the place in line and the viewers are read at each call."""
         with self._cv:
-            t, last = self._trainer, self._frames.last
-            made = self._published
-            if made is None or made.version != self._version:
-                self._published = Snapshot(
-                    state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
-                    history={k: list(v) for k, v in self._history.columns().items()},
-                    markers=list(self._markers),
-                    grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
-                    settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
-                    queue_position=None, probes={k: _view(h) for k, h in self._probes.items()},
-                    version=self._version, run_id=self.run_id, viewers=self._audience.viewers,
-                )
+            if self._published is None or self._published.version != self._version:
+                self._published = Snapshot.of(self._trainer, self._history, self._frames, self._probes,
+                                              self._markers, version=self._version, run_id=self.run_id)
             waiting = self._state == WAITING
             return dataclasses.replace(
-                self._published, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
+                self._published, step=self._trainer.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
                 state=self._state, message=self._message, viewers=self._audience.viewers,
                 queue_position=self.scheduler.position(self) if waiting else None,
                 queue_eta_s=self.scheduler.eta(self) if waiting else None)
@@ -556,11 +509,6 @@ def _measure(name: str, fn: Callable[[Trainer, torch.Generator], dict], session:
     with session._cv:
         session._probes[name].push({"step": session._trainer.step_count, **report})
         session._version += 1
-
-
-def _view(h: Thinned | MetricHistory) -> Any:
-    # a probe's history as the snapshot holds it: a list of reports, or columns; the newest always in
-    return {k: list(v) for k, v in h.columns().items()} if isinstance(h, MetricHistory) else h.view()
 
 
 def _frame(t: Trainer) -> tuple[int, np.ndarray]:

@@ -69,8 +69,9 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
         self._lease = lease.Lease(self._took)           # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
-        # each hook at most a share of the time (hooks.py). The grid, what every page watches, waits at most GRID_MOST_S: under load (two runs on engines,
-        # three browsers on two cores) one that took 0.26 s waited 13 s for the next, 150 steps behind
+        # each hook at most a share of the time (hooks.py). The grid, what every page watches, waits at
+        # most GRID_MOST_S: under load (two runs on engines, three browsers on two cores) one that took
+        # 0.26 s waited 13 s for the next, 150 steps behind
         self._hooks = hooks.Hooks([Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
                                    Hook(lim.rewind_every_s, cls._keep_good)])
         self.add_probe("game", probe.game, every=lim.game_every_s, share=0.02)
@@ -398,7 +399,8 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
             self._shed()
             self._publish_grid_if_behind()
 
-    def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None, timed: bool = False) -> dict[str, float]:
+    def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None,
+                    timed: bool = False) -> dict[str, float]:
         # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step().
         # timed: a turn's step, which counts in the clock and the rate
         t0 = time.monotonic()
@@ -423,12 +425,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
 
     def _apply(self, t: Trainer, changes: dict[str, Any]) -> LiveSettings:
         old, new = t.settings, t.apply(**changes)
-        changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(getattr(new, k))}" for k in changes
-                   if getattr(old, k) != getattr(new, k)]
-        if changed:
-            label = ", ".join(changed)
-            if (old.optimizer_g, old.optimizer_d) != (new.optimizer_g, new.optimizer_d):
-                label = msg("{changes} (optimizer switched: its state starts fresh)", changes=label)
+        if (label := _changes_label(old, new, changes)) is not None:
             with self._cv:
                 self._markers = [*self._markers, (t.step_count, label)][-50:]
         return new
@@ -520,6 +517,17 @@ def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
     # steps per second, smoothed over about a second of steps: `steps` of them took dt seconds
     a, now = min(1.0, dt), steps / max(dt, 1e-9)
     return (1 - a) * rate + a * now if rate else now
+
+
+def _changes_label(old: LiveSettings, new: LiveSettings, asked: dict[str, Any]) -> str | None:
+    # what a change of settings did, as the curves' marker says it ("lr_g 0.0002→0.001"); None: nothing
+    changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(getattr(new, k))}" for k in asked
+               if getattr(old, k) != getattr(new, k)]
+    if not changed:
+        return None
+    if (old.optimizer_g, old.optimizer_d) != (new.optimizer_g, new.optimizer_d):
+        return msg("{changes} (optimizer switched: its state starts fresh)", changes=", ".join(changed))
+    return ", ".join(changed)
 
 
 def _fmt(v: Any) -> str:

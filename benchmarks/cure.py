@@ -4,7 +4,7 @@
                               [--seeds 0 1 2 3 4] [--at 500 1000 1500] [--n 1000]
 
 Trains the preset's model and settings (with the changes given) as the studio builds them
-(export.build, Trainer.step), reads the diagnosis every 10 steps as a rehearsal does, and at each
+(build.trainer, Trainer.step), reads the diagnosis every 10 steps as a rehearsal does, and at each
 step of `--at` reads n samples of G's EMA with the judge (lessons.Outcome) and their Fréchet distance
 to the held-out digits. One line per seed and reading, then the medians per reading.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gan_core import data, diagnosis, export, lessons, metrics  # noqa: E402
+from gan_core import build, data, diagnosis, lessons, metrics  # noqa: E402
 from gan_core.history import MetricHistory  # noqa: E402
 from gan_core.trainer import DivergenceError  # noqa: E402
 
@@ -38,7 +38,7 @@ def _pairs(items: list[str]) -> dict:
 
 def run(p: lessons.Preset, seed: int, at: list[int], n: int, digits) -> list[dict]:
     spec, settings = p.configs(seed)
-    t, _ = export.build(spec, settings, digits)
+    t, _ = build.trainer(spec, settings, digits)
     history, quality, gen = MetricHistory(1000), [], torch.Generator().manual_seed(seed)
     findings: dict[str, int] = {}
     rows, start = [], time.process_time()

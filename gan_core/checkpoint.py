@@ -7,6 +7,7 @@ to an engine process through shared memory (engine.py).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import pickle
@@ -44,6 +45,11 @@ def to_dict(t: Trainer) -> dict[str, Any]:
         "opt_g": t.opt_g.state_dict(), "opt_d": t.opt_d.state_dict(),
         "rng": t.rng.get_state(),
     }
+
+
+def copy_of(t: Trainer) -> dict[str, Any]:
+    """to_dict(t) with nothing shared with t: a state kept aside while t trains on (a rewind point)."""
+    return copy.deepcopy(to_dict(t))
 
 
 def save(t: Trainer, dest: str | Path | BinaryIO) -> None:

@@ -7,6 +7,7 @@ steps on and reports about every BURST_S: the steps' metrics, and the state they
 into shared memory, which the session copies into its own trainer (`adopt`). The session
 acknowledges a report (`go_on()`) before it takes the report in and draws the grid, so the engine
 never waits for it; a command stops the engine first (`finish()`: a hold, and its final report).
+A session holds its engine through a Lease (lease.py), which takes the reports in.
 
 Why: in one process every page a server renders holds the GIL between the trainer's torch ops.
 benchmarks/gil.py: a trainer beside a busy thread of its own process keeps 0.71-0.76 of its speed,
@@ -313,76 +314,6 @@ class Engine:
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(CLOSE_S)
-
-
-# -- a session's lease ------------------------------------------------------------------------------
-class Lease:
-    """A session's engine while its run holds a turn: leased from the pool as the turn begins and given
-    back as it ends. The session asks it to `start` the trainer, takes in its reports (`receive`,
-    `go_on`, `finish`) and gives it back. An engine lost is closed here, said on stderr, and the run
-    goes on from its last report: then the lease answers None or False, and the step runs on the thread."""
-
-    def __init__(self):
-        self.engine: Engine | None = None
-        self.changed = True     # the session's trainer changed since the engine's copy was made
-
-    @property
-    def flying(self) -> bool:
-        return self.engine is not None and self.engine.flying
-
-    @property
-    def pid(self) -> int | None:
-        return None if self.engine is None else self.engine.pid
-
-    def start(self, t: Trainer, every: int) -> bool:
-        """Set an engine training t (its state sent first if it changed); False when none is free yet
-        (one is starting) or the engine failed: this step runs on the session's thread."""
-        try:
-            if self.engine is None:
-                self.engine = pool.lease(torch.get_num_threads())
-            if self.engine is None:
-                return False
-            self.engine.start(t, self.changed, every)
-        except Exception as e:      # the engine ended, or its copy could not be made
-            self.drop(e, t.step_count)
-            return False
-        self.changed = False
-        return True
-
-    def receive(self) -> Burst | None:
-        """The engine's next report; None if it was lost."""
-        return self._ask(self.engine.receive, None)
-
-    def go_on(self) -> bool:
-        """The report is taken: the engine trains on (False if it was lost)."""
-        return self._ask(lambda: self.engine.go_on() or True, False)
-
-    def finish(self) -> list[Burst] | None:
-        """Stop the engine: its reports still to come, the last one final ([] when it is not training);
-        None if it was lost."""
-        return self._ask(self.engine.finish, None) if self.flying else []
-
-    def give_back(self, keep: int) -> None:
-        """The engine back to the pool (keeping at most `keep` idle), for a run that trains."""
-        if self.engine is not None:
-            pool.give_back(self.engine, keep=keep)
-            self.engine = None
-
-    def drop(self, why: Exception | None = None, step: int | None = None) -> None:
-        """Close an engine that failed; the run is as its last report left it (at `step`)."""
-        if self.engine is not None:
-            self.engine.close()
-            self.engine, self.changed = None, True
-        if why is not None:
-            at = " from its last report" if step is None else f" from step {step}"
-            print(f"gan_core: an engine was lost ({why}); the run goes on{at}", file=sys.stderr, flush=True)
-
-    def _ask(self, fn, lost):
-        try:
-            return fn()
-        except EngineLost as e:
-            self.drop(e)
-            return lost
 
 
 # -- the pool --------------------------------------------------------------------------------------

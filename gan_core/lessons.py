@@ -18,7 +18,7 @@ import torch
 
 import numpy as np
 
-from . import config, diagnosis, export, judge, metrics, probe, render
+from . import build, config, diagnosis, judge, metrics, probe, render
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory
@@ -221,12 +221,12 @@ class Rehearsal:
 
 
 def rehearse(p: Preset, seed: int, digits: Digits, steps: int | None = None) -> Rehearsal:
-    """Train the preset's model as a session would (export.build, Trainer.step, the session's history
+    """Train the preset's model as a session would (build.trainer, Trainer.step, the session's history
     cap) for `steps` (default: the preset's) and read the diagnosis every CHECK_EVERY steps, with a
     judge report every `quality_every` steps when the preset needs one, and an Outcome at the end
     when the preset promises a Quality."""
     spec, settings = p.configs(seed)
-    t, _ = export.build(spec, settings, digits)
+    t, _ = build.trainer(spec, settings, digits)
     history, quality, gen = MetricHistory(1000), [], torch.Generator().manual_seed(seed)
     first: dict[str, int] = {}
     steps = p.steps if steps is None else steps

@@ -25,7 +25,9 @@ QUALITY_BAR = dict(confident_share=0.80, min_digit_share=0.02, fid_ratio=7.0, ne
 AT_LEAST = ("confident_share", "min_digit_share")  # the other bars are ceilings
 
 
-def _mean_cov(feats) -> tuple[torch.Tensor, torch.Tensor]:
+def mean_cov(feats) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean (F,) and unbiased covariance (F, F) of a feature set (N, F), in float64: the Gaussian
+    that frechet_from_stats compares."""
     x = torch.as_tensor(np.asarray(feats) if not torch.is_tensor(feats) else feats).detach().cpu().double()
     x = x.reshape(x.shape[0], -1)                       # (N, F)
     mu = x.mean(dim=0)                                  # (F,)
@@ -50,11 +52,6 @@ def frechet_from_stats(mu_a: torch.Tensor, cov_a: torch.Tensor,
     tr_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
     d = ((mu_a - mu_b) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * tr_sqrt
     return max(d.item(), 0.0)  # exact zero can come out as -1e-12
-
-
-def frechet_distance(feats_a, feats_b) -> float:
-    """Fréchet distance between Gaussians fit to two feature sets (N_a, F) and (N_b, F), in float64."""
-    return frechet_from_stats(*_mean_cov(feats_a), *_mean_cov(feats_b))
 
 
 def _flat_pixels(images) -> torch.Tensor:
@@ -87,9 +84,9 @@ _reference_lock = threading.Lock()
 def _cached_reference() -> dict:
     digits, _ = data.load("bundled")
     train_idx, test_idx = data.held_out_split(digits)
-    mu, cov = _mean_cov(judge.predict_with_features(digits.images[test_idx])[1])
+    mu, cov = mean_cov(judge.predict_with_features(digits.images[test_idx])[1])
     real = judge.predict_with_features(digits.images[train_idx[:REFERENCE_N]])[1]
-    return dict(mu=mu, cov=cov, fid_real=frechet_from_stats(*_mean_cov(real), mu, cov))
+    return dict(mu=mu, cov=cov, fid_real=frechet_from_stats(*mean_cov(real), mu, cov))
 
 
 def reference() -> dict:
@@ -108,7 +105,7 @@ def quality_report(samples, train_images=None) -> dict:
         raise ValueError("quality_report needs at least 2 samples (a covariance)")
     histogram = torch.bincount(probs.argmax(dim=1), minlength=judge.N_CLASSES).double() / probs.shape[0]
     ref = reference()
-    fid = frechet_from_stats(*_mean_cov(feats), ref["mu"], ref["cov"])
+    fid = frechet_from_stats(*mean_cov(feats), ref["mu"], ref["cov"])
     if train_images is None:
         train_images = data.load("bundled")[0].images
     return dict(

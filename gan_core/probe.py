@@ -73,7 +73,7 @@ def _real_fid(n: int) -> float:
     train_idx, _ = data.held_out_split(digits)
     feats = judge.predict_with_features(digits.images[train_idx[:n]])[1]
     ref = metrics.reference()
-    return metrics.frechet_from_stats(*metrics._mean_cov(feats), ref["mu"], ref["cov"])
+    return metrics.frechet_from_stats(*metrics.mean_cov(feats), ref["mu"], ref["cov"])
 
 
 def real_fid(n: int) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Hashable, Iterator
@@ -81,6 +82,39 @@ class Audience:
             return False
         gone = max(self._owner_left, self._last_viewer_left or self._owner_left)
         return now - gone > grace
+
+
+class Watched:
+    """A run's pages, for a session (TrainingSession is one): its owner's page leaving and coming
+    back, viewers' pages coming and going, each told to its Audience under the session's lock. A
+    change in who watches wakes the worker (it may end the run) and the viewer count is published."""
+
+    def release(self) -> None:
+        """The visitor's page went away: stop after the grace period unless they come back, or
+        while anyone watches the run."""
+        self._tell(lambda a: a.owner_left(time.monotonic()), publish=False, wake=True)
+
+    def returned(self) -> None:
+        """The visitor's page is connected again (a reconnect within the grace period)."""
+        self._tell(Audience.owner_back, publish=False)
+
+    def watch(self) -> object:
+        """A viewer's page opened this run: a token for `unwatch`. Viewers never steer it."""
+        return self._tell(Audience.join)
+
+    def unwatch(self, token: object) -> None:
+        """A viewer's page went (or forked); counted once per token. The last viewer gone after the
+        owner stops the run after the grace period, as the owner's leaving does."""
+        self._tell(lambda a: a.leave(token, time.monotonic()), wake=True)
+
+    def _tell(self, fn: Callable[[Audience], Any], publish: bool = True, wake: bool = False) -> Any:
+        # publish: the viewer count changed (the owner's page shows it); wake: the worker may end the run
+        with self._cv:
+            out = fn(self._audience)
+            self._version += publish
+            if wake:
+                self._cv.notify_all()
+            return out
 
 
 class _Slot:

@@ -17,26 +17,22 @@ watches it; `fork()` makes a viewer a session of their own from the run as it is
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import math
-import sys
-import threading
 import time
-import weakref
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from . import advice, checkpoint, engine, export, host, probe, render, runs, slow_motion
+from . import build, checkpoint, drawings, engine, forks, hooks, host, lease, probe, render, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import MetricHistory, Thinned
+from .hooks import Hook
+from .snapshot import Snapshot
 from .i18n import msg
-from .sampling import SamplingSettings
 from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer, one_step
 from .worker import Worker
@@ -50,66 +46,7 @@ QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at mos
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    state: str
-    step: int
-    elapsed: float                      # seconds spent training
-    steps_per_s: float
-    history: dict[str, list[float]]     # metric name -> values, thinned; "step" is the x axis
-    markers: list[tuple[int, str]]      # (step, what changed)
-    grid: np.ndarray | None             # (H, W) uint8 mosaic of the fixed-noise grid
-    grid_step: int
-    settings: LiveSettings              # as read back from the trainer
-    spec: ModelSpec
-    data_name: str
-    message: str | None                 # why it paused, failed or fell back
-    queue_position: int | None
-    queue_eta_s: float | None = None    # about when the turn of a waiting session comes (Scheduler.eta)
-    # each probe's history by name (add_probe): its reports with "step", thinned; "updates" as columns
-    probes: dict[str, Any] = field(default_factory=dict)
-    version: int = 0                    # bumped at each publish: figures of one version are built once
-    run_id: str = ""                    # the run's id in the registry (runs.py), for watch links
-    viewers: int = 0                    # pages watching this run besides its owner's
-
-    @property
-    def quality(self) -> list[dict]:
-        """probe.quality reports with "step", thinned."""
-        return self.probes.get("quality", [])
-
-    @property
-    def game(self) -> list[dict]:
-        """{"step", "real", "fake"}: histograms of D's outputs (probe.game), thinned."""
-        return self.probes.get("game", [])
-
-    @property
-    def updates(self) -> dict[str, list[float]]:
-        """"step" and ||Δw||/||w|| per layer, every update_every_steps steps."""
-        return self.probes.get("updates", {})
-
-
-@dataclass
-class Hook:
-    """Periodic work on the worker, after a step: fn(session) about every `every` seconds, and at most
-    a `share` of the time (a slow fn runs less often), but never less often than every `most` seconds.
-    A failing probe turns the probes off until a new run (a reset, a checkpoint loaded)."""
-    every: float
-    fn: Callable[[Any], None]   # a plain function, not a bound method: no cycle keeps a session alive
-    share: float = 1.0
-    probe: bool = False
-    due: float = 0.0
-    most: float = math.inf      # the longest wait for the next run
-    name: str = ""              # a probe's name (add_probe)
-
-    def run(self, session: Any, now: float) -> None:
-        try:
-            self.fn(session)
-        finally:
-            took = time.monotonic() - now
-            self.due = now + min(max(self.every, took / self.share), max(self.every, self.most))
-
-
-class TrainingSession(Worker, export.Drawings):
+class TrainingSession(Worker, runs.Watched, drawings.Drawings):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
                  scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
@@ -126,21 +63,19 @@ class TrainingSession(Worker, export.Drawings):
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
         self._waiting_since: float | None = None       # when this session last began to wait for a turn
         self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
-        self._forks: dict[Any, list] = {}               # key -> [lock, weak ref to the fork made] (fork)
+        self._forks = forks.Forks()
         # a trainer given (a fork) is used as it is; else one is built from the spec
-        self._trainer, self._message = (trainer, None) if trainer is not None else export.build(spec, settings)
+        self._trainer, self._message = (trainer, None) if trainer is not None else build.trainer(spec, settings)
         self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
-        self._lease = engine.Lease()                    # the engine process that steps this run during a turn
+        self._lease = lease.Lease(self._took)           # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
-        # each hook at most a share of the time: on a busy machine steps slow down, a hook on a clock
-        # does not, and the probes took 30% of the worker's time under a load of 15 on 2 cores
-        # The grid, what every page watches, waits at most GRID_MOST_S: under load (two runs on engines,
-        # three browsers on two cores) one that took 0.26 s waited 13 s for the next, 150 steps behind
-        self._hooks = [Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
-                       Hook(lim.rewind_every_s, cls._keep_good)]
+        # each hook at most a share of the time (hooks.py). The grid, what every page watches, waits at
+        # most GRID_MOST_S: under load (two runs on engines, three browsers on two cores) one that took
+        # 0.26 s waited 13 s for the next, 150 steps behind
+        self._hooks = hooks.Hooks([Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
+                                   Hook(lim.rewind_every_s, cls._keep_good)])
         self.add_probe("game", probe.game, every=lim.game_every_s, share=0.02)
         self.add_probe("quality", probe.quality, every=lim.quality_every_s, share=QUALITY_SHARE)
-        self._probes_on = True                          # off once a probe failed, until a new run (_swap)
         self._publish_grid()
         host.register(self)
         self.run_id = runs.register(self)
@@ -155,7 +90,7 @@ class TrainingSession(Worker, export.Drawings):
         hook = Hook(every, functools.partial(_measure, name, fn), share, probe=True, most=most, name=name)
         hook.due = time.monotonic() + every
         with self._cv:      # new lists, not changed ones: the worker may be going through the old
-            self._hooks = [h for h in self._hooks if h.name != name] + [hook]
+            self._hooks.add(hook)
             self._probes = {**self._probes, name: Thinned(cap)}
             self._version += 1
 
@@ -203,7 +138,7 @@ class TrainingSession(Worker, export.Drawings):
         def run(t: Trainer) -> None:
             new = spec or t.spec
             keep = digits if digits is not None else t.digits if new.data == t.spec.data else None
-            self._swap(*export.build(new, settings or t.settings, keep))
+            self._swap(*build.trainer(new, settings or t.settings, keep))
             self._judge_every(judge_every_s)
         self._command(run)
 
@@ -215,51 +150,16 @@ class TrainingSession(Worker, export.Drawings):
 
     def load_checkpoint(self, blob: bytes) -> None:
         """Continue from a checkpoint file's bytes, validated by checkpoint.read (CheckpointError)."""
-        self._command(lambda t: self._swap(*export.from_checkpoint(blob)))
+        self._command(lambda t: self._swap(*build.from_checkpoint(blob)))
 
     def measure(self, *names: str) -> None:
         """Run the probes now, all of them or those named (also while paused)."""
-        self._command(lambda t: [h.fn(self) for h in self._hooks if h.probe and (not names or h.name in names)])
+        self._command(lambda t: self._hooks.measure(self, names))
 
     def fork(self, key: Any = None) -> "TrainingSession":
-        """A session of the caller's own from this run as it is now: its checkpoint and its history.
-        It trains if this run trains (waiting for a trainer like any run), else it is paused.
-
-        `key` names who asks (a page's watch token). Asked again with the same key while that fork
-        lives, it returns it instead of making a second: Streamlit can cut a page's callback short
-        after the fork is made and before the page holds it, then run the callback again."""
-        if key is None:
-            return self._fork()
-        with self._cv:      # a lock per key: one page's forks wait for each other, other pages' do not
-            for k in [k for k, (_, ref) in self._forks.items() if ref is not None and ref() is None]:
-                del self._forks[k]
-            slot = self._forks.setdefault(key, [threading.Lock(), None])
-        with slot[0]:
-            made = slot[1]() if slot[1] is not None else None
-            if made is None:
-                made = self._fork()
-                slot[1] = weakref.ref(made)
-            return made
-
-    def _fork(self) -> "TrainingSession":
-        ckpt, kept, digits, spec = self.look(_fork_state, self)     # one consistent copy, between two steps
-        trainer = checkpoint.restore(ckpt, digits, data=spec.data, device=spec.device)
-        new = TrainingSession(trainer.spec, trainer.settings, scheduler=self.scheduler, limits_=self.limits,
-                              trainer=trainer)
-        with new._cv:
-            new._history, new._frames, new._probes, new._hooks, new._markers, new._elapsed = kept
-            new._state = PAUSED if ckpt["step"] else IDLE
-            new._version += 1
-        with self._cv:
-            training = self._state in (RUNNING, WAITING)
-        if training:
-            new.start()
-        return new
-
-    # -- files (the drawings: export.Drawings) ------------------------------------------------------
-    def metrics_csv(self) -> str:
-        with self._cv:
-            return export.metrics_csv(self._history.columns())
+        """A session of the caller's own from this run as it is now (forks.py); `key` names who asks
+        (a page's watch token): asked again with it while that fork lives, the same fork."""
+        return self._forks.get(self, key)
 
     # -- reading (any thread, never waits for a step) -----------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -268,21 +168,12 @@ class TrainingSession(Worker, export.Drawings):
         asks before the next: a run's viewers do not each copy them, nor does each step. The step
         counter, the rate, the state, the place in line and the viewers are read at each call."""
         with self._cv:
-            t, last = self._trainer, self._frames.last
-            made = self._published
-            if made is None or made.version != self._version:
-                self._published = Snapshot(
-                    state=self._state, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
-                    history={k: list(v) for k, v in self._history.columns().items()},
-                    markers=list(self._markers),
-                    grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
-                    settings=t.settings, spec=t.spec, data_name=t.digits.name, message=self._message,
-                    queue_position=None, probes={k: _view(h) for k, h in self._probes.items()},
-                    version=self._version, run_id=self.run_id, viewers=self._audience.viewers,
-                )
+            if self._published is None or self._published.version != self._version:
+                self._published = Snapshot.of(self._trainer, self._history, self._frames, self._probes,
+                                              self._markers, version=self._version, run_id=self.run_id)
             waiting = self._state == WAITING
             return dataclasses.replace(
-                self._published, step=t.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
+                self._published, step=self._trainer.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
                 state=self._state, message=self._message, viewers=self._audience.viewers,
                 queue_position=self.scheduler.position(self) if waiting else None,
                 queue_eta_s=self.scheduler.eta(self) if waiting else None)
@@ -313,33 +204,7 @@ class TrainingSession(Worker, export.Drawings):
         with self._cv:
             return self._frames.view()
 
-    # -- the visitor and the process --------------------------------------------------------------
-    def release(self) -> None:
-        """The visitor's page went away: stop after the grace period unless they come back, or
-        while anyone watches the run."""
-        with self._cv:
-            self._audience.owner_left(time.monotonic())
-            self._cv.notify_all()
-
-    def returned(self) -> None:
-        """The visitor's page is connected again (a reconnect within the grace period)."""
-        with self._cv:
-            self._audience.owner_back()
-
-    def watch(self) -> object:
-        """A viewer's page opened this run: a token for `unwatch`. Viewers never steer it."""
-        with self._cv:
-            self._version += 1      # the owner's count changes
-            return self._audience.join()
-
-    def unwatch(self, token: object) -> None:
-        """A viewer's page went (or forked); counted once per token. The last viewer gone after the
-        owner stops the run after the grace period, as the owner's leaving does."""
-        with self._cv:
-            self._audience.leave(token, time.monotonic())
-            self._version += 1
-            self._cv.notify_all()
-
+    # -- the process (the visitor's and viewers' pages: runs.Watched) --------------------------------
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:
         """End the worker once the step in flight is done (at exit, or when the visitor is gone)."""
         with self._cv:
@@ -361,12 +226,11 @@ class TrainingSession(Worker, export.Drawings):
         return engine.hang_s() + super()._wait_s()
 
     def _begin(self) -> None:
-        now = self._last_end = time.monotonic()
-        for h in self._hooks:
-            h.due = now + h.every
+        self._last_end = time.monotonic()
+        self._hooks.begin(self._last_end)
 
     def _before_job(self) -> None:
-        self._collect()                      # a job sees, and may change, the run as the engine left it
+        self._lease.collect()                # a job sees, and may change, the run as the engine left it
 
     def _after_job(self, changed: bool) -> None:
         self._last_end = time.monotonic()    # time between steps is not step time
@@ -389,7 +253,7 @@ class TrainingSession(Worker, export.Drawings):
         # paused visitor holds their models, Adam's moments and histories only (benchmarks/class_load.py).
         # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step.
         # The engine goes back to the pool with its steps collected
-        self._give_back_engine()
+        self._lease.give_back(self.limits.max_running)
         if self._last_good is None and not self._has_grads():
             return
         self._last_good = None
@@ -398,17 +262,6 @@ class TrainingSession(Worker, export.Drawings):
                 p.grad = None
         host.trim_memory()
 
-    def _give_back_engine(self) -> None:
-        # as the run stops training (a turn ends, a pause, a new trainer): the engine's steps taken in,
-        # and the engine back to the pool for a run that trains
-        if self._lease.engine is None:
-            return
-        try:
-            self._collect()
-        except Exception as e:       # the engine's own error: it is closed, the run is as its last report left it
-            self._lease.drop(e, self._trainer.step_count)
-        self._lease.give_back(self.limits.max_running)
-
     def _has_grads(self) -> bool:
         return any(p.grad is not None for p in self._trainer.D.parameters())
 
@@ -416,42 +269,29 @@ class TrainingSession(Worker, export.Drawings):
         if self._lease.flying:
             # the engine trains on while its report is taken in and the grid drawn: it is acknowledged
             # first, so it never waits for this process (its pages' GIL)
-            if (out := self._lease.receive()) is None:
-                return
-            if not out.final and self._quiet(out) and self._lease.go_on():
-                if self._took(out):
+            if (flying := self._lease.fly(self._quiet)) is not False:
+                if flying:
                     self._run_hooks(time.monotonic())
-                return
-            if not (self._took(out) and self._collect()):
                 return
         if not self._take_turn():
             self._shed()
             return
         if self._last_good is None:
             self._keep_good()           # a turn begins: its rewind point, if the run is finite
-        if self._engine_start():
-            now = time.monotonic()    # the hooks draw the run as it is while the engine trains
-        else:
-            t0 = time.monotonic()
+        if not self._engine_start():    # else the hooks draw the run as it is while the engine trains
             try:
-                self._train_step()
+                self._train_step(timed=True)
             except DivergenceError as e:
                 return self._rewind(str(e))
-            now = time.monotonic()
-            with self._cv:
-                self._elapsed += now - t0
-                self._rate, self._last_end = _smoothed(self._rate, now - self._last_end), now
-        self._run_hooks(now)
+        self._run_hooks(time.monotonic())
 
     def _engine_start(self) -> bool:
         # with engines on, this turn's engine trains the run: True once it does, or when a job
         # waits (it runs first); False to take this step on the thread
-        if not self.limits.engines or not engine.available() or self._trainer.device.type != "cpu":
-            return False
         with self._cv:
             if self._jobs or self._stopping:
                 return True
-        if not self._lease.start(self._trainer, self.limits.update_every_steps):
+        if not self._lease.start(self._trainer, self.limits.update_every_steps, on=self.limits.engines):
             return False
         self._last_end = time.monotonic()
         return True
@@ -462,37 +302,33 @@ class TrainingSession(Worker, export.Drawings):
             quiet = not self._jobs and not self._stopping and self._state == RUNNING
         return quiet and out.diverged is None and self.scheduler.acquire(self)
 
-    def _collect(self) -> bool:
-        # stop the engine and take in what it did since its last report: False when there is nothing
-        # to go on with (it diverged and the run rewound, or the engine was lost)
-        outs = self._lease.finish()
-        return outs is not None and all([self._took(out) for out in outs])
-
     def _took(self, out: engine.Burst) -> bool:
-        # a report: its state into the trainer, its steps into the histories; False if it diverged
-        step = engine.adopt(self._trainer, out)
+        # an engine's report: its state into the trainer, its steps into the histories; False if it diverged
+        self._record(out.rows, out.updates, out.seconds, engine.adopt(self._trainer, out))
+        if out.diverged is not None:
+            self._rewind(out.diverged)
+        return out.diverged is None
+
+    def _record(self, rows: list[dict], updates: list[dict], seconds: float | None, step: int | None = None) -> None:
+        # steps taken, on the thread or an engine, into the histories; `seconds` of a turn's training
+        # into the clock and the rate (None for a step asked while paused)
         now = time.monotonic()
         with self._cv:
             if step is not None:     # with its rows: a snapshot never has the step without them
                 self._trainer.step_count = step
-            for m in out.rows:
+            for m in rows:
                 self._history.append(m)
-            for u in out.updates:
+            for u in updates:
                 self._probes["updates"].append(u)
-            if out.rows:
-                self._elapsed += out.seconds
-                self._rate = _smoothed(self._rate, now - self._last_end, len(out.rows))
-            self._last_end = now
-        if out.diverged is not None:
-            self._rewind(out.diverged)
-            return False
-        return True
+            if seconds is not None:
+                if rows:
+                    self._elapsed += seconds
+                    self._rate = _smoothed(self._rate, now - self._last_end, len(rows))
+                self._last_end = now
 
     def _run_hooks(self, now: float) -> None:
-        hooks = self._hooks if self._probes_on else [h for h in self._hooks if not h.probe]
-        failed = _run_due(self, hooks, now)
-        if failed is not None:   # a probe that breaks (say, a missing judge file): probes off, training goes on
-            self._probes_on = False
+        if (failed := self._hooks.run_due(self, now)) is not None:
+            # a probe that breaks (say, a missing judge file): probes off, training goes on
             with self._cv:
                 self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
 
@@ -502,7 +338,7 @@ class TrainingSession(Worker, export.Drawings):
             self._woken = False
         granted = self.scheduler.acquire(self)
         if not granted:
-            self._give_back_engine()   # for the run whose turn it is, before this one waits
+            self._lease.give_back(self.limits.max_running)   # for the run whose turn it is, before this one waits
         with self._cv:
             if self._state not in (RUNNING, WAITING):
                 return False      # stopped meanwhile: the turn goes back as the worker ends
@@ -510,8 +346,7 @@ class TrainingSession(Worker, export.Drawings):
             if granted and self._waiting_since is not None:
                 # hooks count training time: without this, probes that fell due while the session
                 # waited ran at once and ate a short turn (a 3 s first turn took one step under load)
-                for h in self._hooks:
-                    h.due += now - self._waiting_since
+                self._hooks.shift(now - self._waiting_since)
             self._waiting_since = None if granted else (self._waiting_since or now)
             if self._state != (new := RUNNING if granted else WAITING):
                 self._state, self._version = new, self._version + 1
@@ -564,13 +399,14 @@ class TrainingSession(Worker, export.Drawings):
             self._shed()
             self._publish_grid_if_behind()
 
-    def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
-        # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step()
+    def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None,
+                    timed: bool = False) -> dict[str, float]:
+        # run: half a round (Trainer.step_d, step_g) or the slow-motion step; by default a round, t.step().
+        # timed: a turn's step, which counts in the clock and the rate
+        t0 = time.monotonic()
         m, ratios = one_step(self._trainer, self.limits.update_every_steps, run)
-        with self._cv:
-            self._history.append(m)
-            if ratios is not None:
-                self._probes["updates"].append({"step": m["step"], **ratios})
+        ups = [] if ratios is None else [{"step": m["step"], **ratios}]
+        self._record([m], ups, time.monotonic() - t0 if timed else None)
         if self._state not in (RUNNING, WAITING):
             self._publish_grid()
         return m
@@ -578,7 +414,7 @@ class TrainingSession(Worker, export.Drawings):
     def _asked_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
         # a step the visitor asked for (Step once, Step D, Step G, slow motion): one that diverges is
         # undone, so the run stays as it was, finite, and a Start trains on from there
-        before = _clone_state(self._trainer)
+        before = checkpoint.copy_of(self._trainer)
         try:
             return self._train_step(run)
         except DivergenceError as e:
@@ -589,12 +425,7 @@ class TrainingSession(Worker, export.Drawings):
 
     def _apply(self, t: Trainer, changes: dict[str, Any]) -> LiveSettings:
         old, new = t.settings, t.apply(**changes)
-        changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(getattr(new, k))}" for k in changes
-                   if getattr(old, k) != getattr(new, k)]
-        if changed:
-            label = ", ".join(changed)
-            if (old.optimizer_g, old.optimizer_d) != (new.optimizer_g, new.optimizer_d):
-                label = msg("{changes} (optimizer switched: its state starts fresh)", changes=label)
+        if (label := _changes_label(old, new, changes)) is not None:
             with self._cv:
                 self._markers = [*self._markers, (t.step_count, label)][-50:]
         return new
@@ -615,23 +446,21 @@ class TrainingSession(Worker, export.Drawings):
             self._message = notice
             self._version += 1
         self._last_good = None
-        self._probes_on = True        # a new run tries its probes again
+        self._hooks.probes_on = True  # a new run tries its probes again
         self.scheduler.release(self)
-        self._give_back_engine()      # it holds a copy of the trainer that went
+        self._lease.give_back(self.limits.max_running)      # it holds a copy of the trainer that went
 
     def _judge_every(self, seconds: float | None) -> None:
         # on the worker: the quality probe's cadence, closer for a lesson, else the server's
-        every, share = (seconds, JUDGE_CLOSELY_SHARE) if seconds else (self.limits.quality_every_s, QUALITY_SHARE)
-        for h in self._hooks:
-            if h.name == "quality":
-                h.every, h.share, h.due = every, share, time.monotonic() + every
+        self._hooks.cadence("quality", *((seconds, JUDGE_CLOSELY_SHARE) if seconds else
+                                         (self.limits.quality_every_s, QUALITY_SHARE)))
 
     def _rewind(self, why: str) -> None:
         good = self._last_good
         if good is None:    # no finite state was kept this turn: the run fails, and a reset starts again
             raise DivergenceError(why)
         self.scheduler.release(self)
-        self._give_back_engine()
+        self._lease.give_back(self.limits.max_running)
         self._restore(good, msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
                                 "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"]))
 
@@ -651,7 +480,7 @@ class TrainingSession(Worker, export.Drawings):
     def _keep_good(self) -> None:
         # a rewind point is only ever a finite state: rewinding to a broken one would diverge again
         if self._trainer.weights_finite():
-            self._last_good = _clone_state(self._trainer)
+            self._last_good = checkpoint.copy_of(self._trainer)
 
     def _publish_grid(self) -> None:
         frame = _frame(self._trainer)
@@ -671,15 +500,6 @@ class TrainingSession(Worker, export.Drawings):
 
 
 
-def _fork_state(t: Trainer, session: TrainingSession) -> tuple[dict[str, Any], tuple, Digits, ModelSpec]:
-    # on the worker: the trainer's state and copies of the histories, consistent with each other.
-    # The items themselves (metric rows, grid mosaics, reports) are never changed once pushed: shared
-    with session._cv:
-        kept = (session._history.copy(), session._frames.copy(), {k: h.copy() for k, h in session._probes.items()},
-                [dataclasses.replace(h) for h in session._hooks], list(session._markers), session._elapsed)
-    return _clone_state(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere
-
-
 def _measure(name: str, fn: Callable[[Trainer, torch.Generator], dict], session: TrainingSession) -> None:
     # a probe's run (add_probe): its report, with the step it was made at, into the probe's history
     report = fn(session._trainer, session._probe_rng)
@@ -688,28 +508,9 @@ def _measure(name: str, fn: Callable[[Trainer, torch.Generator], dict], session:
         session._version += 1
 
 
-def _view(h: Thinned | MetricHistory) -> Any:
-    # a probe's history as the snapshot holds it: a list of reports, or columns; the newest always in
-    return {k: list(v) for k, v in h.columns().items()} if isinstance(h, MetricHistory) else h.view()
-
-
 def _frame(t: Trainer) -> tuple[int, np.ndarray]:
     # (its step, the fixed-noise grid as an (H, W) uint8 mosaic): one item of the History tab's frames
     return t.step_count, render.grid_array(t.grid(), nrow=8)
-
-
-def _run_due(session: TrainingSession, hooks: list[Hook], now: float) -> Exception | None:
-    # the hooks that are due; a failing probe is returned (the others still run), anything else raises
-    failed = None
-    for h in hooks:
-        if now >= h.due:
-            try:
-                h.run(session, now)
-            except Exception as e:
-                if not h.probe:
-                    raise
-                failed = e
-    return failed
 
 
 def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
@@ -718,8 +519,15 @@ def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
     return (1 - a) * rate + a * now if rate else now
 
 
-def _clone_state(t: Trainer) -> dict[str, Any]:
-    return copy.deepcopy(checkpoint.to_dict(t))
+def _changes_label(old: LiveSettings, new: LiveSettings, asked: dict[str, Any]) -> str | None:
+    # what a change of settings did, as the curves' marker says it ("lr_g 0.0002→0.001"); None: nothing
+    changed = [f"{k} {_fmt(getattr(old, k))}→{_fmt(getattr(new, k))}" for k in asked
+               if getattr(old, k) != getattr(new, k)]
+    if not changed:
+        return None
+    if (old.optimizer_g, old.optimizer_d) != (new.optimizer_g, new.optimizer_d):
+        return msg("{changes} (optimizer switched: its state starts fresh)", changes=", ".join(changed))
+    return ", ".join(changed)
 
 
 def _fmt(v: Any) -> str:

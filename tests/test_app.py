@@ -20,7 +20,7 @@ def trainer(t):
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     at.selectbox(key="model_arch").set_value("mlp")   # the seed model: fast enough for tests
     at.button(key="reset").click().run()

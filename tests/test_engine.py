@@ -13,7 +13,8 @@ import pytest
 import test_session
 import torch
 
-from gan_core import checkpoint, engine, export, trainer, worker
+from gan_core import checkpoint, engine, trainer, worker
+from gan_core.build import trainer as new_trainer
 from gan_core.config import LiveSettings, ModelSpec
 from gan_core.host import Limits
 from gan_core.session import TrainingSession
@@ -33,7 +34,7 @@ def same(a: Trainer, b: Trainer) -> bool:
 
 
 def build(seed: int = 0, spec: ModelSpec = SPEC, settings: LiveSettings = LiveSettings(batch_size=16)) -> Trainer:
-    return export.build(dataclasses.replace(spec, seed=seed), settings)[0]
+    return new_trainer(dataclasses.replace(spec, seed=seed), settings)[0]
 
 
 def optimizers_(g: str, d: str) -> LiveSettings:
@@ -210,7 +211,8 @@ def test_a_fork_of_a_run_on_an_engine_trains_on_its_own(engines):
 
 
 def test_a_hook_keeps_to_its_share_of_the_time_and_the_grid_to_its_longest_wait():
-    from gan_core.session import GRID_MOST_S, Hook
+    from gan_core.hooks import Hook
+    from gan_core.session import GRID_MOST_S
 
     def slow(_):
         time.sleep(0.1)

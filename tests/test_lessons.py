@@ -108,9 +108,9 @@ def test_a_rehearsal_keeps_a_quality_promise_only_with_a_reading_that_keeps_it()
 def test_an_outcome_reads_the_samples_as_the_judge_does(digits):
     import torch
 
-    from gan_core import export, metrics
+    from gan_core import build, metrics
     spec, settings = lessons.PRESETS["collapse"].configs(seed=1)
-    t, _ = export.build(spec, settings, digits)
+    t, _ = build.trainer(spec, settings, digits)
     for _ in range(30):
         t.step()
     o = lessons.Outcome.of(t, n=200, seed=5)

@@ -1,5 +1,5 @@
-"""What goes into and out of a session besides training: a Trainer built from a spec or a checkpoint
-file, drawings of the current G, the metrics as CSV.
+"""What a session draws of its run: samples of the current G, its latent walks and interpolations,
+D's advice, the timelapse of the grid, the checkpoint's bytes and the metrics as CSV.
 
 The functions that take a Trainer run on the session's worker, between two steps, through
 `TrainingSession.look(fn)` (they only read the trainer); they return tensors or arrays, which the
@@ -16,33 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import advice, checkpoint, config, data, render, sampling
-from .config import ConfigError, LiveSettings, ModelSpec
-from .data import Digits
+from . import advice, checkpoint, render, sampling
+from .config import ConfigError
 from .i18n import msg
 from .sampling import SamplingSettings
 from .trainer import Trainer
-
-
-# -- trainers in ------------------------------------------------------------------------------------
-def build(spec: ModelSpec, settings: LiveSettings, digits: Digits | None = None) -> tuple[Trainer, str | None]:
-    """A new Trainer for spec on `digits` (default: the data the spec names), and a notice when the
-    named data was not available and the bundled digits stand in."""
-    notice = None
-    if digits is None:
-        digits, notice = data.load(spec.data)
-        if notice:
-            spec = dataclasses.replace(spec, data="bundled")
-    return Trainer(spec, settings, digits=digits), notice
-
-
-def from_checkpoint(blob: bytes) -> tuple[Trainer, str | None]:
-    """A Trainer continued from a checkpoint file's bytes (validated: CheckpointError). Its data is the
-    named set when this machine has it, else the bundled digits, with a notice."""
-    ckpt = checkpoint.read(blob)
-    source = ckpt["spec"]["data"] if ckpt["spec"]["data"] in config.DATA_SOURCES else "bundled"
-    digits, notice = data.load(source)
-    return checkpoint.restore(ckpt, digits, data="bundled" if notice else source), notice
 
 
 # -- drawings of G (on the worker) -----------------------------------------------------------------
@@ -92,7 +70,11 @@ def metrics_csv(columns: dict[str, list[float]]) -> str:
 class Drawings:
     """What a session draws of its run (TrainingSession is one): the functions above run on its worker
     through its `look` (they only read the trainer, between two steps), and their tensors are encoded
-    here, on the caller's thread; `timelapse_gif` reads its `frames()`."""
+    here, on the caller's thread; `timelapse_gif` reads its `frames()`, `metrics_csv` its `snapshot()`."""
+
+    def metrics_csv(self) -> str:
+        """The step metrics as published (snapshot().history) as CSV."""
+        return metrics_csv(self.snapshot().history)
 
     def checkpoint_bytes(self) -> bytes:
         return self.look(checkpoint.to_bytes)

@@ -137,7 +137,14 @@ def test_applications_benchmark_reports_its_figures(tmp_path, digits):
     out = run("applications.py", str(tmp_path / "c.pt"), "--n", "4", "--steps", "3", "--restarts", "1", "--seeds", "2")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert sum(line.startswith("restore: judge reads the true digit") for line in lines) == 3
+    assert any(line.startswith("original") and "judge reads the true digit" in line for line in lines)
+    rows = [line for line in lines if "identity kept" in line]
+    # every mask the page offers, damaged and restored, and both small sizes: enlarged two ways and searched
+    assert {line.split(":")[0] for line in rows} == {"bottom 0.4", "band 0.4", "pixels 0.4", "noise 0.4", "7x7", "14x14"}
+    assert sum(" restored " in line or "search in z" in line for line in rows) == 6
+    for line in rows:     # 4 held-out digits: each share a whole number of quarters
+        shares = [float(s) for s in re.findall(r"(\d+\.\d)%", line)]
+        assert len(shares) == 2 and all(s % 25 == 0 for s in shares), line
     assert any(line.startswith("augment: gain") for line in lines)
 
 

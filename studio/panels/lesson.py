@@ -27,15 +27,15 @@ def lesson_ui(s) -> None:
 
 
 def preset_ui(s, p: lessons.Preset) -> None:
-    c1, c2 = st.columns([1, 3], vertical_alignment="top")
-    # a viewer reads the lesson; the run is its owner's to reset
-    c1.button(_(p.title), key=f"preset_{p.key}", icon=":material/science:", width="stretch",
+    # the experiment's name on its button, whole, and what to watch under it; a viewer reads the lesson,
+    # the run is its owner's to reset
+    st.button(_(p.title), key=f"preset_{p.key}", icon=":material/science:",
               help=_("resets the studio to this setup and starts training"), on_click=_start_preset, args=(s, p),
               disabled=frame.viewing())
-    c2.markdown(_(p.what))
-    c2.caption(promise_text(p))
+    st.markdown(_(p.what))
+    st.caption(promise_text(p))
     if p.judge_every_s:
-        c2.caption(_("This finding rests on the digit judge: while this experiment runs it reads G about every "
+        st.caption(_("This finding rests on the digit judge: while this experiment runs it reads G about every "
                      "{seconds:.0f} s (training slows a little), so the page says it some seconds after the "
                      "grid shows it.").format(seconds=p.judge_every_s))
 

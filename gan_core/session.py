@@ -29,7 +29,7 @@ import torch
 from . import build, checkpoint, drawings, engine, forks, hooks, host, lease, probe, render, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
-from .history import MetricHistory, Thinned
+from .history import RunRecord
 from .hooks import Hook
 from .snapshot import Snapshot
 from .i18n import msg
@@ -53,13 +53,9 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         super().__init__("gan-trainer")
         self.limits, self.scheduler = limits_ or host.limits(), scheduler or host.scheduler()
         self._state = IDLE
-        self._history = MetricHistory(history_cap)
-        self._frames = Thinned(cap=60)                  # (step, grid mosaic) over time, for scrubbing
-        # each probe's history (add_probe); the weight-update ratios come with the steps (one_step)
-        self._probes: dict[str, Thinned | MetricHistory] = {"updates": MetricHistory(cap=300)}
+        self._records = RunRecord(history_cap)          # the run's histories and clock, under the lock
         self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
-        self._markers: list[tuple[int, str]] = []
-        self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
+        self._last_end = 0.0                            # when the last steps, or a job, ended
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
         self._waiting_since: float | None = None       # when this session last began to wait for a turn
         self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
@@ -91,7 +87,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         hook.due = time.monotonic() + every
         with self._cv:      # new lists, not changed ones: the worker may be going through the old
             self._hooks.add(hook)
-            self._probes = {**self._probes, name: Thinned(cap)}
+            self._records.add_probe(name, cap)
             self._version += 1
 
     # -- commands (any thread) --------------------------------------------------------------------
@@ -169,11 +165,11 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         counter, the rate, the state, the place in line and the viewers are read at each call."""
         with self._cv:
             if self._published is None or self._published.version != self._version:
-                self._published = Snapshot.of(self._trainer, self._history, self._frames, self._probes,
-                                              self._markers, version=self._version, run_id=self.run_id)
+                self._published = Snapshot.of(self._trainer, self._records, version=self._version, run_id=self.run_id)
             waiting = self._state == WAITING
             return dataclasses.replace(
-                self._published, step=self._trainer.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
+                self._published, step=self._trainer.step_count, elapsed=self._records.elapsed,
+                steps_per_s=self._records.rate,
                 state=self._state, message=self._message, viewers=self._audience.viewers,
                 queue_position=self.scheduler.position(self) if waiting else None,
                 queue_eta_s=self.scheduler.eta(self) if waiting else None)
@@ -202,7 +198,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
     def frames(self) -> list[tuple[int, np.ndarray]]:
         """The stored fixed-noise grids over time (thinned), oldest first."""
         with self._cv:
-            return self._frames.view()
+            return self._records.frames.view()
 
     # -- the process (the visitor's and viewers' pages: runs.Watched) --------------------------------
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:
@@ -316,14 +312,8 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         with self._cv:
             if step is not None:     # with its rows: a snapshot never has the step without them
                 self._trainer.step_count = step
-            for m in rows:
-                self._history.append(m)
-            for u in updates:
-                self._probes["updates"].append(u)
+            self._records.add(rows, updates, seconds, now - self._last_end)
             if seconds is not None:
-                if rows:
-                    self._elapsed += seconds
-                    self._rate = _smoothed(self._rate, now - self._last_end, len(rows))
                 self._last_end = now
 
     def _run_hooks(self, now: float) -> None:
@@ -427,7 +417,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         old, new = t.settings, t.apply(**changes)
         if (label := _changes_label(old, new, changes)) is not None:
             with self._cv:
-                self._markers = [*self._markers, (t.step_count, label)][-50:]
+                self._records.mark(t.step_count, label)
         return new
 
     def _swap(self, trainer: Trainer, notice: str | None = None) -> None:
@@ -436,11 +426,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
-            for h in (self._history, self._frames, *self._probes.values()):
-                h.clear()
-            self._frames.push(frame)
-            self._markers = []
-            self._elapsed, self._rate = 0.0, 0.0
+            self._records.clear(frame)
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
                 self._state = PAUSED if self._state != FAILED else IDLE
             self._message = notice
@@ -472,7 +458,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
-            self._frames.push(frame)
+            self._records.frames.push(frame)
             if rewound is not None:
                 self._state, self._message = PAUSED, rewound
             self._version += 1
@@ -485,7 +471,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
     def _publish_grid(self) -> None:
         frame = _frame(self._trainer)
         with self._cv:
-            self._frames.push(frame)
+            self._records.frames.push(frame)
             self._version += 1      # the publish point: about every grid_every_s while training
 
     def _publish_grid_if_behind(self) -> None:
@@ -493,7 +479,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         # steps behind the counter; drawn again, a stopped run's grid step is its step (and a Step D
         # after a pause leaves the grid as it was, as it leaves G)
         with self._cv:
-            last = self._frames.last
+            last = self._records.frames.last
             behind = last is None or last[1][0] != self._trainer.step_count
         if behind:
             self._publish_grid()
@@ -504,19 +490,13 @@ def _measure(name: str, fn: Callable[[Trainer, torch.Generator], dict], session:
     # a probe's run (add_probe): its report, with the step it was made at, into the probe's history
     report = fn(session._trainer, session._probe_rng)
     with session._cv:
-        session._probes[name].push({"step": session._trainer.step_count, **report})
+        session._records.report(name, session._trainer.step_count, report)
         session._version += 1
 
 
 def _frame(t: Trainer) -> tuple[int, np.ndarray]:
     # (its step, the fixed-noise grid as an (H, W) uint8 mosaic): one item of the History tab's frames
     return t.step_count, render.grid_array(t.grid(), nrow=8)
-
-
-def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
-    # steps per second, smoothed over about a second of steps: `steps` of them took dt seconds
-    a, now = min(1.0, dt), steps / max(dt, 1e-9)
-    return (1 - a) * rate + a * now if rate else now
 
 
 def _changes_label(old: LiveSettings, new: LiveSettings, asked: dict[str, Any]) -> str | None:

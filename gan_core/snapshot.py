@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .config import LiveSettings, ModelSpec
-from .history import MetricHistory, Thinned
+from .history import MetricHistory, RunRecord, Thinned
 from .trainer import Trainer
 
 
@@ -37,16 +37,15 @@ class Snapshot:
     viewers: int = 0                    # pages watching this run besides its owner's
 
     @classmethod
-    def of(cls, t: Trainer, history: MetricHistory, frames: Thinned, probes: dict[str, Thinned | MetricHistory],
-           markers: list[tuple[int, str]], *, version: int, run_id: str) -> "Snapshot":
+    def of(cls, t: Trainer, records: RunRecord, *, version: int, run_id: str) -> "Snapshot":
         """Copies of a run's histories, its last grid and its trainer's settings (under the run's lock);
         the fields read at each call (state, step, rate, message, queue, viewers) are the caller's to set."""
-        last = frames.last
+        last = records.frames.last
         return cls(state="", step=t.step_count, elapsed=0.0, steps_per_s=0.0,
-                   history={k: list(v) for k, v in history.columns().items()}, markers=list(markers),
+                   history={k: list(v) for k, v in records.history.columns().items()}, markers=list(records.markers),
                    grid=None if last is None else last[1][1], grid_step=0 if last is None else last[1][0],
                    settings=t.settings, spec=t.spec, data_name=t.digits.name, message=None, queue_position=None,
-                   probes={k: _view(h) for k, h in probes.items()}, version=version, run_id=run_id)
+                   probes={k: _view(h) for k, h in records.probes.items()}, version=version, run_id=run_id)
 
     @property
     def quality(self) -> list[dict]:

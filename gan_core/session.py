@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import build, checkpoint, drawings, engine, forks, hooks, host, lease, probe, render, runs, slow_motion
+from . import build, drawings, engine, forks, hooks, host, lease, probe, render, rewind, runs, slow_motion
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import RunRecord
@@ -62,7 +62,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         self._forks = forks.Forks()
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else build.trainer(spec, settings)
-        self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
+        self._rewind = rewind.Rewind()                  # held only during a turn (_shed)
         self._lease = lease.Lease(self._took)           # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
         # each hook at most a share of the time (hooks.py). The grid, what every page watches, waits at
@@ -250,9 +250,8 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step.
         # The engine goes back to the pool with its steps collected
         self._lease.give_back(self.limits.max_running)
-        if self._last_good is None and not self._has_grads():
+        if not self._rewind.drop() and not self._has_grads():
             return
-        self._last_good = None
         for m in (self._trainer.G, self._trainer.D):
             for p in m.parameters():
                 p.grad = None
@@ -272,13 +271,13 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         if not self._take_turn():
             self._shed()
             return
-        if self._last_good is None:
+        if self._rewind.point is None:
             self._keep_good()           # a turn begins: its rewind point, if the run is finite
         if not self._engine_start():    # else the hooks draw the run as it is while the engine trains
             try:
                 self._train_step(timed=True)
             except DivergenceError as e:
-                return self._rewind(str(e))
+                return self._diverged(str(e))
         self._run_hooks(time.monotonic())
 
     def _engine_start(self) -> bool:
@@ -302,7 +301,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         # an engine's report: its state into the trainer, its steps into the histories; False if it diverged
         self._record(out.rows, out.updates, out.seconds, engine.adopt(self._trainer, out))
         if out.diverged is not None:
-            self._rewind(out.diverged)
+            self._diverged(out.diverged)
         return out.diverged is None
 
     def _record(self, rows: list[dict], updates: list[dict], seconds: float | None, step: int | None = None) -> None:
@@ -402,16 +401,8 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         return m
 
     def _asked_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
-        # a step the visitor asked for (Step once, Step D, Step G, slow motion): one that diverges is
-        # undone, so the run stays as it was, finite, and a Start trains on from there
-        before = checkpoint.copy_of(self._trainer)
-        try:
-            return self._train_step(run)
-        except DivergenceError as e:
-            self._restore(before)
-            raise DivergenceError(msg("This step diverged ({why}) and was undone: the run is still at step "
-                                      "{step}. Try lower learning rates, fewer D steps, or another loss.",
-                                      why=e, step=before["step"])) from None
+        # a step the visitor asked for (Step once, Step D, Step G, slow motion): undone if it diverges
+        return rewind.undone(self._trainer, lambda: self._train_step(run), self._restore)
 
     def _apply(self, t: Trainer, changes: dict[str, Any]) -> LiveSettings:
         old, new = t.settings, t.apply(**changes)
@@ -431,7 +422,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
                 self._state = PAUSED if self._state != FAILED else IDLE
             self._message = notice
             self._version += 1
-        self._last_good = None
+        self._rewind.drop()
         self._hooks.probes_on = True  # a new run tries its probes again
         self.scheduler.release(self)
         self._lease.give_back(self.limits.max_running)      # it holds a copy of the trainer that went
@@ -441,20 +432,16 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         self._hooks.cadence("quality", *((seconds, JUDGE_CLOSELY_SHARE) if seconds else
                                          (self.limits.quality_every_s, QUALITY_SHARE)))
 
-    def _rewind(self, why: str) -> None:
-        good = self._last_good
-        if good is None:    # no finite state was kept this turn: the run fails, and a reset starts again
-            raise DivergenceError(why)
+    def _diverged(self, why: str) -> None:
+        point, said = self._rewind.back(why)      # none kept this turn: the run fails (DivergenceError)
         self.scheduler.release(self)
         self._lease.give_back(self.limits.max_running)
-        self._restore(good, msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
-                                "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"]))
+        self._restore(point, said)
 
     def _restore(self, state: dict[str, Any], rewound: str | None = None) -> None:
         # the run back to a state kept before: a rewind point (`rewound` says why; it pauses), or the
         # state before an asked step. Its grid goes in with it, as in _swap
-        t = self._trainer
-        trainer = checkpoint.restore(state, t.digits, data=t.spec.data, device=t.spec.device)
+        trainer = rewind.restored(self._trainer, state)
         frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
@@ -464,9 +451,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
             self._version += 1
 
     def _keep_good(self) -> None:
-        # a rewind point is only ever a finite state: rewinding to a broken one would diverge again
-        if self._trainer.weights_finite():
-            self._last_good = checkpoint.copy_of(self._trainer)
+        self._rewind.keep(self._trainer)      # only a finite state (rewind.py)
 
     def _publish_grid(self) -> None:
         frame = _frame(self._trainer)

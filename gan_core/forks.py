@@ -12,6 +12,7 @@ import weakref
 from typing import Any
 
 from . import checkpoint
+from .snapshot import IDLE, PAUSED, RUNNING, WAITING
 from .trainer import Trainer
 
 
@@ -42,7 +43,6 @@ class Forks:
 def fork(run: Any) -> Any:
     """A new session of run's class from run as it is now: its trainer's state, its histories,
     its probes' timing and its markers; training if run trains, else paused (idle at step 0)."""
-    from .session import IDLE, PAUSED, RUNNING, WAITING     # (session.py imports this module)
     ckpt, kept, digits, spec = run.look(_fork_state, run)    # one consistent copy, between two steps
     trainer = checkpoint.restore(ckpt, digits, data=spec.data, device=spec.device)
     new = type(run)(trainer.spec, trainer.settings, scheduler=run.scheduler, limits_=run.limits, trainer=trainer)

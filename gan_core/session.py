@@ -26,20 +26,16 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import build, drawings, engine, forks, hooks, host, lease, probe, render, rewind, runs, slow_motion
+from . import build, drawings, engine, forks, hooks, host, lease, probe, render, rewind, runs, slow_motion, turns
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import RunRecord
 from .hooks import Hook
-from .snapshot import Snapshot
+from .snapshot import FAILED, IDLE, PAUSED, RUNNING, STOPPED, WAITING, Snapshot
 from .i18n import msg
 from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer, one_step
 from .worker import Worker
-
-WAIT_FALLBACK_S = 5.0   # a waiting session's longest sleep between two asks for a turn
-IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
-
 
 GRID_MOST_S = 2.0             # the fixed-noise grid is drawn again at least this often while training
 QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at most this share of a trainer
@@ -57,7 +53,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
         self._last_end = 0.0                            # when the last steps, or a job, ended
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
-        self._waiting_since: float | None = None       # when this session last began to wait for a turn
+        self._waiting_since: float | None = None       # when this session last began to wait for a turn (turns.py)
         self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
         self._forks = forks.Forks()
         # a trainer given (a fork) is used as it is; else one is built from the spec
@@ -245,20 +241,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         host.trim_memory()
 
     def _shed(self) -> None:
-        # on the worker, as a turn ends: what only a training trainer needs goes, so each waiting or
-        # paused visitor holds their models, Adam's moments and histories only (benchmarks/class_load.py).
-        # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step.
-        # The engine goes back to the pool with its steps collected
-        self._lease.give_back(self.limits.max_running)
-        if not self._rewind.drop() and not self._has_grads():
-            return
-        for m in (self._trainer.G, self._trainer.D):
-            for p in m.parameters():
-                p.grad = None
-        host.trim_memory()
-
-    def _has_grads(self) -> bool:
-        return any(p.grad is not None for p in self._trainer.D.parameters())
+        turns.shed(self)    # on the worker, as a turn ends: the engine, the rewind point, the gradients
 
     def _step(self) -> None:
         if self._lease.flying:
@@ -322,45 +305,10 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
                 self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
 
     def _take_turn(self) -> bool:
-        # ask for a turn outside our lock: the scheduler may wake other sessions
-        with self._cv:
-            self._woken = False
-        granted = self.scheduler.acquire(self)
-        if not granted:
-            self._lease.give_back(self.limits.max_running)   # for the run whose turn it is, before this one waits
-        with self._cv:
-            if self._state not in (RUNNING, WAITING):
-                return False      # stopped meanwhile: the turn goes back as the worker ends
-            now = time.monotonic()
-            if granted and self._waiting_since is not None:
-                # hooks count training time: without this, probes that fell due while the session
-                # waited ran at once and ate a short turn (a 3 s first turn took one step under load)
-                self._hooks.shift(now - self._waiting_since)
-            self._waiting_since = None if granted else (self._waiting_since or now)
-            if self._state != (new := RUNNING if granted else WAITING):
-                self._state, self._version = new, self._version + 1
-            if not granted:
-                # woken by the scheduler when a place frees (kept if it came before this wait), by
-                # a command or by the visitor leaving; the timeout is only a fallback. Twenty
-                # sessions polling twice a second slowed the two that trained (one GIL between them)
-                if not self._jobs and not self._stopping and not self._woken:
-                    self._cv.wait(timeout=WAIT_FALLBACK_S)
-                self._last_end = time.monotonic()
-        return granted
+        return turns.take(self)         # the Scheduler's, or a place in line to wait in
 
     def _should_end(self) -> bool:
-        # under the lock: the visitor left and nobody watches, or nobody touched anything for the idle limit
-        now = time.monotonic()
-        if self._audience.abandoned(now, self.limits.leave_grace_s):
-            reason = msg("the page was closed")
-        elif now - self._last_touch > self.limits.idle_limit_s:
-            reason = msg("no interaction for {minutes:.0f} min", minutes=self.limits.idle_limit_s / 60)
-        else:
-            return False
-        if self._state in (RUNNING, WAITING):
-            self._state, self._message = PAUSED, msg("paused: {reason}", reason=reason)
-            self._version += 1
-        return True
+        return turns.should_end(self)   # the page closed and nobody watches, or the idle limit
 
     def _command(self, fn: Callable[..., Any], *args: Any) -> Any:
         # a command is the visitor at work. A snapshot or a drawing proves nothing: a rerun already

@@ -13,6 +13,10 @@ from .config import LiveSettings, ModelSpec
 from .history import MetricHistory, RunRecord, Thinned
 from .trainer import Trainer
 
+# a run's state (Snapshot.state): before its first step, training, waiting in line for a turn, paused
+# (by the visitor, a divergence, or leaving), failed (a crash: a reset starts again), stopped (at exit)
+IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import build, drawings, engine, forks, hooks, host, lease, probe, render, rewind, runs, slow_motion, turns
+from . import build, drawings, engine, forks, hooks, host, lease, probe, render, rewind, runs, slow_motion, snapshot, turns
 from .config import LiveSettings, ModelSpec
 from .data import Digits
 from .history import RunRecord
@@ -42,7 +42,7 @@ QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at mos
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
 
 
-class TrainingSession(Worker, runs.Watched, drawings.Drawings):
+class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
                  scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
@@ -152,49 +152,6 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         """A session of the caller's own from this run as it is now (forks.py); `key` names who asks
         (a page's watch token): asked again with it while that fork lives, the same fork."""
         return self._forks.get(self, key)
-
-    # -- reading (any thread, never waits for a step) -----------------------------------------------
-    def snapshot(self) -> Snapshot:
-        """A consistent copy of what the worker published. Its histories are copied once per version
-        (a publish, about every grid_every_s while training, or a command) and shared by every page that
-        asks before the next: a run's viewers do not each copy them, nor does each step. The step
-        counter, the rate, the state, the place in line and the viewers are read at each call."""
-        with self._cv:
-            if self._published is None or self._published.version != self._version:
-                self._published = Snapshot.of(self._trainer, self._records, version=self._version, run_id=self.run_id)
-            waiting = self._state == WAITING
-            return dataclasses.replace(
-                self._published, step=self._trainer.step_count, elapsed=self._records.elapsed,
-                steps_per_s=self._records.rate,
-                state=self._state, message=self._message, viewers=self._audience.viewers,
-                queue_position=self.scheduler.position(self) if waiting else None,
-                queue_eta_s=self.scheduler.eta(self) if waiting else None)
-
-    @property
-    def state(self) -> str:
-        with self._cv:
-            return self._state
-
-    @property
-    def step(self) -> int:
-        with self._cv:
-            return self._trainer.step_count
-
-    def wait_for_step(self, past: int, timeout: float) -> bool:
-        """Wait, at most `timeout` seconds, until the trainer has stepped past step `past`: True if it has."""
-        end = time.monotonic() + timeout
-        with self._cv:
-            while self._trainer.step_count <= past:
-                left = end - time.monotonic()
-                if left <= 0 or self._state not in (RUNNING, WAITING):
-                    return False
-                self._cv.wait(min(left, 0.01))   # the worker does not signal each step: a short poll
-            return True
-
-    def frames(self) -> list[tuple[int, np.ndarray]]:
-        """The stored fixed-noise grids over time (thinned), oldest first."""
-        with self._cv:
-            return self._records.frames.view()
 
     # -- the process (the visitor's and viewers' pages: runs.Watched) --------------------------------
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:

@@ -128,9 +128,7 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
         `judge_every_s`: the judge reads G this often until the next reset (a lesson whose finding rests
         on it), at up to JUDGE_CLOSELY_SHARE of the time; by default the server's quality_every_s."""
         def run(t: Trainer) -> None:
-            new = spec or t.spec
-            keep = digits if digits is not None else t.digits if new.data == t.spec.data else None
-            self._swap(*build.trainer(new, settings or t.settings, keep))
+            self._swap(*build.again(t, spec, settings, digits))
             self._judge_every(judge_every_s)
         self._command(run)
 
@@ -204,7 +202,7 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
         if self._lease.flying:
             # the engine trains on while its report is taken in and the grid drawn: it is acknowledged
             # first, so it never waits for this process (its pages' GIL)
-            if (flying := self._lease.fly(self._quiet)) is not False:
+            if (flying := self._lease.fly(lambda out: turns.goes_on(self, out))) is not False:
                 if flying:
                     self._run_hooks(time.monotonic())
                 return
@@ -213,29 +211,12 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
             return
         if self._rewind.point is None:
             self._keep_good()           # a turn begins: its rewind point, if the run is finite
-        if not self._engine_start():    # else the hooks draw the run as it is while the engine trains
+        if not turns.on_engine(self):   # else the hooks draw the run as it is while the engine trains
             try:
                 self._train_step(timed=True)
             except DivergenceError as e:
                 return self._diverged(str(e))
         self._run_hooks(time.monotonic())
-
-    def _engine_start(self) -> bool:
-        # with engines on, this turn's engine trains the run: True once it does, or when a job
-        # waits (it runs first); False to take this step on the thread
-        with self._cv:
-            if self._jobs or self._stopping:
-                return True
-        if not self._lease.start(self._trainer, self.limits.update_every_steps, on=self.limits.engines):
-            return False
-        self._last_end = time.monotonic()
-        return True
-
-    def _quiet(self, out: engine.Burst) -> bool:
-        # nothing to do between this report and the next: no job, no end, no divergence, the turn goes on
-        with self._cv:
-            quiet = not self._jobs and not self._stopping and self._state == RUNNING
-        return quiet and out.diverged is None and self.scheduler.acquire(self)
 
     def _took(self, out: engine.Burst) -> bool:
         # an engine's report: its state into the trainer, its steps into the histories; False if it diverged

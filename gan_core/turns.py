@@ -1,5 +1,6 @@
 """A session's turns on the host's trainers: asking the Scheduler for one before each step, waiting in
-line without polling, what a turn sheds as it ends, and when a run stops by itself.
+line without polling, a turn on an engine (lease.py), what a turn sheds as it ends, and when a run
+stops by itself.
 
 These are functions of a TrainingSession's state (session.py), run on its worker; each says whether
 it takes the session's lock or is called under it.
@@ -10,6 +11,7 @@ import time
 from typing import Any
 
 from . import host
+from .engine import Burst
 from .i18n import msg
 from .snapshot import PAUSED, RUNNING, WAITING
 
@@ -44,6 +46,26 @@ def take(s: Any) -> bool:
                 s._cv.wait(timeout=WAIT_FALLBACK_S)
             s._last_end = time.monotonic()
     return granted
+
+
+def on_engine(s: Any) -> bool:
+    """As a step is due in a turn, with engines on: True once this turn's engine trains the run, or when
+    a job waits (it runs first); False to take this step on the session's thread."""
+    with s._cv:
+        if s._jobs or s._stopping:
+            return True
+    if not s._lease.start(s._trainer, s.limits.update_every_steps, on=s.limits.engines):
+        return False
+    s._last_end = time.monotonic()
+    return True
+
+
+def goes_on(s: Any, out: Burst) -> bool:
+    """An engine's report `out` came in: does the turn go on, the engine training on? Only with nothing
+    to do before the next report: no job, no end, no divergence, and the turn still s's."""
+    with s._cv:
+        quiet = not s._jobs and not s._stopping and s._state == RUNNING
+    return quiet and out.diverged is None and s.scheduler.acquire(s)
 
 
 def shed(s: Any) -> None:

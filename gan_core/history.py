@@ -108,6 +108,11 @@ class RunRecord:
             self.elapsed += seconds
             self.rate = smoothed(self.rate, dt, len(rows))
 
+    @property
+    def grid_step(self) -> int | None:
+        """The step of the newest grid; None before any."""
+        return None if self.frames.last is None else self.frames.last[1][0]
+
     def add_probe(self, name: str, cap: int) -> None:
         # a new dict, not a changed one: the worker may be going through the old
         self.probes = {**self.probes, name: Thinned(cap)}

@@ -53,19 +53,19 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
         self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
         self._last_end = 0.0                            # when the last steps, or a job, ended
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
-        self._waiting_since: float | None = None       # when this session last began to wait for a turn (turns.py)
+        self._waiting_since: float | None = None       # when it last began to wait for a turn (turns.py)
         self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
         self._forks = forks.Forks()
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else build.trainer(spec, settings)
-        self._rewind = rewind.Rewind()                  # held only during a turn (_shed)
+        self._rewind = rewind.Rewind()                  # held only during a turn (turns.shed)
         self._lease = lease.Lease(self._took)           # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
         # each hook at most a share of the time (hooks.py). The grid, what every page watches, waits at
         # most GRID_MOST_S: under load (two runs on engines, three browsers on two cores) one that took
         # 0.26 s waited 13 s for the next, 150 steps behind
         self._hooks = hooks.Hooks([Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
-                                   Hook(lim.rewind_every_s, cls._keep_good)])
+                                   Hook(lim.rewind_every_s, lambda s: s._rewind.keep(s._trainer))])
         self.add_probe("game", probe.game, every=lim.game_every_s, share=0.02)
         self.add_probe("quality", probe.quality, every=lim.quality_every_s, share=QUALITY_SHARE)
         self._publish_grid()
@@ -129,7 +129,9 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
         on it), at up to JUDGE_CLOSELY_SHARE of the time; by default the server's quality_every_s."""
         def run(t: Trainer) -> None:
             self._swap(*build.again(t, spec, settings, digits))
-            self._judge_every(judge_every_s)
+            # the quality probe's cadence: closer for a lesson, else the server's
+            self._hooks.cadence("quality", *((judge_every_s, JUDGE_CLOSELY_SHARE) if judge_every_s else
+                                             (self.limits.quality_every_s, QUALITY_SHARE)))
         self._command(run)
 
     def reset_onto(self, digits: Digits, name: str = "own") -> None:
@@ -190,13 +192,10 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
 
     def _ended(self) -> None:
         self.scheduler.release(self)
-        self._shed()
+        turns.shed(self)
         if self._state != FAILED:       # a stop by itself (the page closed, the idle limit, exit)
             self._publish_grid_if_behind()
         host.trim_memory()
-
-    def _shed(self) -> None:
-        turns.shed(self)    # on the worker, as a turn ends: the engine, the rewind point, the gradients
 
     def _step(self) -> None:
         if self._lease.flying:
@@ -206,11 +205,11 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
                 if flying:
                     self._run_hooks(time.monotonic())
                 return
-        if not self._take_turn():
-            self._shed()
+        if not turns.take(self):        # the Scheduler's turn, or a place in line to wait in
+            turns.shed(self)
             return
         if self._rewind.point is None:
-            self._keep_good()           # a turn begins: its rewind point, if the run is finite
+            self._rewind.keep(self._trainer)    # a turn begins: its rewind point, if the run is finite
         if not turns.on_engine(self):   # else the hooks draw the run as it is while the engine trains
             try:
                 self._train_step(timed=True)
@@ -242,9 +241,6 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
             with self._cv:
                 self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
 
-    def _take_turn(self) -> bool:
-        return turns.take(self)         # the Scheduler's, or a place in line to wait in
-
     def _should_end(self) -> bool:
         return turns.should_end(self)   # the page closed and nobody watches, or the idle limit
 
@@ -271,7 +267,7 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
                 self._state = PAUSED
         if not on:
             self.scheduler.release(self)
-            self._shed()
+            turns.shed(self)
             self._publish_grid_if_behind()
 
     def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None,
@@ -313,11 +309,6 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
         self.scheduler.release(self)
         self._lease.give_back(self.limits.max_running)      # it holds a copy of the trainer that went
 
-    def _judge_every(self, seconds: float | None) -> None:
-        # on the worker: the quality probe's cadence, closer for a lesson, else the server's
-        self._hooks.cadence("quality", *((seconds, JUDGE_CLOSELY_SHARE) if seconds else
-                                         (self.limits.quality_every_s, QUALITY_SHARE)))
-
     def _diverged(self, why: str) -> None:
         point, said = self._rewind.back(why)      # none kept this turn: the run fails (DivergenceError)
         self.scheduler.release(self)
@@ -336,9 +327,6 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
                 self._state, self._message = PAUSED, rewound
             self._version += 1
 
-    def _keep_good(self) -> None:
-        self._rewind.keep(self._trainer)      # only a finite state (rewind.py)
-
     def _publish_grid(self) -> None:
         frame = _frame(self._trainer)
         with self._cv:
@@ -350,8 +338,7 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
         # steps behind the counter; drawn again, a stopped run's grid step is its step (and a Step D
         # after a pause leaves the grid as it was, as it leaves G)
         with self._cv:
-            last = self._records.frames.last
-            behind = last is None or last[1][0] != self._trainer.step_count
+            behind = self._records.grid_step != self._trainer.step_count
         if behind:
             self._publish_grid()
 

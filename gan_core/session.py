@@ -5,10 +5,13 @@ the worker runs jobs between two steps, so only it ever touches the trainer, and
 the job's result or its exception. The worker starts with the first command and runs until the
 session stops (the visitor left, the idle limit, exit, a crash); the next command starts it again.
 Periodic work (the grid, D's histograms, the judge, the rewind point) hangs on the loop as
-`(every, fn)` hooks. The page reads `snapshot()`, a copy made under a lock that never waits for a step.
+`(every, fn)` hooks. The page reads `snapshot()` (snapshot.Reading), a copy made under a lock that never
+waits for a step, of the run's records: its histories, grids, probes' reports and clock (history.RunRecord).
 
 The host's Scheduler (host.scheduler(), scheduler.py) caps how many sessions train at once; the
-others wait in line. Everything about the host process (limits, threads, exit) is in host.py.
+others wait in line: a session's turns, on its thread or an engine (lease.py), follow turns.py, and a
+run that diverges goes back to its rewind point (rewind.py). Everything about the host process
+(limits, threads, exit) is in host.py.
 
 A session is a run others can watch (runs.py): it has an unguessable `run_id`, an Audience (its
 owner's page and its viewers' pages), and a snapshot `version` bumped whenever the worker publishes,

@@ -22,6 +22,15 @@ def trainer(spec: ModelSpec, settings: LiveSettings, digits: Digits | None = Non
     return Trainer(spec, settings, digits=digits), notice
 
 
+def again(t: Trainer, spec: ModelSpec | None = None, settings: LiveSettings | None = None,
+          digits: Digits | None = None) -> tuple[Trainer, str | None]:
+    """A new Trainer in place of t (a reset), for `spec` and `settings` (by default t's), on `digits` if
+    given; else on t's data while the spec names the same data (own images stay), else the data named."""
+    new = spec or t.spec
+    keep = digits if digits is not None else t.digits if new.data == t.spec.data else None
+    return trainer(new, settings or t.settings, keep)
+
+
 def from_checkpoint(blob: bytes) -> tuple[Trainer, str | None]:
     """A Trainer continued from a checkpoint file's bytes (validated: CheckpointError). Its data is the
     named set when this machine has it, else the bundled digits, with a notice."""

@@ -12,6 +12,7 @@ import weakref
 from typing import Any
 
 from . import checkpoint
+from .snapshot import IDLE, PAUSED, RUNNING, WAITING
 from .trainer import Trainer
 
 
@@ -42,12 +43,11 @@ class Forks:
 def fork(run: Any) -> Any:
     """A new session of run's class from run as it is now: its trainer's state, its histories,
     its probes' timing and its markers; training if run trains, else paused (idle at step 0)."""
-    from .session import IDLE, PAUSED, RUNNING, WAITING     # (session.py imports this module)
     ckpt, kept, digits, spec = run.look(_fork_state, run)    # one consistent copy, between two steps
     trainer = checkpoint.restore(ckpt, digits, data=spec.data, device=spec.device)
     new = type(run)(trainer.spec, trainer.settings, scheduler=run.scheduler, limits_=run.limits, trainer=trainer)
     with new._cv:
-        new._history, new._frames, new._probes, new._hooks, new._markers, new._elapsed = kept
+        new._records, new._hooks = kept
         new._state = PAUSED if ckpt["step"] else IDLE
         new._version += 1
     if run.state in (RUNNING, WAITING):
@@ -59,6 +59,5 @@ def _fork_state(t: Trainer, run: Any) -> tuple[dict[str, Any], tuple, Any, Any]:
     # on the worker: the trainer's state and copies of the histories, consistent with each other.
     # The items themselves (metric rows, grid mosaics, reports) are never changed once pushed: shared
     with run._cv:
-        kept = (run._history.copy(), run._frames.copy(), {k: h.copy() for k, h in run._probes.items()},
-                run._hooks.copy(), list(run._markers), run._elapsed)
+        kept = run._records.copy(), run._hooks.copy()
     return checkpoint.copy_of(t), kept, t.digits, t.spec   # the digits are shared read-only, as everywhere

@@ -5,10 +5,13 @@ the worker runs jobs between two steps, so only it ever touches the trainer, and
 the job's result or its exception. The worker starts with the first command and runs until the
 session stops (the visitor left, the idle limit, exit, a crash); the next command starts it again.
 Periodic work (the grid, D's histograms, the judge, the rewind point) hangs on the loop as
-`(every, fn)` hooks. The page reads `snapshot()`, a copy made under a lock that never waits for a step.
+`(every, fn)` hooks. The page reads `snapshot()` (snapshot.Reading), a copy made under a lock that never
+waits for a step, of the run's records: its histories, grids, probes' reports and clock (history.RunRecord).
 
 The host's Scheduler (host.scheduler(), scheduler.py) caps how many sessions train at once; the
-others wait in line. Everything about the host process (limits, threads, exit) is in host.py.
+others wait in line: a session's turns, on its thread or an engine (lease.py), follow turns.py, and a
+run that diverges goes back to its rewind point (rewind.py). Everything about the host process
+(limits, threads, exit) is in host.py.
 
 A session is a run others can watch (runs.py): it has an unguessable `run_id`, an Audience (its
 owner's page and its viewers' pages), and a snapshot `version` bumped whenever the worker publishes,
@@ -26,54 +29,46 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import build, checkpoint, drawings, engine, forks, hooks, host, lease, probe, render, runs, slow_motion
+from . import build, drawings, engine, forks, hooks, host, lease, probe, render, rewind, runs, slow_motion, snapshot, turns
 from .config import LiveSettings, ModelSpec
 from .data import Digits
-from .history import MetricHistory, Thinned
+from .history import RunRecord
 from .hooks import Hook
-from .snapshot import Snapshot
+from .snapshot import FAILED, IDLE, PAUSED, RUNNING, STOPPED, WAITING, Snapshot
 from .i18n import msg
 from .scheduler import Scheduler
 from .trainer import DivergenceError, Trainer, one_step
 from .worker import Worker
-
-WAIT_FALLBACK_S = 5.0   # a waiting session's longest sleep between two asks for a turn
-IDLE, RUNNING, WAITING, PAUSED, FAILED, STOPPED = "idle", "running", "waiting", "paused", "failed", "stopped"
-
 
 GRID_MOST_S = 2.0             # the fixed-noise grid is drawn again at least this often while training
 QUALITY_SHARE = 0.05          # the judge's reading (~0.4 s of CPU) takes at most this share of a trainer
 JUDGE_CLOSELY_SHARE = 0.3     # ... and this much while a lesson's finding rests on it (reset(judge_every_s=))
 
 
-class TrainingSession(Worker, runs.Watched, drawings.Drawings):
+class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings):
     def __init__(self, spec: ModelSpec = ModelSpec(), settings: LiveSettings = LiveSettings(), *,
                  scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
         super().__init__("gan-trainer")
         self.limits, self.scheduler = limits_ or host.limits(), scheduler or host.scheduler()
         self._state = IDLE
-        self._history = MetricHistory(history_cap)
-        self._frames = Thinned(cap=60)                  # (step, grid mosaic) over time, for scrubbing
-        # each probe's history (add_probe); the weight-update ratios come with the steps (one_step)
-        self._probes: dict[str, Thinned | MetricHistory] = {"updates": MetricHistory(cap=300)}
+        self._records = RunRecord(history_cap)          # the run's histories and clock, under the lock
         self._probe_rng = torch.Generator().manual_seed(spec.seed)  # probes never draw from the trainer's RNG
-        self._markers: list[tuple[int, str]] = []
-        self._elapsed, self._rate, self._last_end = 0.0, 0.0, 0.0
+        self._last_end = 0.0                            # when the last steps, or a job, ended
         self._last_touch, self._audience, self._version = time.monotonic(), runs.Audience(), 0
-        self._waiting_since: float | None = None       # when this session last began to wait for a turn
+        self._waiting_since: float | None = None       # when it last began to wait for a turn (turns.py)
         self._published: Snapshot | None = None         # the last snapshot made: reused until a publish
         self._forks = forks.Forks()
         # a trainer given (a fork) is used as it is; else one is built from the spec
         self._trainer, self._message = (trainer, None) if trainer is not None else build.trainer(spec, settings)
-        self._last_good: dict | None = None             # rewind point, held only during a turn (_shed)
+        self._rewind = rewind.Rewind()                  # held only during a turn (turns.shed)
         self._lease = lease.Lease(self._took)           # the engine process that steps this run during a turn
         lim, cls = self.limits, TrainingSession
         # each hook at most a share of the time (hooks.py). The grid, what every page watches, waits at
         # most GRID_MOST_S: under load (two runs on engines, three browsers on two cores) one that took
         # 0.26 s waited 13 s for the next, 150 steps behind
         self._hooks = hooks.Hooks([Hook(lim.grid_every_s, cls._publish_grid, share=0.02, most=GRID_MOST_S),
-                                   Hook(lim.rewind_every_s, cls._keep_good)])
+                                   Hook(lim.rewind_every_s, lambda s: s._rewind.keep(s._trainer))])
         self.add_probe("game", probe.game, every=lim.game_every_s, share=0.02)
         self.add_probe("quality", probe.quality, every=lim.quality_every_s, share=QUALITY_SHARE)
         self._publish_grid()
@@ -91,7 +86,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         hook.due = time.monotonic() + every
         with self._cv:      # new lists, not changed ones: the worker may be going through the old
             self._hooks.add(hook)
-            self._probes = {**self._probes, name: Thinned(cap)}
+            self._records.add_probe(name, cap)
             self._version += 1
 
     # -- commands (any thread) --------------------------------------------------------------------
@@ -136,10 +131,10 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         `judge_every_s`: the judge reads G this often until the next reset (a lesson whose finding rests
         on it), at up to JUDGE_CLOSELY_SHARE of the time; by default the server's quality_every_s."""
         def run(t: Trainer) -> None:
-            new = spec or t.spec
-            keep = digits if digits is not None else t.digits if new.data == t.spec.data else None
-            self._swap(*build.trainer(new, settings or t.settings, keep))
-            self._judge_every(judge_every_s)
+            self._swap(*build.again(t, spec, settings, digits))
+            # the quality probe's cadence: closer for a lesson, else the server's
+            self._hooks.cadence("quality", *((judge_every_s, JUDGE_CLOSELY_SHARE) if judge_every_s else
+                                             (self.limits.quality_every_s, QUALITY_SHARE)))
         self._command(run)
 
     def reset_onto(self, digits: Digits, name: str = "own") -> None:
@@ -160,49 +155,6 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         """A session of the caller's own from this run as it is now (forks.py); `key` names who asks
         (a page's watch token): asked again with it while that fork lives, the same fork."""
         return self._forks.get(self, key)
-
-    # -- reading (any thread, never waits for a step) -----------------------------------------------
-    def snapshot(self) -> Snapshot:
-        """A consistent copy of what the worker published. Its histories are copied once per version
-        (a publish, about every grid_every_s while training, or a command) and shared by every page that
-        asks before the next: a run's viewers do not each copy them, nor does each step. The step
-        counter, the rate, the state, the place in line and the viewers are read at each call."""
-        with self._cv:
-            if self._published is None or self._published.version != self._version:
-                self._published = Snapshot.of(self._trainer, self._history, self._frames, self._probes,
-                                              self._markers, version=self._version, run_id=self.run_id)
-            waiting = self._state == WAITING
-            return dataclasses.replace(
-                self._published, step=self._trainer.step_count, elapsed=self._elapsed, steps_per_s=self._rate,
-                state=self._state, message=self._message, viewers=self._audience.viewers,
-                queue_position=self.scheduler.position(self) if waiting else None,
-                queue_eta_s=self.scheduler.eta(self) if waiting else None)
-
-    @property
-    def state(self) -> str:
-        with self._cv:
-            return self._state
-
-    @property
-    def step(self) -> int:
-        with self._cv:
-            return self._trainer.step_count
-
-    def wait_for_step(self, past: int, timeout: float) -> bool:
-        """Wait, at most `timeout` seconds, until the trainer has stepped past step `past`: True if it has."""
-        end = time.monotonic() + timeout
-        with self._cv:
-            while self._trainer.step_count <= past:
-                left = end - time.monotonic()
-                if left <= 0 or self._state not in (RUNNING, WAITING):
-                    return False
-                self._cv.wait(min(left, 0.01))   # the worker does not signal each step: a short poll
-            return True
-
-    def frames(self) -> list[tuple[int, np.ndarray]]:
-        """The stored fixed-noise grids over time (thinned), oldest first."""
-        with self._cv:
-            return self._frames.view()
 
     # -- the process (the visitor's and viewers' pages: runs.Watched) --------------------------------
     def stop(self, join: bool = True, timeout: float = 10.0) -> None:
@@ -243,70 +195,36 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
 
     def _ended(self) -> None:
         self.scheduler.release(self)
-        self._shed()
+        turns.shed(self)
         if self._state != FAILED:       # a stop by itself (the page closed, the idle limit, exit)
             self._publish_grid_if_behind()
         host.trim_memory()
-
-    def _shed(self) -> None:
-        # on the worker, as a turn ends: what only a training trainer needs goes, so each waiting or
-        # paused visitor holds their models, Adam's moments and histories only (benchmarks/class_load.py).
-        # The rewind point is taken again as the next turn begins; the gradients are rebuilt by each step.
-        # The engine goes back to the pool with its steps collected
-        self._lease.give_back(self.limits.max_running)
-        if self._last_good is None and not self._has_grads():
-            return
-        self._last_good = None
-        for m in (self._trainer.G, self._trainer.D):
-            for p in m.parameters():
-                p.grad = None
-        host.trim_memory()
-
-    def _has_grads(self) -> bool:
-        return any(p.grad is not None for p in self._trainer.D.parameters())
 
     def _step(self) -> None:
         if self._lease.flying:
             # the engine trains on while its report is taken in and the grid drawn: it is acknowledged
             # first, so it never waits for this process (its pages' GIL)
-            if (flying := self._lease.fly(self._quiet)) is not False:
+            if (flying := self._lease.fly(lambda out: turns.goes_on(self, out))) is not False:
                 if flying:
                     self._run_hooks(time.monotonic())
                 return
-        if not self._take_turn():
-            self._shed()
+        if not turns.take(self):        # the Scheduler's turn, or a place in line to wait in
+            turns.shed(self)
             return
-        if self._last_good is None:
-            self._keep_good()           # a turn begins: its rewind point, if the run is finite
-        if not self._engine_start():    # else the hooks draw the run as it is while the engine trains
+        if self._rewind.point is None:
+            self._rewind.keep(self._trainer)    # a turn begins: its rewind point, if the run is finite
+        if not turns.on_engine(self):   # else the hooks draw the run as it is while the engine trains
             try:
                 self._train_step(timed=True)
             except DivergenceError as e:
-                return self._rewind(str(e))
+                return self._diverged(str(e))
         self._run_hooks(time.monotonic())
-
-    def _engine_start(self) -> bool:
-        # with engines on, this turn's engine trains the run: True once it does, or when a job
-        # waits (it runs first); False to take this step on the thread
-        with self._cv:
-            if self._jobs or self._stopping:
-                return True
-        if not self._lease.start(self._trainer, self.limits.update_every_steps, on=self.limits.engines):
-            return False
-        self._last_end = time.monotonic()
-        return True
-
-    def _quiet(self, out: engine.Burst) -> bool:
-        # nothing to do between this report and the next: no job, no end, no divergence, the turn goes on
-        with self._cv:
-            quiet = not self._jobs and not self._stopping and self._state == RUNNING
-        return quiet and out.diverged is None and self.scheduler.acquire(self)
 
     def _took(self, out: engine.Burst) -> bool:
         # an engine's report: its state into the trainer, its steps into the histories; False if it diverged
         self._record(out.rows, out.updates, out.seconds, engine.adopt(self._trainer, out))
         if out.diverged is not None:
-            self._rewind(out.diverged)
+            self._diverged(out.diverged)
         return out.diverged is None
 
     def _record(self, rows: list[dict], updates: list[dict], seconds: float | None, step: int | None = None) -> None:
@@ -316,14 +234,8 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         with self._cv:
             if step is not None:     # with its rows: a snapshot never has the step without them
                 self._trainer.step_count = step
-            for m in rows:
-                self._history.append(m)
-            for u in updates:
-                self._probes["updates"].append(u)
+            self._records.add(rows, updates, seconds, now - self._last_end)
             if seconds is not None:
-                if rows:
-                    self._elapsed += seconds
-                    self._rate = _smoothed(self._rate, now - self._last_end, len(rows))
                 self._last_end = now
 
     def _run_hooks(self, now: float) -> None:
@@ -332,46 +244,8 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
             with self._cv:
                 self._message = msg("live measurements are off: {error}", error=f"{type(failed).__name__}: {failed}")
 
-    def _take_turn(self) -> bool:
-        # ask for a turn outside our lock: the scheduler may wake other sessions
-        with self._cv:
-            self._woken = False
-        granted = self.scheduler.acquire(self)
-        if not granted:
-            self._lease.give_back(self.limits.max_running)   # for the run whose turn it is, before this one waits
-        with self._cv:
-            if self._state not in (RUNNING, WAITING):
-                return False      # stopped meanwhile: the turn goes back as the worker ends
-            now = time.monotonic()
-            if granted and self._waiting_since is not None:
-                # hooks count training time: without this, probes that fell due while the session
-                # waited ran at once and ate a short turn (a 3 s first turn took one step under load)
-                self._hooks.shift(now - self._waiting_since)
-            self._waiting_since = None if granted else (self._waiting_since or now)
-            if self._state != (new := RUNNING if granted else WAITING):
-                self._state, self._version = new, self._version + 1
-            if not granted:
-                # woken by the scheduler when a place frees (kept if it came before this wait), by
-                # a command or by the visitor leaving; the timeout is only a fallback. Twenty
-                # sessions polling twice a second slowed the two that trained (one GIL between them)
-                if not self._jobs and not self._stopping and not self._woken:
-                    self._cv.wait(timeout=WAIT_FALLBACK_S)
-                self._last_end = time.monotonic()
-        return granted
-
     def _should_end(self) -> bool:
-        # under the lock: the visitor left and nobody watches, or nobody touched anything for the idle limit
-        now = time.monotonic()
-        if self._audience.abandoned(now, self.limits.leave_grace_s):
-            reason = msg("the page was closed")
-        elif now - self._last_touch > self.limits.idle_limit_s:
-            reason = msg("no interaction for {minutes:.0f} min", minutes=self.limits.idle_limit_s / 60)
-        else:
-            return False
-        if self._state in (RUNNING, WAITING):
-            self._state, self._message = PAUSED, msg("paused: {reason}", reason=reason)
-            self._version += 1
-        return True
+        return turns.should_end(self)   # the page closed and nobody watches, or the idle limit
 
     def _command(self, fn: Callable[..., Any], *args: Any) -> Any:
         # a command is the visitor at work. A snapshot or a drawing proves nothing: a rerun already
@@ -396,7 +270,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
                 self._state = PAUSED
         if not on:
             self.scheduler.release(self)
-            self._shed()
+            turns.shed(self)
             self._publish_grid_if_behind()
 
     def _train_step(self, run: Callable[[Trainer], dict[str, float]] | None = None,
@@ -412,22 +286,14 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         return m
 
     def _asked_step(self, run: Callable[[Trainer], dict[str, float]] | None = None) -> dict[str, float]:
-        # a step the visitor asked for (Step once, Step D, Step G, slow motion): one that diverges is
-        # undone, so the run stays as it was, finite, and a Start trains on from there
-        before = checkpoint.copy_of(self._trainer)
-        try:
-            return self._train_step(run)
-        except DivergenceError as e:
-            self._restore(before)
-            raise DivergenceError(msg("This step diverged ({why}) and was undone: the run is still at step "
-                                      "{step}. Try lower learning rates, fewer D steps, or another loss.",
-                                      why=e, step=before["step"])) from None
+        # a step the visitor asked for (Step once, Step D, Step G, slow motion): undone if it diverges
+        return rewind.undone(self._trainer, lambda: self._train_step(run), self._restore)
 
     def _apply(self, t: Trainer, changes: dict[str, Any]) -> LiveSettings:
         old, new = t.settings, t.apply(**changes)
         if (label := _changes_label(old, new, changes)) is not None:
             with self._cv:
-                self._markers = [*self._markers, (t.step_count, label)][-50:]
+                self._records.mark(t.step_count, label)
         return new
 
     def _swap(self, trainer: Trainer, notice: str | None = None) -> None:
@@ -436,56 +302,38 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
-            for h in (self._history, self._frames, *self._probes.values()):
-                h.clear()
-            self._frames.push(frame)
-            self._markers = []
-            self._elapsed, self._rate = 0.0, 0.0
+            self._records.clear(frame)
             if self._state in (RUNNING, WAITING, FAILED, STOPPED):
                 self._state = PAUSED if self._state != FAILED else IDLE
             self._message = notice
             self._version += 1
-        self._last_good = None
+        self._rewind.drop()
         self._hooks.probes_on = True  # a new run tries its probes again
         self.scheduler.release(self)
         self._lease.give_back(self.limits.max_running)      # it holds a copy of the trainer that went
 
-    def _judge_every(self, seconds: float | None) -> None:
-        # on the worker: the quality probe's cadence, closer for a lesson, else the server's
-        self._hooks.cadence("quality", *((seconds, JUDGE_CLOSELY_SHARE) if seconds else
-                                         (self.limits.quality_every_s, QUALITY_SHARE)))
-
-    def _rewind(self, why: str) -> None:
-        good = self._last_good
-        if good is None:    # no finite state was kept this turn: the run fails, and a reset starts again
-            raise DivergenceError(why)
+    def _diverged(self, why: str) -> None:
+        point, said = self._rewind.back(why)      # none kept this turn: the run fails (DivergenceError)
         self.scheduler.release(self)
         self._lease.give_back(self.limits.max_running)
-        self._restore(good, msg("Training diverged ({why}). Rewound to step {step}, the last good state. "
-                                "Try lower learning rates, fewer D steps, or another loss.", why=why, step=good["step"]))
+        self._restore(point, said)
 
     def _restore(self, state: dict[str, Any], rewound: str | None = None) -> None:
         # the run back to a state kept before: a rewind point (`rewound` says why; it pauses), or the
         # state before an asked step. Its grid goes in with it, as in _swap
-        t = self._trainer
-        trainer = checkpoint.restore(state, t.digits, data=t.spec.data, device=t.spec.device)
+        trainer = rewind.restored(self._trainer, state)
         frame = _frame(trainer)
         with self._cv:
             self._trainer = trainer
-            self._frames.push(frame)
+            self._records.frames.push(frame)
             if rewound is not None:
                 self._state, self._message = PAUSED, rewound
             self._version += 1
 
-    def _keep_good(self) -> None:
-        # a rewind point is only ever a finite state: rewinding to a broken one would diverge again
-        if self._trainer.weights_finite():
-            self._last_good = checkpoint.copy_of(self._trainer)
-
     def _publish_grid(self) -> None:
         frame = _frame(self._trainer)
         with self._cv:
-            self._frames.push(frame)
+            self._records.frames.push(frame)
             self._version += 1      # the publish point: about every grid_every_s while training
 
     def _publish_grid_if_behind(self) -> None:
@@ -493,8 +341,7 @@ class TrainingSession(Worker, runs.Watched, drawings.Drawings):
         # steps behind the counter; drawn again, a stopped run's grid step is its step (and a Step D
         # after a pause leaves the grid as it was, as it leaves G)
         with self._cv:
-            last = self._frames.last
-            behind = last is None or last[1][0] != self._trainer.step_count
+            behind = self._records.grid_step != self._trainer.step_count
         if behind:
             self._publish_grid()
 
@@ -504,19 +351,13 @@ def _measure(name: str, fn: Callable[[Trainer, torch.Generator], dict], session:
     # a probe's run (add_probe): its report, with the step it was made at, into the probe's history
     report = fn(session._trainer, session._probe_rng)
     with session._cv:
-        session._probes[name].push({"step": session._trainer.step_count, **report})
+        session._records.report(name, session._trainer.step_count, report)
         session._version += 1
 
 
 def _frame(t: Trainer) -> tuple[int, np.ndarray]:
     # (its step, the fixed-noise grid as an (H, W) uint8 mosaic): one item of the History tab's frames
     return t.step_count, render.grid_array(t.grid(), nrow=8)
-
-
-def _smoothed(rate: float, dt: float, steps: int = 1) -> float:
-    # steps per second, smoothed over about a second of steps: `steps` of them took dt seconds
-    a, now = min(1.0, dt), steps / max(dt, 1e-9)
-    return (1 - a) * rate + a * now if rate else now
 
 
 def _changes_label(old: LiveSettings, new: LiveSettings, asked: dict[str, Any]) -> str | None:

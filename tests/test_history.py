@@ -2,7 +2,7 @@
 import numpy as np
 
 from gan_core.config import LiveSettings, ModelSpec
-from gan_core.history import MetricHistory, Thinned
+from gan_core.history import MetricHistory, RunRecord, Thinned
 from gan_core.host import Limits
 from gan_core.scheduler import Scheduler
 from gan_core.session import TrainingSession
@@ -33,6 +33,26 @@ def test_metric_history_is_bounded():
         h.append({"step": s, "loss_d": 1.0})
     cols = h.columns()
     assert len(cols["step"]) <= 101 and cols["step"][-1] == 4_999
+
+
+def test_a_run_record_clears_for_a_new_run_and_copies_independently_for_a_fork():
+    r = RunRecord(cap=100)
+    r.add_probe("game", cap=10)
+    r.add([{"step": 1, "loss_d": 0.5}, {"step": 2, "loss_d": 0.4}], [{"step": 2, "d.0": 0.01}], seconds=0.5, dt=0.5)
+    r.report("game", 2, {"real": [1.0]})
+    r.mark(2, "lr_g 0.0002→0.001")
+    assert r.elapsed == 0.5 and r.rate == 4.0       # 2 steps in 0.5 s, the first reading taken as it is
+    fork = r.copy()
+    r.add([{"step": 3, "loss_d": 0.3}], [{"step": 3, "d.0": 0.02}])      # asked while paused: no clock
+    assert r.elapsed == 0.5 and r.history.columns()["step"] == [1, 2, 3]
+    r.clear((0, "grid"))
+    assert r.history.columns() == {} and r.probes["updates"].columns() == {} and len(r.probes["game"]) == 0
+    assert r.frames.view() == [(0, "grid")] and r.markers == [] and (r.elapsed, r.rate) == (0.0, 0.0)
+    # the fork's copy kept the run as it was, and its rate is its own (it has not stepped)
+    assert fork.history.columns() == {"step": [1, 2], "loss_d": [0.5, 0.4]}
+    assert fork.probes["updates"].columns() == {"step": [2], "d.0": [0.01]}
+    assert fork.probes["game"].view() == [{"step": 2, "real": [1.0]}] and fork.markers == [(2, "lr_g 0.0002→0.001")]
+    assert (fork.elapsed, fork.rate) == (0.5, 0.0)
 
 
 def test_session_frames_and_probes_stay_within_their_bounds():

@@ -202,7 +202,7 @@ def test_a_waiting_session_sheds_its_rewind_point_and_its_probes_wait_for_traini
     assert b.snapshot().game == []
     assert wait_for(lambda: a.snapshot().state == "waiting")
     # a's turn is over: its rewind point and gradients are gone until its next turn
-    assert wait_for(lambda: a.call(lambda t: a._last_good is None and all(
+    assert wait_for(lambda: a.call(lambda t: a._rewind.point is None and all(
         p.grad is None for p in t.D.parameters())), timeout=5)
 
 

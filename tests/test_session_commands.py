@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core import engine, render, slow_motion, worker
+from gan_core import engine, render, rewind, slow_motion, worker
 from gan_core.i18n import Message
 
 from gan_core.host import Limits
-from gan_core.trainer import Trainer
+from gan_core.trainer import DivergenceError, Trainer
 from test_session import make, trainer, wait_for
 
 
@@ -87,6 +87,23 @@ def test_a_paused_step_that_diverges_is_undone_and_the_run_trains_on(monkeypatch
     s.pause()
     assert s.snapshot().state == "paused" and "diverged" not in (s.snapshot().message or "")
     assert s.call(lambda t: t.weights_finite())
+
+
+def test_a_rewind_point_is_only_ever_a_finite_state():
+    t = make().call(trainer)                # a trainer at step 0, read only here
+    point = rewind.Rewind()
+    with pytest.raises(DivergenceError, match="nan in D"):      # none kept: the run fails
+        point.back("nan in D")
+    point.keep(t)
+    kept = point.point
+    with torch.no_grad():
+        broken = rewind.restored(t, kept)
+        broken.D.head.weight.fill_(float("nan"))
+    point.keep(broken)                      # a broken state is not kept: the finite one stays
+    assert point.point is kept
+    state, said = point.back("nan in D")
+    assert state is kept and "Rewound to step 0" in str(said)
+    assert point.drop() and point.point is None and not point.drop()
 
 
 def test_a_reset_gives_a_fresh_run_its_probes_back(monkeypatch):

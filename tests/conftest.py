@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 import torch
 
@@ -39,6 +41,17 @@ def _page_loaded(request):
         from gan_core import preload
         assert preload.start().ready(timeout=300), "the page's background loading did not finish"
         assert preload.loader.error is None, preload.loader.error
+
+
+@pytest.fixture
+def loading(monkeypatch):
+    """The page before its background loading is done: a loader that finishes when the test says."""
+    from gan_core import preload
+    release = threading.Event()
+    loader = preload.Loader(load=lambda: None if release.wait(60) else "never released", after=None)
+    monkeypatch.setattr(preload, "loader", loader)
+    yield release
+    release.set()
 
 
 @pytest.fixture(autouse=True)

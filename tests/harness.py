@@ -160,3 +160,13 @@ def rerun_until(at, cond, timeout: float = 30.0) -> bool:
         at.run()
         return cond()
     return until(ran_and_holds, timeout, every=0.1)
+
+
+def seed_studio(app: str, timeout: float = 60):
+    """The page through AppTest with the seed's MLP (fast enough for tests), reset and ready."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(app, default_timeout=timeout).run()
+    assert not at.exception
+    at.selectbox(key="model_arch").set_value("mlp")
+    at.button(key="reset").click().run()
+    return at

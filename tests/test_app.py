@@ -1,11 +1,10 @@
 """The page through streamlit's AppTest: widgets reach the running trainer."""
-import threading
 import time
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from harness import rerun_until as wait_for
+from harness import seed_studio, rerun_until as wait_for
 
 APP = "../app.py"
 LESSON, USES, FILES = "studio/pages/lesson.py", "studio/pages/uses.py", "studio/pages/files.py"
@@ -20,11 +19,7 @@ def trainer(t):
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    at.selectbox(key="model_arch").set_value("mlp")   # the seed model: fast enough for tests
-    at.button(key="reset").click().run()
-    return at
+    return seed_studio(APP)
 
 
 def session_of(at):
@@ -124,17 +119,6 @@ def test_a_garbage_link_is_reported_and_the_page_still_works():
 
 
 # -- while torch and the first model load -------------------------------------------------------------
-@pytest.fixture
-def loading(monkeypatch):
-    """The page before its background loading is done: a loader that finishes when the test says."""
-    from gan_core import preload
-    release = threading.Event()
-    loader = preload.Loader(load=lambda: None if release.wait(60) else "never released", after=None)
-    monkeypatch.setattr(preload, "loader", loader)
-    yield release
-    release.set()
-
-
 def test_the_page_draws_its_layout_while_loading_and_a_start_pressed_then_trains(loading):
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params.update({"arch": "mlp", "lr_g": "0.001"})

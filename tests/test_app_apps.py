@@ -1,7 +1,6 @@
 """The page's restoration, augmentation and guided-experiment sections through AppTest."""
 import pytest
-from streamlit.testing.v1 import AppTest
-from harness import until
+from harness import seed_studio, until
 
 from gan_core import lessons, restore
 
@@ -11,11 +10,7 @@ LESSON, USES = "studio/pages/lesson.py", "studio/pages/uses.py"
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    at.selectbox(key="model_arch").set_value("mlp")   # the seed model: fast enough for tests
-    at.button(key="reset").click().run()
-    return at.switch_page(USES).run()
+    return seed_studio(APP).switch_page(USES).run()
 
 
 def html_with(at, alt: str) -> list[str]:

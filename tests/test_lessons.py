@@ -140,7 +140,7 @@ def test_every_preset_keeps_its_promise_on_four_of_five_seeds():
     # would hang a fork) run them side by side on the two cores
     import concurrent.futures
     import multiprocessing
-    start, cpu = time.monotonic(), {}
+    start = time.monotonic()
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = {k: [pool.submit(_rehearse, k, seed) for seed in FEWER_SEEDS.get(k, SEEDS)] for k in lessons.PRESETS}
         runs = {k: [f.result() for f in fs] for k, fs in futures.items()}

@@ -2,13 +2,13 @@
 only the open insight tab is drawn (and its figures built), a choice outlives a closed tab or page,
 the server's problems are said on every page, and the loading layout is the loaded panels'."""
 import ast
-import threading
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from harness import seed_studio
 
-from gan_core import i18n, lessons, runs, session
+from gan_core import runs, session
 
 APP = "../app.py"
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,11 +27,7 @@ def keys(at, kind: str) -> set[str]:
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    at.selectbox(key="model_arch").set_value("mlp")   # the seed model: fast enough for tests
-    at.button(key="reset").click().run()
-    return at
+    return seed_studio(APP)
 
 
 def watcher(run_id: str) -> AppTest:
@@ -118,16 +114,6 @@ def test_the_controls_know_every_state_of_a_session():
     from studio.panels import controls
     states = {session.IDLE, session.RUNNING, session.WAITING, session.PAUSED, session.FAILED, session.STOPPED}
     assert states <= set(controls.STATE_NAMES)
-
-
-@pytest.fixture
-def loading(monkeypatch):
-    from gan_core import preload
-    release = threading.Event()
-    loader = preload.Loader(load=lambda: None if release.wait(60) else "never released", after=None)
-    monkeypatch.setattr(preload, "loader", loader)
-    yield release
-    release.set()
 
 
 def test_the_loading_layout_has_the_loaded_controls_and_grid(loading):

@@ -12,7 +12,7 @@ headless Chromium at 1400x1000 like a visitor:
   start to step    the click on Start until the step counter shows a step
   steps/s          the page's own "Steps / s" read every second from 5 s on; and the counter's
                    steps over the same span; then the Trainer alone in this process, in a thread of its
-                   own with the server's torch threads (read from its log), for the ratio
+                   own with the CLI's default threads (every CPU this process may use), for the ratio
   legible, digits  the grid's 64 images, as the page shows them at each --at second after Start, read
                    by the project's judge: the share read with confidence over metrics.CONFIDENT, and
                    how many of the ten digits those cover
@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from gan_core import data, judge, metrics  # noqa: E402
+from gan_core import cpus, data, judge, metrics  # noqa: E402
 from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 from harness import Studio, launch  # noqa: E402
@@ -83,7 +83,8 @@ def number(text: str) -> float | None:
 
 
 def trainer_alone(threads: int, seconds: float) -> float:
-    """Steps/s of the default model's Trainer alone, in a thread of its own (as the server runs it)."""
+    """Steps/s of the default model's Trainer alone on `threads` torch threads, in a thread of its own
+    (as the server runs it; `python -m gan_core train` uses as many as cpus.usable() counts)."""
     result = {}
 
     def run():
@@ -140,15 +141,13 @@ def one_run(p, at: list[float], alone_s: float) -> dict[str, float]:
                 if when >= settled:
                     shown.append(number(metric(first, "Steps / s")))
                     counted.append((time.monotonic(), number(metric(first, "Step"))))
-            log = studio.log_path.read_text()
-        threads = int(re.search(r"torch threads each: (\d+)", log).group(1))
     finally:
         browser.close()
     r["steps/s shown by the page"] = statistics.median(v for v in shown if v is not None)
     (ta, sa), (tb, sb) = counted[0], counted[-1]
     r["steps/s by the step counter"] = (sb - sa) / (tb - ta)
-    r["trainer alone, server's threads (steps/s)"] = trainer_alone(threads, alone_s)
-    r["page / trainer alone (counter)"] = r["steps/s by the step counter"] / r["trainer alone, server's threads (steps/s)"]
+    r["trainer alone, the CLI's threads (steps/s)"] = trainer_alone(cpus.usable().count, alone_s)
+    r["page / trainer alone (counter)"] = r["steps/s by the step counter"] / r["trainer alone, the CLI's threads (steps/s)"]
     for when, uri in grids.items():
         share, covered = judged(uri)
         r[f"legible share of the grid at {when:g} s"] = share

@@ -71,6 +71,57 @@ def threads_each(max_running: int, threads: int = 0, cpus: CPUs | None = None) -
     return n
 
 
+def threads_now(running: int, threads: int = 0, cpus: CPUs | None = None, elsewhere: float = 0.0) -> int:
+    """Torch threads for one of the `running` trainers training now: `threads` when given, else the
+    usable CPUs that other processes leave free (`elsewhere`: the cores' worth they keep busy), shared
+    among the runs. A run alone on a quiet host gets them all: two threads gave the default model
+    1.7-1.9x the steps/s of one on 2 quiet cores (`python -m gan_core train --threads N`). Beside a
+    process busy on one of 2 cores, two threads gave 0.4-0.85x of one: each OpenMP thread of a step
+    waits for the other whenever the other is descheduled, so a busy host keeps one each."""
+    free = (cpus or usable()).count - math.floor(elsewhere + 0.5)
+    return threads or max(1, free // max(1, running))
+
+
+class Elsewhere:
+    """The CPU time that other processes use, in cores, over the last `every` seconds or more: the
+    host's busy time (/proc/stat) less this process's (/proc/self/stat). 0 where /proc is missing
+    (macOS, Windows). Read at most every `every` seconds, so a worker may ask at every step."""
+
+    def __init__(self, every: float = 2.0, read=None, clock=None):
+        import time
+        self.every, self.value, self._last = every, 0.0, None
+        self._read, self._clock = read or _cpu_ticks, clock or time.monotonic
+
+    def __call__(self) -> float:
+        now = self._clock()
+        if self._last is not None and now - self._last[0] < self.every:
+            return self.value
+        ticks = self._read()
+        if ticks is None:
+            return 0.0
+        if self._last is not None:
+            busy, own = ticks[0] - self._last[1], ticks[1] - self._last[2]
+            self.value = max(0.0, (busy - own) / _HZ / (now - self._last[0]))
+        self._last = (now, *ticks)
+        return self.value
+
+
+_HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    # (the host's busy ticks, this process's ticks): /proc/stat's first line less idle and iowait, and
+    # utime + stime of /proc/self/stat (fields 14 and 15, after the name in parentheses)
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+        with open("/proc/self/stat") as f:
+            own = f.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    return sum(fields) - fields[3] - fields[4], int(own[11]) + int(own[12])
+
+
 def _affinity() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))

@@ -80,6 +80,8 @@ def _new_scheduler() -> Scheduler:
 
 
 _limits = Limits()
+_usable: cpus.CPUs | None = None     # the CPUs this process may use, read once (cgroup files), not at every step
+_elsewhere = cpus.Elsewhere()        # the cores' worth other processes keep busy, read every 2 s at most
 _scheduler = _new_scheduler()
 _sessions: weakref.WeakSet = weakref.WeakSet()   # every live session, for stop_all
 _started = threading.Lock()
@@ -160,8 +162,22 @@ def stop_all(timeout: float = 10.0) -> None:
 
 def _set_threads() -> None:
     # several trainers share the CPUs this process may use (cpus.py); oversubscribed torch threads
-    # are far slower than one each
-    torch.set_num_threads(cpus.threads_each(_limits.max_running, _limits.threads))
+    # are far slower than one each. This is the count for a full house; fit_threads() follows the runs
+    # that train now
+    global _usable
+    _usable = cpus.usable()
+    torch.set_num_threads(cpus.threads_each(_limits.max_running, _limits.threads, _usable))
+
+
+def fit_threads(running: int) -> int:
+    """On a worker's thread, as its run takes a turn's step: torch's threads for it, the usable CPUs
+    that other processes leave free, shared among the `running` runs that train now (a run alone on a
+    quiet host gets them all). OpenMP keeps the count per thread, so each worker sets its own, and
+    only when it changes."""
+    n = cpus.threads_now(running, _limits.threads, _usable, _elsewhere())
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
 
 
 def _warm_engines() -> None:

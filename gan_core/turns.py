@@ -25,7 +25,9 @@ def take(s: Any) -> bool:
     with s._cv:
         s._woken = False
     granted = s.scheduler.acquire(s)
-    if not granted:
+    if granted:
+        host.fit_threads(s.scheduler.running)      # the CPUs shared among the runs training now
+    else:
         s._lease.give_back(s.limits.max_running)   # for the run whose turn it is, before this one waits
     with s._cv:
         if s._state not in (RUNNING, WAITING):

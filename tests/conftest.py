@@ -12,8 +12,11 @@ def digits():
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    # tests run beside other work on 2 cores: one torch thread avoids oversubscription
+def _one_thread(monkeypatch):
+    # tests run beside other work on 2 cores: one torch thread avoids oversubscription, in the test's
+    # thread and in every session's worker (a run alone would take every CPU: host.fit_threads)
+    from gan_core import host
+    monkeypatch.setattr(host.limits(), "threads", 1)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -242,7 +242,7 @@ def test_visitor_benchmark_prints_each_figure_once():
     assert 0 < figures["start to first step (s)"] < 30
     # speeds are not judged (a loaded machine may show "0" steps/s), only that they were read
     assert figures["steps/s shown by the page"] >= 0 and figures["steps/s by the step counter"] >= 0
-    ratio = figures["steps/s by the step counter"] / figures["trainer alone, server's threads (steps/s)"]
+    ratio = figures["steps/s by the step counter"] / figures["trainer alone, the CLI's threads (steps/s)"]
     assert abs(figures["page / trainer alone (counter)"] - ratio) < 0.01 + 0.01 * ratio   # printed to 2 places
     assert 0 <= figures["legible share of the grid at 4 s"] <= 1
     assert figures["digits covered at 4 s"] in range(11)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from gan_core import cpus
 from gan_core.cpus import CPUs
@@ -116,3 +117,55 @@ def test_environment_overrides_the_sizing():
     r = sizing("taskset", "-c", "0", env={"GAN_STUDIO_MAX_RUNNING": "3", "GAN_STUDIO_THREADS": "2"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1", "3", "2"]
+
+
+@pytest.mark.parametrize("count,running,threads", [(2, 1, 2), (2, 2, 1), (2, 3, 1), (8, 3, 2), (1, 1, 1)])
+def test_the_runs_training_now_share_the_cpus(count, running, threads):
+    assert cpus.threads_now(running, cpus=CPUs(count, "test")) == threads
+    assert cpus.threads_now(running, threads=5, cpus=CPUs(count, "test")) == 5     # as configured
+
+
+def test_a_run_alone_trains_on_every_cpu_and_two_share_them(monkeypatch, digits):
+    # the worker's own torch threads (OpenMP keeps the count per thread), read between two steps
+    from gan_core import host
+    from gan_core.config import ModelSpec
+    from gan_core.scheduler import Scheduler
+    from gan_core.session import TrainingSession
+    monkeypatch.setattr(host.limits(), "threads", 0)
+    monkeypatch.setattr(host, "_usable", CPUs(2, "test"))
+    monkeypatch.setattr(host, "_elsewhere", lambda: 0.0)        # a quiet host, whatever runs beside the test
+    sched = Scheduler(2)
+    a = TrainingSession(ModelSpec(arch="mlp", conditional=False), scheduler=sched)
+    threads = lambda s: s.call(lambda t: torch.get_num_threads())    # noqa: E731
+    a.start()
+    assert a.wait_for_step(a.step + 2, timeout=30)
+    assert threads(a) == 2 and torch.get_num_threads() == 1     # the test's thread keeps its own
+    b = TrainingSession(ModelSpec(arch="mlp", conditional=False), scheduler=sched)
+    b.start()
+    assert b.wait_for_step(b.step + 2, timeout=30) and a.wait_for_step(a.step + 2, timeout=30)
+    assert threads(a) == 1 and threads(b) == 1                  # two runs: one CPU each
+    b.pause()
+    assert a.wait_for_step(a.step + 2, timeout=30)
+    assert threads(a) == 2                                      # alone again: both
+
+
+@pytest.mark.parametrize("elsewhere,on_2,on_8", [(0.0, 2, 8), (0.4, 2, 8), (0.6, 1, 7), (1.0, 1, 7), (3.0, 1, 5)])
+def test_a_busy_host_keeps_a_lone_run_to_the_cpus_left_free(elsewhere, on_2, on_8):
+    # beside a process busy on one of 2 cores, two threads gave 0.4-0.85x of one (cpus.threads_now)
+    assert cpus.threads_now(1, cpus=CPUs(2, "test"), elsewhere=elsewhere) == on_2
+    assert cpus.threads_now(1, cpus=CPUs(8, "test"), elsewhere=elsewhere) == on_8
+    assert cpus.threads_now(2, cpus=CPUs(8, "test"), elsewhere=elsewhere) == on_8 // 2
+
+
+def test_the_cpu_used_elsewhere_is_the_host_s_busy_time_less_this_process_s():
+    hz, now = cpus._HZ, [0.0]
+    ticks = iter([(1000, 300), (1000 + 3 * hz, 300 + 1 * hz), (1000 + 5 * hz, 300 + 3 * hz)])
+    e = cpus.Elsewhere(every=2.0, read=lambda: next(ticks), clock=lambda: now[0])
+    assert e() == 0.0                       # the first reading: nothing to compare with yet
+    now[0] = 1.0
+    assert e() == 0.0                       # within `every`: not read again
+    now[0] = 2.0
+    assert e() == pytest.approx(1.0)        # 3 cores' seconds busy, 1 of them ours, over 2 s: 1 core elsewhere
+    now[0] = 4.0
+    assert e() == pytest.approx(0.0)        # 2 more busy, all ours
+    assert cpus.Elsewhere(read=lambda: None)() == 0.0      # no /proc: nothing known, nothing held back

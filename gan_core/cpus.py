@@ -54,12 +54,11 @@ def trainers_at_once(cpus: CPUs | None = None, gpu_memory_mb: float | None = Non
 
 
 def threads_each(max_running: int, threads: int = 0, cpus: CPUs | None = None) -> int:
-    """Torch threads for each trainer: `threads` when given, else the CPUs shared among the trainers.
-
-    Fixed, not grown for a lone trainer: two threads gave the default model 1.5x the steps/s of one
-    on a quiet 2-core host, but 0.1x on the same host at load 12 (0.8 against 7 steps/s; the seed
-    model 0.6 against 22): each OpenMP thread of a step waits for the other whenever the other is
-    descheduled. A shared host (Community Cloud, a class's server) is the loaded case.
+    """Torch threads for each trainer with every trainer at once running (a full house): `threads`
+    when given, else the CPUs shared among them. The process starts so; a worker then takes what the
+    runs training now leave it (threads_now, through host.fit_threads). Under load more threads are
+    far slower: two gave the default model 0.1x of one on 2 cores at load 12 (0.8 against 7 steps/s),
+    as each OpenMP thread of a step waits for the other whenever the other is descheduled.
 
     Says once on stderr (the server log) what it sized the process to, and again if that changes.
     """

@@ -38,9 +38,9 @@ def _clean_cache(request):
 
 @pytest.fixture(autouse=True)
 def _page_loaded(request):
-    """A module that drives the page through AppTest sees it as a visitor does once the background
+    """A module that drives the page through AppTest (or harness.seed_studio) sees it as a visitor does once the background
     loading (gan_core/preload.py) is done; test_app's loading tests put a loader of their own in place."""
-    if hasattr(request.module, "AppTest"):
+    if hasattr(request.module, "AppTest") or hasattr(request.module, "seed_studio"):
         from gan_core import preload
         assert preload.start().ready(timeout=300), "the page's background loading did not finish"
         assert preload.loader.error is None, preload.loader.error

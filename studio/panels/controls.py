@@ -79,7 +79,7 @@ def _reset(s) -> None:
     with frame.refusals("controls"):
         spec = frame.pending_spec(s.snapshot().spec)
         s.reset(config.validate(ModelSpec, **dataclasses.asdict(spec)))
-    st.session_state.pop("_preset", None)     # no longer an experiment's run: nothing to compare
+        st.session_state.pop("_preset", None)     # no longer an experiment's run: nothing to compare
 
 
 # -- the panel -----------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def others_ui(s) -> None:
 def replica() -> str | None:
     """This server's name among replicas behind a load balancer (gan_core.host.replica), or None."""
     if not os.environ.get("GAN_STUDIO_REPLICA"):
-        return None       # alone: the common case, answered without loading the session module
+        return None       # alone: the common case, answered without importing host (and torch)
     from gan_core import host
     return host.replica()
 

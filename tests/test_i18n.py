@@ -24,7 +24,7 @@ LANGUAGE_FOLDERS = {"zh": "zh_CN"}
 KEYWORDS = {"_": None, "N_": None, "msg": None, "_n": (1, 2)}   # as scripts/catalog.sh extracts
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # texts the same in every language: names, and punctuation-free formats of numbers
-SAME_IN_CHINESE = {"Adam β1", "Adam β2"}
+SAME_IN_CHINESE = {"Adam β1"}
 
 
 def po_path(lang: str) -> Path:

@@ -458,6 +458,7 @@ def test_each_player_s_optimizer_is_switched_from_the_sidebar_with_its_own_setti
     app.selectbox(key="optimizer_d").set_value("sgd").run()
     opt_d = session_of(app).call(lambda t: type(t.opt_d).__name__)
     assert opt_d == "SGD" and not app.exception
+    assert any("(Adam) · lr D" in c.value and "(SGD with momentum)" in c.value for c in app.caption)   # in effect
     app.slider(key="momentum").set_value(0.5).run()                     # SGD's setting shows, and reaches it
     assert session_of(app).call(lambda t: t.opt_d.param_groups[0]["momentum"]) == 0.5
     app.selectbox(key="optimizer_g").set_value("rmsprop").run()          # no player on Adam: no β

@@ -137,11 +137,10 @@ def replica() -> str | None:
     return name if name and len(name) <= 32 and all(c.isalnum() or c in "-_" for c in name) else None
 
 
-def register(session: Any) -> None:
-    """A new session: stopped by stop_all(). The first one sets the process up: the exit hook (torch
-    threads still alive at interpreter exit abort the process), threads, malloc, a warm engine."""
+def prepare() -> None:
+    """Before the process's first session builds anything: the exit hook (torch threads still alive at
+    interpreter exit abort the process), torch's threads, malloc, a warm engine. Once per process."""
     global _exit_registered
-    _sessions.add(session)
     with _started:
         if not _exit_registered:
             atexit.register(stop_all)
@@ -149,6 +148,12 @@ def register(session: Any) -> None:
             _tune_malloc()
             _warm_engines()
             _exit_registered = True
+
+
+def register(session: Any) -> None:
+    """A new session: stopped by stop_all()."""
+    prepare()
+    _sessions.add(session)
 
 
 def stop_all(timeout: float = 10.0) -> None:
@@ -161,12 +166,15 @@ def stop_all(timeout: float = 10.0) -> None:
 
 
 def _set_threads() -> None:
-    # several trainers share the CPUs this process may use (cpus.py); oversubscribed torch threads
-    # are far slower than one each. This is the count for a full house; fit_threads() follows the runs
-    # that train now
+    # Every thread but a trainer's runs torch on one thread: the page's script threads, the loader.
+    # A thread that ran one op on two OpenMP threads keeps its team after it, even once the thread has
+    # ended, and with more OpenMP threads than CPUs libgomp stops spinning at its barriers: a lone
+    # trainer on two threads went from 100 to 70 steps/s beside such a team (the first model was built
+    # on two threads by the loader). A worker takes its own count as its run trains: fit_threads().
     global _usable
     _usable = cpus.usable()
-    torch.set_num_threads(cpus.threads_each(_limits.max_running, _limits.threads, _usable))
+    cpus.threads_each(_limits.max_running, _limits.threads, _usable)   # says the full house's count
+    torch.set_num_threads(1)
 
 
 def fit_threads(running: int) -> int:
@@ -183,18 +191,22 @@ def fit_threads(running: int) -> int:
 def _warm_engines() -> None:
     # with engines on, the first visitor's run finds one ready, not a process importing torch
     if _limits.engines and engine.available():
-        engine.pool.warm(torch.get_num_threads())
+        engine.pool.warm(cpus.threads_each(_limits.max_running, _limits.threads, _usable))
 
 
 def _tune_malloc() -> None:
-    # glibc: a few arenas, not 8 per core (each trainer thread would fragment one of its own), and
-    # blocks of 1 MB or more (weights, Adam's moments, big gradients) in their own mappings, handed
-    # back to the system when freed. Without it a class of 20 left the server 38% above its RSS
-    # before they came (benchmarks/class_load.py)
+    # glibc: a few arenas, not 8 per core (each trainer thread would fragment one of its own): without
+    # it a class of 20 left the server 38% above its RSS before they came (benchmarks/class_load.py).
+    # Blocks under 4 MB come from the arenas and stay there between steps: a step of the default model
+    # frees and takes again a few of 1.6 MB (its 512x784 layers' gradients), and with those mapped on
+    # their own each step faulted in ~680 fresh pages, at 0.7x the steps/s (docs/performance.md, "A
+    # lone visitor's threads"). Free memory at the heap's top is kept up to 64 MB; trim_memory()
+    # hands it back as a run ends.
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(-8, 2)            # M_ARENA_MAX
-        libc.mallopt(-3, 1 << 20)      # M_MMAP_THRESHOLD (fixed: no longer raised as blocks are freed)
+        libc.mallopt(-3, 4 << 20)      # M_MMAP_THRESHOLD (fixed: no longer raised as blocks are freed)
+        libc.mallopt(-1, 64 << 20)     # M_TRIM_THRESHOLD (a fixed mmap threshold leaves it at 128 kB)
     except (OSError, AttributeError):
         pass
 

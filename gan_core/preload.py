@@ -22,6 +22,9 @@ def warm() -> str | None:
     """Import and build what the first visitor's session needs, and take one step with it, so the
     first Start finds every lazy initialisation done. Returns deps' sentence when a package is
     missing (nothing else is loaded then)."""
+    # torch's import, in this thread, sizes OpenMP from this: one thread for all but the trainers'
+    # workers, which take their own (host.fit_threads; host._set_threads says why)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     from . import deps
     if missing := deps.problem(*PACKAGES):
         return missing

@@ -50,6 +50,7 @@ class TrainingSession(Worker, snapshot.Reading, runs.Watched, drawings.Drawings)
                  scheduler: Scheduler | None = None, limits_: host.Limits | None = None, history_cap: int = 1000,
                  trainer: Trainer | None = None):
         super().__init__("gan-trainer")
+        host.prepare()                                  # torch's threads set before a model is built
         self.limits, self.scheduler = limits_ or host.limits(), scheduler or host.scheduler()
         self._state = IDLE
         self._records = RunRecord(history_cap)          # the run's histories and clock, under the lock

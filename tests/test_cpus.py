@@ -88,8 +88,10 @@ def test_configured_threads_win(capsys):
 
 
 def sizing(*prefix: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    # CPUs seen, trainers at once, torch threads of a thread that does not train, of a run in a full house
     code = ("import torch; from gan_core import cpus, host; host.configure(); host.configure(); "
-            "print(cpus.usable().count, host.limits().max_running, torch.get_num_threads())")
+            "print(cpus.usable().count, host.limits().max_running, torch.get_num_threads(), "
+            "host.fit_threads(host.limits().max_running))")
     return subprocess.run([*prefix, sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, env={**os.environ, **(env or {})})
 
@@ -104,7 +106,7 @@ needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None or not hasatt
 def test_one_cpu_of_affinity_sizes_the_server_to_one():
     r = sizing("taskset", "-c", "0")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["1", "1", "1"]   # CPUs seen, trainers at once, torch threads each
+    assert r.stdout.split() == ["1", "1", "1", "1"]
     said = [ln for ln in r.stderr.splitlines() if ln.startswith("gan_core:")]
     assert said == ["gan_core: CPUs usable: 1 (affinity, 1 of %d on the host); "
                     "trainers at once: 1; torch threads each: 1" % os.cpu_count()]   # once, not per configure()
@@ -116,7 +118,33 @@ def test_one_cpu_of_affinity_sizes_the_server_to_one():
 def test_environment_overrides_the_sizing():
     r = sizing("taskset", "-c", "0", env={"GAN_STUDIO_MAX_RUNNING": "3", "GAN_STUDIO_THREADS": "2"})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["1", "3", "2"]
+    assert r.stdout.split() == ["1", "3", "1", "2"]   # the configured threads are a trainer's
+
+
+@pytest.mark.slow   # a subprocess: the slow tier
+@pytest.mark.untimed
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts the process's threads in /proc")
+def test_the_loader_leaves_no_openmp_threads_behind():
+    # A thread that ran torch on two OpenMP threads leaves its team behind, even once it has ended, and
+    # a trainer's two threads beside it went from 100 to 70 steps/s (docs/performance.md). The loader
+    # imports torch and builds the first model in a thread of its own: once it has ended, the process's
+    # threads are its Python threads and pyarrow's allocator thread, no more.
+    code = "\n".join([
+        "import os, threading, time",
+        "from gan_core import preload",
+        "loader = preload.Loader(); loader.start(); loader._thread.join(); time.sleep(0.5)",
+        "def name(t):",
+        "    try:",
+        "        return open(f'/proc/self/task/{t}/comm').read().strip()",
+        "    except OSError:",
+        "        return None",                    # a thread that ended as it was counted
+        "names = [n for n in map(name, os.listdir('/proc/self/task')) if n not in (None, 'jemalloc_bg_thd')]",
+        "print(len(names), len(threading.enumerate()))"])
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    threads, python_threads = map(int, r.stdout.split())
+    assert (threads, python_threads) == (1, 1)
 
 
 @pytest.mark.parametrize("count,running,threads", [(2, 1, 2), (2, 2, 1), (2, 3, 1), (8, 3, 2), (1, 1, 1)])

@@ -155,7 +155,9 @@ def _bin_rows(counts: list[int], series: str) -> list[dict[str, Any]]:
 def output_histograms(game: dict | None) -> dict[str, Any]:
     """The latest histograms of D's outputs on a real and a generated batch, overlaid."""
     rows = [] if not game else _bin_rows(game["real"], REAL) + _bin_rows(game["fake"], FAKE)
-    title = msg("What D says, latest batch (step {step:,})", step=game["step"]) if game else msg("What D says, latest batch")
+    # the title stays the same from one refresh to the next (the step is in the caption above): a
+    # browser updates a chart whose spec is unchanged in place, and builds it anew when it changed
+    title = msg("What D says, latest batch")
     return {
         "title": {"text": title, "anchor": "start", "fontSize": 13},
         "height": 200, "width": "container", **FIT_X, "data": {"values": rows},

@@ -7,12 +7,19 @@ while the page is open, and how legible the grid is 10, 20 and 30 s after Start.
 Each run starts a fresh server (`streamlit run app.py`, tests/harness.Studio) and drives Debian's
 headless Chromium at 1400x1000 like a visitor:
   first paint      page.goto() until the Start button is drawn: the first visitor of the fresh server,
-                   then a second visitor once the first page is complete
+                   then a second visitor once the first page is complete; the same two for the
+                   smallest Streamlit page (benchmarks/one_button.py, one Start button) on a server of
+                   its own, in the same browser, and the studio's against it (ratio)
   page complete    the first visitor's goto() until the fixed-noise grid is drawn (the model is in)
   start to step    the click on Start until the step counter shows a step
   steps/s          the page's own "Steps / s" read every second from 5 s on; and the counter's
                    steps over the same span; then the Trainer alone in this process, in a thread of its
-                   own with the CLI's default threads (every CPU this process may use), for the ratio
+                   own with the CLI's default threads (every CPU this process may use), for the ratio.
+                   The browser shares the machine's CPUs with the server: its CPU over that span is
+                   printed (Chromium's processes, from /proc), and the same page is then driven by a
+                   websocket client that speaks Streamlit's protocol but draws nothing
+                   (benchmarks/viewers.py's Page) on a fresh server: the page's steps/s without a
+                   browser beside it, and its ratio to the Trainer alone
   legible, digits  the grid's 64 images, as the page shows them at each --at second after Start, read
                    by the project's judge: the share read with confidence over metrics.CONFIDENT, and
                    how many of the ten digits those cover
@@ -45,6 +52,9 @@ from gan_core import cpus, data, judge, metrics  # noqa: E402
 from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 from harness import Studio, launch  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from viewers import Page, until  # noqa: E402
 
 LOCK = "/tmp/bench.lock"
 START = ".st-key-start button"
@@ -82,6 +92,63 @@ def number(text: str) -> float | None:
         return None
 
 
+def browser_ticks() -> int:
+    """CPU ticks of every Chromium process on the machine: the benchmark's own browser."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "chrom" in text[text.find("(") + 1:text.rfind(")")]:
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def one_button_paints(browser) -> tuple[float, float]:
+    """First paint of the one-button page: its fresh server's first visitor, then a second visitor."""
+    paints = []
+    with Studio(log_name="one_button.log", script="benchmarks/one_button.py") as server:
+        for _ in range(2):
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+            page = context.new_page()
+            t0 = time.monotonic()
+            page.goto(server.url)
+            page.wait_for_selector(START, timeout=60_000)
+            paints.append(time.monotonic() - t0)
+            context.close()
+    return paints[0], paints[1]
+
+
+def without_browser(settle: float, seconds: float) -> float:
+    """Steps/s of a fresh server's run, its page driven by a client that draws nothing (viewers.Page):
+    the step counter from `settle` s after Start for `seconds`."""
+    import asyncio
+
+    async def drive(studio: Studio) -> float:
+        owner = await Page(studio.url, "").open()
+        await until(lambda: owner.start_id and owner.full_runs, 120, "the page did not draw Start")
+        await owner.rerun(trigger=owner.start_id)
+        await until(lambda: owner.step and owner.step[1] > 0, 60, "the run did not train")
+        await asyncio.sleep(settle)
+        (ta, sa) = owner.step
+        await asyncio.sleep(seconds)
+        (tb, sb) = owner.step
+        await owner.close()
+        return (sb - sa) / (tb - ta)
+
+    out = {}
+
+    def run():   # a thread of its own: playwright's sync API holds an event loop on this one
+        with Studio(log_name="visitor_no_browser.log") as studio:
+            out["rate"] = asyncio.run(drive(studio))
+    th = threading.Thread(target=run, name="no-browser")
+    th.start()
+    th.join()
+    return out["rate"]
+
+
 def trainer_alone(threads: int, seconds: float) -> float:
     """Steps/s of the default model's Trainer alone on `threads` torch threads, in a thread of its own
     (as the server runs it; `python -m gan_core train` uses as many as cpus.usable() counts)."""
@@ -112,7 +179,7 @@ def one_run(p, at: list[float], alone_s: float) -> dict[str, float]:
             t0 = time.monotonic()
             first.goto(studio.url)
             first.wait_for_selector(START, timeout=120_000)
-            r["first paint, fresh server (s)"] = time.monotonic() - t0
+            r["first paint, fresh server (s)"] = paint = time.monotonic() - t0
             first.wait_for_selector(GRID, timeout=120_000)
             r["page complete, fresh server (s)"] = time.monotonic() - t0
 
@@ -138,9 +205,18 @@ def one_run(p, at: list[float], alone_s: float) -> dict[str, float]:
                 time.sleep(max(0.0, t0 + when - time.monotonic()))
                 if when in at:
                     grids[when] = first.get_attribute(GRID, "src")
+                if when == settled:
+                    ticks0 = browser_ticks()
                 if when >= settled:
                     shown.append(number(metric(first, "Steps / s")))
                     counted.append((time.monotonic(), number(metric(first, "Step"))))
+            browser_cores = (browser_ticks() - ticks0) / os.sysconf("SC_CLK_TCK") / (counted[-1][0] - counted[0][0])
+        r["the browser's CPU while it trains (cores)"] = browser_cores
+        button_fresh, button_second = one_button_paints(browser)
+        r["first paint, one-button page, fresh server (s)"] = button_fresh
+        r["first paint, one-button page, second visitor (s)"] = button_second
+        r["first paint, fresh server / one-button page's"] = paint / button_fresh
+        r["first paint, second visitor / one-button page's"] = r["first paint, second visitor (s)"] / button_second
     finally:
         browser.close()
     r["steps/s shown by the page"] = statistics.median(v for v in shown if v is not None)
@@ -148,6 +224,9 @@ def one_run(p, at: list[float], alone_s: float) -> dict[str, float]:
     r["steps/s by the step counter"] = (sb - sa) / (tb - ta)
     r["trainer alone, the CLI's threads (steps/s)"] = trainer_alone(cpus.usable().count, alone_s)
     r["page / trainer alone (counter)"] = r["steps/s by the step counter"] / r["trainer alone, the CLI's threads (steps/s)"]
+    r["steps/s, the page without a browser beside it"] = without_browser(settled, max(at) - settled)
+    r["page without a browser / trainer alone"] = (r["steps/s, the page without a browser beside it"]
+                                                   / r["trainer alone, the CLI's threads (steps/s)"])
     for when, uri in grids.items():
         share, covered = judged(uri)
         r[f"legible share of the grid at {when:g} s"] = share

@@ -27,9 +27,12 @@ def free_port() -> int:
 
 
 class Studio:
-    """`streamlit run app.py` in a child process, healthy on entry, terminated on exit."""
+    """`streamlit run app.py` (or another `script` of the repository) in a child process, healthy on
+    entry, terminated on exit."""
 
-    def __init__(self, env: dict[str, str] | None = None, args: list[str] = (), log_name: str = "streamlit.log"):
+    def __init__(self, env: dict[str, str] | None = None, args: list[str] = (), log_name: str = "streamlit.log",
+                 script: str = "app.py"):
+        self.script = script
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env, self.args, self.log_path = env or {}, list(args), ARTIFACTS / log_name
@@ -38,7 +41,7 @@ class Studio:
         ARTIFACTS.mkdir(exist_ok=True)
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+            [sys.executable, "-m", "streamlit", "run", self.script, "--server.headless=true",
              "--server.address=127.0.0.1", f"--server.port={self.port}", "--browser.gatherUsageStats=false",
              *self.args],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})

@@ -22,6 +22,11 @@ def ratio_of_printed(ratio: float, a: float, b: float, places: int = 1) -> bool:
     h = 0.5 * 10 ** -places
     return (a - h) / (b + h) - 0.0005 <= ratio <= (a + h) / max(b - h, 1e-9) + 0.0005
 
+def two_places(ratio: float, a: float, b: float) -> bool:
+    """Is `ratio` a / b, all three printed to 2 decimals?"""
+    return ratio_of_printed(ratio, a, b, places=2) or abs(ratio - a / b) <= 0.005 + 0.01 * ratio
+
+
 def run(script: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
@@ -236,7 +241,7 @@ def test_visitor_benchmark_prints_each_figure_once():
     head, *lines = out.stdout.strip().splitlines()
     assert head.startswith("load (1-min average) before")
     figures = {name: float(rest.split()[0]) for name, rest in (line.rsplit(": ", 1) for line in lines)}
-    assert len(figures) == len(lines) == 11, lines
+    assert len(figures) == len(lines) == 18, lines
     assert 0 < figures["first paint, fresh server (s)"] <= figures["page complete, fresh server (s)"]
     assert 0 < figures["first paint, second visitor (s)"] <= figures["page complete, second visitor (s)"]
     assert 0 < figures["start to first step (s)"] < 30
@@ -244,6 +249,15 @@ def test_visitor_benchmark_prints_each_figure_once():
     assert figures["steps/s shown by the page"] >= 0 and figures["steps/s by the step counter"] >= 0
     ratio = figures["steps/s by the step counter"] / figures["trainer alone, the CLI's threads (steps/s)"]
     assert abs(figures["page / trainer alone (counter)"] - ratio) < 0.01 + 0.01 * ratio   # printed to 2 places
+    for server in ("fresh server", "second visitor"):   # the studio's first paint against the one-button page's
+        button = figures["first paint, one-button page, %s (s)" % server]
+        assert button > 0
+        assert two_places(figures["first paint, %s / one-button page's" % server],
+                          figures["first paint, %s (s)" % server], button)
+    assert figures["the browser's CPU while it trains (cores)"] >= 0
+    assert two_places(figures["page without a browser / trainer alone"],
+                      figures["steps/s, the page without a browser beside it"],
+                      figures["trainer alone, the CLI's threads (steps/s)"])
     assert 0 <= figures["legible share of the grid at 4 s"] <= 1
     assert figures["digits covered at 4 s"] in range(11)
 

@@ -13,13 +13,13 @@ headless Chromium at 1400x1000 like a visitor:
   page complete    the first visitor's goto() until the fixed-noise grid is drawn (the model is in)
   start to step    the click on Start until the step counter shows a step
   steps/s          the page's own "Steps / s" read every second from 5 s on; and the counter's
-                   steps over the same span; then the Trainer alone in this process, in a thread of its
-                   own with the CLI's default threads (every CPU this process may use), for the ratio.
+                   steps over the same span; then `python -m gan_core train --seconds ALONE_S` on its
+                   default threads (every CPU), as a learner runs it, for the ratio.
                    The browser shares the machine's CPUs with the server: its CPU over that span is
                    printed (Chromium's processes, from /proc), and the same page is then driven by a
                    websocket client that speaks Streamlit's protocol but draws nothing
                    (benchmarks/viewers.py's Page) on a fresh server: the page's steps/s without a
-                   browser beside it, and its ratio to the Trainer alone
+                   browser beside it, and its ratio to the CLI's
   legible, digits  the grid's 64 images, as the page shows them at each --at second after Start, read
                    by the project's judge: the share read with confidence over metrics.CONFIDENT, and
                    how many of the ten digits those cover
@@ -45,12 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from gan_core import cpus, data, judge, metrics  # noqa: E402
-from gan_core.config import LiveSettings, ModelSpec  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core import judge, metrics  # noqa: E402
 from harness import Studio, launch  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -149,25 +146,18 @@ def without_browser(settle: float, seconds: float) -> float:
     return out["rate"]
 
 
-def trainer_alone(threads: int, seconds: float) -> float:
-    """Steps/s of the default model's Trainer alone on `threads` torch threads, in a thread of its own
-    (as the server runs it; `python -m gan_core train` uses as many as cpus.usable() counts)."""
-    result = {}
-
-    def run():
-        torch.set_num_threads(threads)
-        t = Trainer(ModelSpec(), LiveSettings(), digits=data.load("bundled")[0])
-        for _ in range(5):
-            t.step()
-        t0, k = time.perf_counter(), 0
-        while time.perf_counter() - t0 < seconds:
-            t.step()
-            k += 1
-        result["rate"] = k / (time.perf_counter() - t0)
-    th = threading.Thread(target=run, name="alone")
-    th.start()
-    th.join()
-    return result["rate"]
+def cli_alone(seconds: float) -> float:
+    """Steps/s of `python -m gan_core train --seconds N` on this machine, its default threads (every CPU
+    this process may use), in a process of its own as a learner runs it: its own count of training steps."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as out:
+        r = subprocess.run([sys.executable, "-m", "gan_core", "train", "--out", out, "--seconds", str(seconds)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300 + seconds)
+    found = re.search(r"^(\d+) steps in ([\d.]+)s", r.stderr, re.M)
+    if r.returncode != 0 or not found:
+        raise RuntimeError(f"the CLI did not train: {r.stderr[-500:]}")
+    return int(found.group(1)) / float(found.group(2))
 
 
 def one_run(p, at: list[float], alone_s: float) -> dict[str, float]:
@@ -222,11 +212,11 @@ def one_run(p, at: list[float], alone_s: float) -> dict[str, float]:
     r["steps/s shown by the page"] = statistics.median(v for v in shown if v is not None)
     (ta, sa), (tb, sb) = counted[0], counted[-1]
     r["steps/s by the step counter"] = (sb - sa) / (tb - ta)
-    r["trainer alone, the CLI's threads (steps/s)"] = trainer_alone(cpus.usable().count, alone_s)
-    r["page / trainer alone (counter)"] = r["steps/s by the step counter"] / r["trainer alone, the CLI's threads (steps/s)"]
+    r["the CLI alone (steps/s)"] = cli_alone(alone_s)
+    r["page / the CLI (counter)"] = r["steps/s by the step counter"] / r["the CLI alone (steps/s)"]
     r["steps/s, the page without a browser beside it"] = without_browser(settled, max(at) - settled)
-    r["page without a browser / trainer alone"] = (r["steps/s, the page without a browser beside it"]
-                                                   / r["trainer alone, the CLI's threads (steps/s)"])
+    r["page without a browser / the CLI"] = (r["steps/s, the page without a browser beside it"]
+                                             / r["the CLI alone (steps/s)"])
     for when, uri in grids.items():
         share, covered = judged(uri)
         r[f"legible share of the grid at {when:g} s"] = share
@@ -248,10 +238,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--at", default="10,20,30", help="seconds after Start at which the grid is judged")
-    ap.add_argument("--alone-s", type=float, default=8.0, help="seconds of the Trainer alone, per run")
+    ap.add_argument("--alone-s", type=float, default=8.0, help="seconds of the CLI's training, per run")
     ap.add_argument("--quick", action="store_true", help="one run, grid at 4 s, no lock: a check that it works")
     a = ap.parse_args()
-    runs, at, alone_s = (1, [4.0], 2.0) if a.quick else (a.runs, [float(x) for x in a.at.split(",")], a.alone_s)
+    runs, at, alone_s = (1, [4.0], 3.0) if a.quick else (a.runs, [float(x) for x in a.at.split(",")], a.alone_s)
     from playwright.sync_api import sync_playwright
     with bench_lock(not a.quick):
         load_before = os.getloadavg()[0]

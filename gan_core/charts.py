@@ -155,8 +155,8 @@ def _bin_rows(counts: list[int], series: str) -> list[dict[str, Any]]:
 def output_histograms(game: dict | None) -> dict[str, Any]:
     """The latest histograms of D's outputs on a real and a generated batch, overlaid."""
     rows = [] if not game else _bin_rows(game["real"], REAL) + _bin_rows(game["fake"], FAKE)
-    # the title stays the same from one refresh to the next (the step is in the caption above): a
-    # browser updates a chart whose spec is unchanged in place, and builds it anew when it changed
+    # the title stays the same from one refresh to the next (it named the step once): a browser
+    # updates a chart whose spec is unchanged in place, and builds it anew when it changed
     title = msg("What D says, latest batch")
     return {
         "title": {"text": title, "anchor": "start", "fontSize": 13},

@@ -166,11 +166,11 @@ def stop_all(timeout: float = 10.0) -> None:
 
 
 def _set_threads() -> None:
-    # Every thread but a trainer's runs torch on one thread: the page's script threads, the loader.
-    # A thread that ran one op on two OpenMP threads keeps its team after it, even once the thread has
-    # ended, and with more OpenMP threads than CPUs libgomp stops spinning at its barriers: a lone
-    # trainer on two threads went from 100 to 70 steps/s beside such a team (the first model was built
-    # on two threads by the loader). A worker takes its own count as its run trains: fit_threads().
+    # Every thread but a trainer's runs torch on one thread: the page's script threads, the loader, a
+    # caller's main thread. A live thread that ran one op on two OpenMP threads keeps its team, and a
+    # trainer on two threads beside it fell from ~100 to ~70 steps/s (as with OMP_WAIT_POLICY=passive:
+    # its barriers stop spinning); a session built its model on its caller's thread before this was
+    # set. A worker takes its own count as its run trains: fit_threads().
     global _usable
     _usable = cpus.usable()
     cpus.threads_each(_limits.max_running, _limits.threads, _usable)   # says the full house's count

@@ -65,5 +65,10 @@ def _no_worker_left():
 
     from gan_core import host
     host.stop_all()
-    alive = [t.name for t in threading.enumerate() if t.name == "gan-trainer" and t.is_alive()]
-    assert not alive, f"worker threads left alive: {alive}"
+    alive = [t for t in threading.enumerate() if t.name == "gan-trainer" and t.is_alive()]
+    if alive:   # where each one is, so that a worker that outlives its stop says what it was doing
+        import sys
+        import traceback
+        frames = sys._current_frames()
+        where = ["".join(traceback.format_stack(frames[t.ident])) for t in alive if t.ident in frames]
+        raise AssertionError(f"worker threads left alive: {[t.name for t in alive]}\n" + "\n".join(where))

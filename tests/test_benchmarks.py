@@ -163,7 +163,9 @@ def test_advice_benchmark_reports_consistent_ratios():
     assert row["off_steps_per_s"] > 0 and row["on_steps_per_s"] > 0
     assert ratio_of_printed(row["on_vs_off"], row["on_steps_per_s"], row["off_steps_per_s"])
     assert row["advice_worker_ms"] > 0                  # the advice really was computed, on the worker
-    assert row["worker_share"] == pytest.approx(row["advice_worker_ms"] / 1000 / 0.2, rel=0.01)
+    # the share and the ms are one median, printed to 4 places and to 0.1 ms: a 1.86 ms median prints
+    # as 1.9 ms and a share of 0.0093
+    assert abs(row["worker_share"] - row["advice_worker_ms"] / 1000 / 0.2) <= 0.05 / 1000 / 0.2 + 0.00005
     assert all(r["cpu_ms"][k] > 0 for k in ("step_ms", "advice_ms", "drawing_ms"))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,6 @@ class Elsewhere:
     (macOS, Windows). Read at most every `every` seconds, so a worker may ask at every step."""
 
     def __init__(self, every: float = 2.0, read=None, clock=None):
-        import time
         self.every, self.value, self._last = every, 0.0, None
         self._read, self._clock = read or _cpu_ticks, clock or time.monotonic
 

@@ -151,8 +151,7 @@ def prepare() -> None:
 
 
 def register(session: Any) -> None:
-    """A new session: stopped by stop_all()."""
-    prepare()
+    """A new session (it has called prepare() before building its model): stopped by stop_all()."""
     _sessions.add(session)
 
 

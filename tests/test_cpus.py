@@ -125,10 +125,10 @@ def test_environment_overrides_the_sizing():
 @pytest.mark.untimed
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts the process's threads in /proc")
 def test_the_loader_leaves_no_openmp_threads_behind():
-    # A thread that ran torch on two OpenMP threads leaves its team behind, even once it has ended, and
-    # a trainer's two threads beside it went from 100 to 70 steps/s (docs/performance.md). The loader
-    # imports torch and builds the first model in a thread of its own: once it has ended, the process's
-    # threads are its Python threads and pyarrow's allocator thread, no more.
+    # A live thread whose torch ran on two OpenMP threads keeps a team, and a trainer's two threads beside
+    # it went from ~100 to ~70 steps/s (docs/performance.md). The loader imports torch and builds the first
+    # model in a thread of its own, and its team's thread stayed after it ended (two threads counted here
+    # before): now the process's threads are its Python threads and pyarrow's allocator thread, no more.
     code = "\n".join([
         "import os, threading, time",
         "from gan_core import preload",
